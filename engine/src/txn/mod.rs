@@ -1,0 +1,3 @@
+//! Transactions: prep (request to txn) and apply (txn to tree change and watch events).
+mod types;
+pub use types::{Txn, TxnBody};
