@@ -1,0 +1,264 @@
+//! Record framing and segment scanning (pure functions, no I/O).
+//!
+//! A record is `[u32 len][u32 crc][i64 zxid][payload; len]`, all integers little-endian,
+//! where `crc = crc32c(zxid as 8 LE bytes ++ payload)`. A header of 16 zero bytes (the
+//! preallocated zeros) or the end of the file ends a segment.
+
+/// Bytes of the record header.
+pub const RECORD_HEADER_LEN: usize = 16;
+/// Largest payload the format accepts (64 MiB; jute.maxbuffer is about 1 MiB).
+pub const MAX_RECORD_LEN: usize = 64 << 20;
+
+/// Frames one record and appends it to `out`.
+///
+/// The caller checks `payload.len() <= MAX_RECORD_LEN`; a longer payload is a programming
+/// error and panics.
+pub fn frame_record(zxid: i64, payload: &[u8], out: &mut Vec<u8>) {
+    assert!(payload.len() <= MAX_RECORD_LEN, "record payload too large");
+    let len = payload.len() as u32;
+    out.reserve(RECORD_HEADER_LEN + payload.len());
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&record_crc(zxid, payload).to_le_bytes());
+    out.extend_from_slice(&zxid.to_le_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// The checksum stored in a record header.
+pub fn record_crc(zxid: i64, payload: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc32c::crc32c(&zxid.to_le_bytes()), payload)
+}
+
+/// One record found by [`parse_at`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecordRef {
+    pub zxid: i64,
+    /// Offset of the payload.
+    pub payload_start: usize,
+    /// Offset just past the record.
+    pub end: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Parsed {
+    Record(RecordRef),
+    /// End of file or an all-zero header.
+    End,
+    Bad(String),
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    bytes
+        .get(at..at + 4)?
+        .try_into()
+        .ok()
+        .map(u32::from_le_bytes)
+}
+
+fn read_i64(bytes: &[u8], at: usize) -> Option<i64> {
+    bytes
+        .get(at..at + 8)?
+        .try_into()
+        .ok()
+        .map(i64::from_le_bytes)
+}
+
+/// Parses the record at `off`. `after` is the zxid the record must exceed, if known.
+pub(crate) fn parse_at(bytes: &[u8], off: usize, after: Option<i64>) -> Parsed {
+    let rest = bytes.get(off..).unwrap_or(&[]);
+    if rest.is_empty() {
+        return Parsed::End;
+    }
+    if rest.len() < RECORD_HEADER_LEN {
+        return if rest.iter().all(|b| *b == 0) {
+            Parsed::End
+        } else {
+            Parsed::Bad(format!(
+                "incomplete record header ({} bytes left)",
+                rest.len()
+            ))
+        };
+    }
+    if rest[..RECORD_HEADER_LEN].iter().all(|b| *b == 0) {
+        return Parsed::End;
+    }
+    let (Some(len), Some(crc), Some(zxid)) =
+        (read_u32(rest, 0), read_u32(rest, 4), read_i64(rest, 8))
+    else {
+        return Parsed::Bad("unreadable header".into());
+    };
+    let len = len as usize;
+    if len > MAX_RECORD_LEN {
+        return Parsed::Bad(format!("record length {len} above limit {MAX_RECORD_LEN}"));
+    }
+    let Some(payload) = rest.get(RECORD_HEADER_LEN..RECORD_HEADER_LEN + len) else {
+        return Parsed::Bad(format!(
+            "record of {len} bytes extends past the end of the file ({} bytes left)",
+            rest.len() - RECORD_HEADER_LEN
+        ));
+    };
+    let want = record_crc(zxid, payload);
+    if want != crc {
+        return Parsed::Bad(format!(
+            "crc mismatch (stored {crc:#010x}, computed {want:#010x})"
+        ));
+    }
+    if let Some(prev) = after {
+        if zxid <= prev {
+            return Parsed::Bad(format!("zxid {zxid:#x} not above previous {prev:#x}"));
+        }
+    }
+    Parsed::Record(RecordRef {
+        zxid,
+        payload_start: off + RECORD_HEADER_LEN,
+        end: off + RECORD_HEADER_LEN + len,
+    })
+}
+
+/// Why a scan stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// EOF or zero header, and everything after is zero.
+    Clean,
+    /// Something non-zero follows the last valid record.
+    Garbage { reason: String, last_nonzero: usize },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Scan {
+    pub records: Vec<RecordRef>,
+    /// Offset just past the last valid record.
+    pub valid_end: usize,
+    pub stop: Stop,
+}
+
+/// Reads records from the start of a segment until the first end marker or bad record.
+pub(crate) fn scan(bytes: &[u8], after: Option<i64>) -> Scan {
+    let mut records = Vec::new();
+    let mut off = 0;
+    let mut last = after;
+    let reason = loop {
+        match parse_at(bytes, off, last) {
+            Parsed::Record(r) => {
+                last = Some(r.zxid);
+                off = r.end;
+                records.push(r);
+            }
+            Parsed::End => break None,
+            Parsed::Bad(reason) => break Some(reason),
+        }
+    };
+    let tail = bytes.get(off..).unwrap_or(&[]);
+    let stop = match tail.iter().rposition(|b| *b != 0) {
+        None => Stop::Clean,
+        Some(p) => Stop::Garbage {
+            reason: reason.unwrap_or_else(|| "end marker followed by non-zero bytes".into()),
+            last_nonzero: off + p,
+        },
+    };
+    Scan {
+        records,
+        valid_end: off,
+        stop,
+    }
+}
+
+/// Looks for any valid record with zxid above `after` starting after `from`. Used to tell a
+/// torn tail (nothing valid follows) from damage in the middle of the log.
+pub(crate) fn find_valid_after(bytes: &[u8], from: usize, after: Option<i64>) -> Option<usize> {
+    let mut off = from + 1;
+    while off + RECORD_HEADER_LEN <= bytes.len() {
+        if bytes[off..off + RECORD_HEADER_LEN].iter().all(|b| *b == 0) {
+            // Skip a zero run quickly: a header must contain a non-zero byte.
+            match bytes[off..].iter().position(|b| *b != 0) {
+                None => return None,
+                Some(p) => {
+                    let nz = off + p;
+                    off = (nz + 1).saturating_sub(RECORD_HEADER_LEN).max(off + 1);
+                    continue;
+                }
+            }
+        }
+        if let Parsed::Record(_) = parse_at(bytes, off, after) {
+            return Some(off);
+        }
+        off += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(zxids: &[i64]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for z in zxids {
+            frame_record(*z, format!("txn-{z}").as_bytes(), &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn frame_layout_is_little_endian() {
+        let mut out = Vec::new();
+        frame_record(0x0102, b"ab", &mut out);
+        assert_eq!(out.len(), RECORD_HEADER_LEN + 2);
+        assert_eq!(&out[0..4], &2u32.to_le_bytes());
+        assert_eq!(&out[4..8], &record_crc(0x0102, b"ab").to_le_bytes());
+        assert_eq!(&out[8..16], &0x0102i64.to_le_bytes());
+        assert_eq!(&out[16..], b"ab");
+    }
+
+    #[test]
+    fn scan_stops_at_zeros() {
+        let mut bytes = log(&[1, 2, 3]);
+        let end = bytes.len();
+        bytes.resize(end + 4096, 0);
+        let s = scan(&bytes, None);
+        assert_eq!(
+            s.records.iter().map(|r| r.zxid).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+        assert_eq!(s.valid_end, end);
+        assert_eq!(s.stop, Stop::Clean);
+    }
+
+    #[test]
+    fn scan_reports_torn_record() {
+        let mut bytes = log(&[1, 2, 3]);
+        let two_end = log(&[1, 2]).len();
+        bytes.truncate(bytes.len() - 3);
+        bytes.resize(bytes.len() + 100, 0);
+        let s = scan(&bytes, None);
+        assert_eq!(s.records.len(), 2);
+        assert_eq!(s.valid_end, two_end);
+        assert!(matches!(s.stop, Stop::Garbage { .. }));
+        assert_eq!(find_valid_after(&bytes, s.valid_end, Some(2)), None);
+    }
+
+    #[test]
+    fn resync_finds_record_after_damage() {
+        let mut bytes = log(&[1, 2, 3]);
+        let one_end = log(&[1]).len();
+        bytes[one_end + RECORD_HEADER_LEN] ^= 1; // payload of record 2
+        let s = scan(&bytes, None);
+        assert_eq!(s.valid_end, one_end);
+        let found = find_valid_after(&bytes, one_end, Some(1));
+        assert_eq!(found, Some(log(&[1, 2]).len()));
+        // A damaged length field is found too.
+        let mut bytes = log(&[1, 2, 3]);
+        bytes[one_end] ^= 0x40;
+        assert_eq!(
+            find_valid_after(&bytes, one_end, Some(1)),
+            Some(log(&[1, 2]).len())
+        );
+    }
+
+    #[test]
+    fn zxid_must_increase() {
+        let bytes = log(&[5, 4]);
+        let s = scan(&bytes, None);
+        assert_eq!(s.records.len(), 1);
+        assert!(matches!(s.stop, Stop::Garbage { .. }));
+    }
+}

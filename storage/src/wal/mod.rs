@@ -1,0 +1,609 @@
+//! The write-ahead log: segments of framed records in `<dataLogDir>/version-2/log.<zxid>`.
+//!
+//! Call protocol (one owner, usually the pipeline's storage thread):
+//! 1. [`Wal::open`] recovers: it returns every record above the snapshot zxid and cuts a torn
+//!    tail. Writing always continues in a fresh segment.
+//! 2. [`Wal::append`] buffers records; [`Wal::batch_full`] says when to stop adding.
+//! 3. [`Wal::commit`] writes the batch and `fdatasync`s it: group commit. Everything appended
+//!    while the previous commit ran goes into the next one.
+//! 4. After any write or sync failure the log is poisoned and every call fails with
+//!    [`StorageError::Poisoned`]; the server must stop taking writes and exit.
+
+mod format;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub use format::{frame_record, record_crc, MAX_RECORD_LEN, RECORD_HEADER_LEN};
+
+use crate::backend::{Backend, BackendFile};
+use crate::error::{Result, StorageError};
+use format::Stop;
+
+/// Subdirectory of dataDir / dataLogDir holding the files, as in ZooKeeper.
+pub const VERSION_DIR: &str = "version-2";
+/// File name prefix of log segments.
+pub const SEGMENT_PREFIX: &str = "log.";
+/// Preallocation starts a new block when the write position comes this close to the end.
+const PREALLOC_MARGIN: u64 = 4096;
+
+/// Tuning of the log.
+#[derive(Debug, Clone)]
+pub struct WalOptions {
+    /// Preallocation step in bytes (zoo.cfg `preAllocSize` is in KiB); 0 disables it.
+    pub pre_alloc_size: u64,
+    /// A new segment is started at the next commit once the current one reaches this size.
+    pub segment_target_size: u64,
+    /// `fdatasync` every commit (zoo.cfg `forceSync`). Without it a crash of the machine can
+    /// lose acknowledged transactions.
+    pub force_sync: bool,
+    /// [`Wal::batch_full`] once this many bytes are buffered.
+    pub max_batch_bytes: usize,
+    /// [`Wal::batch_full`] once this many records are buffered.
+    pub max_batch_records: usize,
+}
+
+impl Default for WalOptions {
+    fn default() -> Self {
+        WalOptions {
+            pre_alloc_size: 64 << 20,
+            segment_target_size: 64 << 20,
+            force_sync: true,
+            max_batch_bytes: 1 << 20,
+            max_batch_records: 1000,
+        }
+    }
+}
+
+/// What one [`Wal::commit`] did; the values are meant for histograms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Every record up to this zxid is durable (or was when recovery started).
+    pub durable_zxid: i64,
+    /// Records in this batch.
+    pub records: usize,
+    /// Framed bytes written.
+    pub bytes: usize,
+    /// Time spent in `write`.
+    pub write_ns: u64,
+    /// Time spent in `fdatasync` (0 when skipped).
+    pub fsync_ns: u64,
+    /// A new segment was started for this batch.
+    pub rolled: bool,
+}
+
+/// A segment file found on disk or created by the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentInfo {
+    /// The zxid of its first record (from the file name).
+    pub first_zxid: i64,
+    /// Its path.
+    pub path: PathBuf,
+}
+
+/// A torn or damaged tail that recovery removed from the last segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TailCut {
+    /// The segment.
+    pub file: PathBuf,
+    /// The file was cut to this length (the end of the last valid record).
+    pub valid_len: u64,
+    /// Non-zero bytes that were thrown away (from `valid_len` to the last non-zero byte).
+    pub garbage_bytes: u64,
+    /// Why the record at `valid_len` was not accepted.
+    pub reason: String,
+    /// The whole segment held no valid record and was removed.
+    pub removed: bool,
+}
+
+/// What recovery found.
+#[derive(Debug, Clone, Default)]
+pub struct Recovered {
+    /// Every record with zxid above `replay_after`, in zxid order.
+    pub records: Vec<(i64, Vec<u8>)>,
+    /// The highest zxid in the log, if it holds any record that was read.
+    pub last_zxid: Option<i64>,
+    /// The tail that was cut, if any.
+    pub tail: Option<TailCut>,
+    /// Segments that were read (older ones are not needed for `replay_after`).
+    pub segments_read: usize,
+}
+
+struct Current<F> {
+    file: F,
+    write_pos: u64,
+    alloc_len: u64,
+}
+
+/// The write-ahead log. See the module docs for the call protocol.
+pub struct Wal<B: Backend> {
+    backend: B,
+    dir: PathBuf,
+    opts: WalOptions,
+    segments: Vec<SegmentInfo>,
+    current: Option<Current<B::File>>,
+    roll_pending: bool,
+    buf: Vec<u8>,
+    buf_records: usize,
+    buf_first_zxid: Option<i64>,
+    last_appended: Option<i64>,
+    durable_zxid: i64,
+    last_fsync_ns: u64,
+    poisoned: Option<StorageError>,
+}
+
+impl<B: Backend> std::fmt::Debug for Wal<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wal")
+            .field("dir", &self.dir)
+            .field("segments", &self.segments.len())
+            .field("last_appended", &self.last_appended)
+            .field("durable_zxid", &self.durable_zxid)
+            .field("poisoned", &self.poisoned.is_some())
+            .finish()
+    }
+}
+
+/// `log.<zxid in lower-case hex, no padding>`.
+pub fn segment_file_name(first_zxid: i64) -> String {
+    format!("{SEGMENT_PREFIX}{:x}", first_zxid as u64)
+}
+
+/// Parses a segment file name; `None` for anything else.
+pub fn parse_segment_name(name: &str) -> Option<i64> {
+    parse_hex_suffix(name, SEGMENT_PREFIX)
+}
+
+pub(crate) fn parse_hex_suffix(name: &str, prefix: &str) -> Option<i64> {
+    let hex = name.strip_prefix(prefix)?;
+    if hex.is_empty() || hex.len() > 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    i64::try_from(u64::from_str_radix(hex, 16).ok()?).ok()
+}
+
+/// Segments in `dir`, sorted by first zxid.
+pub fn list_segments<B: Backend>(backend: &B, dir: &Path) -> Result<Vec<SegmentInfo>> {
+    let mut segs: Vec<SegmentInfo> = backend
+        .list_dir(dir)?
+        .into_iter()
+        .filter_map(|n| {
+            parse_segment_name(&n).map(|z| SegmentInfo {
+                first_zxid: z,
+                path: dir.join(n),
+            })
+        })
+        .collect();
+    segs.sort_by_key(|s| s.first_zxid);
+    Ok(segs)
+}
+
+/// True when `next` may directly follow `prev`: the next counter in the same epoch, or any
+/// zxid of a later epoch (a new leader starts its own counter).
+pub fn zxid_follows(prev: i64, next: i64) -> bool {
+    if next <= prev {
+        return false;
+    }
+    next == prev + 1 || (next >> 32) > (prev >> 32)
+}
+
+impl<B: Backend> Wal<B> {
+    /// Opens (creating if needed) the log in `<data_log_dir>/version-2` and recovers it.
+    ///
+    /// `replay_after` is the zxid of the snapshot being loaded (0 without one): records up to
+    /// it are skipped, and segments entirely before it are not read. Errors (never silent
+    /// truncation) on a bad record before the tail, damage in a non-last segment, a segment
+    /// whose first record does not match its name, or a zxid gap between segments or between
+    /// `replay_after` and the log.
+    pub fn open(
+        backend: B,
+        data_log_dir: &Path,
+        opts: WalOptions,
+        replay_after: i64,
+    ) -> Result<(Wal<B>, Recovered)> {
+        let dir = data_log_dir.join(VERSION_DIR);
+        backend.create_dir_all(&dir)?;
+        let mut segments = list_segments(&backend, &dir)?;
+        let recovered = recover(&backend, &dir, &mut segments, replay_after)?;
+        let last = recovered
+            .last_zxid
+            .map_or(replay_after, |z| z.max(replay_after));
+        let wal = Wal {
+            backend,
+            dir,
+            opts,
+            segments,
+            current: None,
+            roll_pending: true,
+            buf: Vec::new(),
+            buf_records: 0,
+            buf_first_zxid: None,
+            last_appended: recovered.last_zxid.max(Some(replay_after)),
+            durable_zxid: last,
+            last_fsync_ns: 0,
+            poisoned: None,
+        };
+        Ok((wal, recovered))
+    }
+
+    fn check_poison(&self) -> Result<()> {
+        match &self.poisoned {
+            Some(cause) => Err(StorageError::Poisoned {
+                cause: Box::new(cause.clone()),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn poison(&mut self, err: StorageError) -> StorageError {
+        tracing::error!(error = %err, "write-ahead log failed; refusing further writes");
+        self.poisoned = Some(err.clone());
+        err
+    }
+
+    /// Buffers one record. `zxid` must be above every zxid appended before.
+    pub fn append(&mut self, zxid: i64, payload: &[u8]) -> Result<()> {
+        self.check_poison()?;
+        if let Some(last) = self.last_appended {
+            if zxid <= last {
+                return Err(StorageError::ZxidOrder { zxid, last });
+            }
+        }
+        if payload.len() > MAX_RECORD_LEN {
+            return Err(StorageError::RecordTooLarge {
+                zxid,
+                len: payload.len(),
+                max: MAX_RECORD_LEN,
+            });
+        }
+        frame_record(zxid, payload, &mut self.buf);
+        self.buf_records += 1;
+        self.buf_first_zxid.get_or_insert(zxid);
+        self.last_appended = Some(zxid);
+        Ok(())
+    }
+
+    /// True once the buffered batch reached the byte or record bound of [`WalOptions`].
+    pub fn batch_full(&self) -> bool {
+        self.buf.len() >= self.opts.max_batch_bytes
+            || self.buf_records >= self.opts.max_batch_records
+    }
+
+    /// Records buffered and not yet committed.
+    pub fn buffered_records(&self) -> usize {
+        self.buf_records
+    }
+
+    /// Framed bytes buffered and not yet committed.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The highest zxid appended (committed or not), or recovered.
+    pub fn last_appended_zxid(&self) -> Option<i64> {
+        self.last_appended
+    }
+
+    /// Everything up to this zxid is durable.
+    pub fn durable_zxid(&self) -> i64 {
+        self.durable_zxid
+    }
+
+    /// Duration of the last `fdatasync`, in nanoseconds.
+    pub fn last_fsync_ns(&self) -> u64 {
+        self.last_fsync_ns
+    }
+
+    /// The segments of the log, oldest first.
+    pub fn segments(&self) -> &[SegmentInfo] {
+        &self.segments
+    }
+
+    /// `<dataLogDir>/version-2`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The backend (for tests and tools).
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// Whether an earlier failure poisoned the log.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.is_some()
+    }
+
+    /// Starts a new segment at the next commit (ZooKeeper rolls the log at every snapshot).
+    pub fn roll(&mut self) -> Result<()> {
+        self.check_poison()?;
+        self.roll_pending = true;
+        Ok(())
+    }
+
+    /// Writes the buffered batch and makes it durable (unless `force_sync` is off).
+    ///
+    /// This is the group-commit primitive. With nothing buffered it returns at once with
+    /// `records == 0`. On failure the log is poisoned.
+    pub fn commit(&mut self) -> Result<CommitStats> {
+        self.check_poison()?;
+        let Some(first_zxid) = self.buf_first_zxid else {
+            return Ok(CommitStats {
+                durable_zxid: self.durable_zxid,
+                ..CommitStats::default()
+            });
+        };
+        match self.write_batch(first_zxid) {
+            Ok(stats) => Ok(stats),
+            Err(e) => Err(self.poison(e)),
+        }
+    }
+
+    fn write_batch(&mut self, first_zxid: i64) -> Result<CommitStats> {
+        let mut stats = CommitStats {
+            records: self.buf_records,
+            bytes: self.buf.len(),
+            ..Default::default()
+        };
+        let needs_roll = self.roll_pending
+            || self
+                .current
+                .as_ref()
+                .is_none_or(|c| c.write_pos >= self.opts.segment_target_size);
+        if needs_roll {
+            self.start_segment(first_zxid)?;
+            stats.rolled = true;
+        }
+        let Some(cur) = self.current.as_mut() else {
+            return Err(StorageError::io(
+                "write",
+                &self.dir,
+                std::io::Error::other("no current segment"),
+            ));
+        };
+        let end = cur.write_pos + self.buf.len() as u64;
+        if self.opts.pre_alloc_size > 0 && end + PREALLOC_MARGIN > cur.alloc_len {
+            let step = self.opts.pre_alloc_size;
+            let target = (end + PREALLOC_MARGIN).div_ceil(step) * step;
+            cur.file.preallocate(target)?;
+            cur.alloc_len = target;
+        }
+        let t = Instant::now();
+        cur.file.write_at(cur.write_pos, &self.buf)?;
+        stats.write_ns = t.elapsed().as_nanos() as u64;
+        cur.write_pos = end;
+        if self.opts.force_sync {
+            let t = Instant::now();
+            cur.file.sync_data()?;
+            stats.fsync_ns = t.elapsed().as_nanos() as u64;
+            self.last_fsync_ns = stats.fsync_ns;
+        }
+        if let Some(last) = self.last_appended {
+            self.durable_zxid = last;
+        }
+        stats.durable_zxid = self.durable_zxid;
+        self.buf.clear();
+        self.buf_records = 0;
+        self.buf_first_zxid = None;
+        Ok(stats)
+    }
+
+    fn start_segment(&mut self, first_zxid: i64) -> Result<()> {
+        let path = self.dir.join(segment_file_name(first_zxid));
+        let file = self.backend.create(&path)?;
+        // Make the name durable before any record in it is acknowledged.
+        self.backend.sync_dir(&self.dir)?;
+        self.current = Some(Current {
+            file,
+            write_pos: 0,
+            alloc_len: 0,
+        });
+        self.segments.push(SegmentInfo { first_zxid, path });
+        self.roll_pending = false;
+        Ok(())
+    }
+
+    /// Removes every record above `zxid` (ZAB TRUNC). Needs an empty batch. Writing continues
+    /// in a new segment. On an I/O failure the log is poisoned.
+    pub fn truncate_after(&mut self, zxid: i64) -> Result<()> {
+        self.check_poison()?;
+        if self.buf_records > 0 {
+            return Err(StorageError::Uncommitted {
+                op: "truncate_after",
+                count: self.buf_records,
+            });
+        }
+        match self.truncate_inner(zxid) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.poison(e)),
+        }
+    }
+
+    fn truncate_inner(&mut self, zxid: i64) -> Result<()> {
+        self.current = None;
+        self.roll_pending = true;
+        let mut changed = false;
+        while self.segments.last().is_some_and(|s| s.first_zxid > zxid) {
+            if let Some(seg) = self.segments.pop() {
+                self.backend.remove(&seg.path)?;
+                changed = true;
+            }
+        }
+        if let Some(seg) = self.segments.last() {
+            let bytes = self.backend.read_all(&seg.path)?;
+            let scan = format::scan(&bytes, None);
+            let keep_end = scan
+                .records
+                .iter()
+                .take_while(|r| r.zxid <= zxid)
+                .last()
+                .map_or(0, |r| r.end);
+            let cut = keep_end < scan.valid_end || matches!(scan.stop, Stop::Garbage { .. });
+            if cut {
+                let mut f = self.backend.open(&seg.path)?;
+                f.set_len(keep_end as u64)?;
+                f.sync_data()?;
+            }
+        }
+        if changed {
+            self.backend.sync_dir(&self.dir)?;
+        }
+        self.last_appended = self.last_appended.map(|l| l.min(zxid));
+        self.durable_zxid = self.durable_zxid.min(zxid);
+        Ok(())
+    }
+}
+
+fn recover<B: Backend>(
+    backend: &B,
+    dir: &Path,
+    segments: &mut Vec<SegmentInfo>,
+    replay_after: i64,
+) -> Result<Recovered> {
+    let mut out = Recovered::default();
+    if segments.is_empty() {
+        return Ok(out);
+    }
+    // The newest segment that starts at or before the snapshot; all later ones are needed.
+    let start = segments
+        .iter()
+        .rposition(|s| s.first_zxid <= replay_after)
+        .unwrap_or(0);
+    let mut last: Option<i64> = None;
+    let n = segments.len();
+    let mut remove_last = false;
+    for (i, seg) in segments.iter().enumerate().skip(start) {
+        let is_last = i + 1 == n;
+        let bytes = backend.read_all(&seg.path)?;
+        let scan = format::scan(&bytes, None);
+        out.segments_read += 1;
+        if let Some(first) = scan.records.first() {
+            if first.zxid != seg.first_zxid {
+                return Err(StorageError::corrupt(
+                    &seg.path,
+                    0,
+                    format!(
+                        "first record has zxid {:#x}, file name says {:#x}",
+                        first.zxid, seg.first_zxid
+                    ),
+                ));
+            }
+            let prev = match last {
+                Some(p) => Some(p),
+                None if seg.first_zxid > replay_after => Some(replay_after),
+                None => None,
+            };
+            if let Some(prev) = prev {
+                if !zxid_follows(prev, first.zxid) {
+                    return Err(StorageError::Gap {
+                        file: seg.path.clone(),
+                        expected_after: prev,
+                        found: first.zxid,
+                    });
+                }
+            }
+        }
+        if let Stop::Garbage {
+            reason,
+            last_nonzero,
+        } = &scan.stop
+        {
+            let at = scan.valid_end as u64;
+            if !is_last {
+                return Err(StorageError::corrupt(
+                    &seg.path,
+                    at,
+                    format!("{reason} in a segment that is not the last"),
+                ));
+            }
+            let after = scan.records.last().map(|r| r.zxid).or(last);
+            if let Some(found) = format::find_valid_after(&bytes, scan.valid_end, after) {
+                return Err(StorageError::corrupt(
+                    &seg.path,
+                    at,
+                    format!("{reason}, followed by a valid record at offset {found}"),
+                ));
+            }
+            let garbage = (*last_nonzero + 1 - scan.valid_end) as u64;
+            tracing::warn!(
+                file = %seg.path.display(),
+                offset = at,
+                garbage_bytes = garbage,
+                reason = %reason,
+                "cutting torn tail of the write-ahead log"
+            );
+            out.tail = Some(TailCut {
+                file: seg.path.clone(),
+                valid_len: at,
+                garbage_bytes: garbage,
+                reason: reason.clone(),
+                removed: scan.records.is_empty(),
+            });
+        }
+        if scan.records.is_empty() {
+            if !is_last {
+                return Err(StorageError::corrupt(
+                    &seg.path,
+                    0,
+                    "segment holds no records but later segments exist",
+                ));
+            }
+            // Created but never written before a crash: nothing in it was acknowledged.
+            remove_last = true;
+            continue;
+        }
+        for r in &scan.records {
+            if r.zxid > replay_after {
+                let payload = bytes.get(r.payload_start..r.end).unwrap_or(&[]).to_vec();
+                out.records.push((r.zxid, payload));
+            }
+        }
+        last = scan.records.last().map(|r| r.zxid);
+        if is_last && out.tail.is_some() {
+            let mut f = backend.open(&seg.path)?;
+            f.set_len(scan.valid_end as u64)?;
+            f.sync_data()?;
+        }
+    }
+    if remove_last {
+        if let Some(seg) = segments.pop() {
+            if out.tail.is_none() {
+                out.tail = Some(TailCut {
+                    file: seg.path.clone(),
+                    valid_len: 0,
+                    garbage_bytes: 0,
+                    reason: "empty segment".into(),
+                    removed: true,
+                });
+            }
+            backend.remove(&seg.path)?;
+            backend.sync_dir(dir)?;
+        }
+    }
+    out.last_zxid = last;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        assert_eq!(segment_file_name(0x1_0000_0001), "log.100000001");
+        assert_eq!(parse_segment_name("log.100000001"), Some(0x1_0000_0001));
+        assert_eq!(parse_segment_name("log."), None);
+        assert_eq!(parse_segment_name("log.xyz"), None);
+        assert_eq!(parse_segment_name("snapshot.1"), None);
+        assert_eq!(parse_segment_name("log.ffffffffffffffff"), None);
+    }
+
+    #[test]
+    fn zxid_continuity() {
+        assert!(zxid_follows(5, 6));
+        assert!(!zxid_follows(5, 7));
+        assert!(!zxid_follows(5, 5));
+        assert!(zxid_follows(0x1_0000_0005, 0x2_0000_0001));
+        assert!(!zxid_follows(0x2_0000_0005, 0x1_0000_0009));
+    }
+}
