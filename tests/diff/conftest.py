@@ -1,0 +1,423 @@
+"""Differential test harness: Apache ZooKeeper 3.8 (reference) vs a candidate.
+
+The candidate is Ringkeeper (`$RINGKEEPER_BIN`, default target/debug/ringkeeper)
+unless RINGKEEPER_DIFF_CANDIDATE=zookeeper, in which case a second Apache
+ZooKeeper plays the candidate (used to validate the harness itself).
+
+Every server process is started in its own process group and killed (whole
+group) by a fixture finalizer, also when the test fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import zkraw  # noqa: E402
+from zkraw import Closed, Notification, Reply, TimedOut, ZkConn  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+CANDIDATE = os.environ.get("RINGKEEPER_DIFF_CANDIDATE", "ringkeeper")
+RINGKEEPER_BIN = os.environ.get("RINGKEEPER_BIN", str(REPO / "target" / "debug" / "ringkeeper"))
+if not os.path.isabs(RINGKEEPER_BIN):
+    RINGKEEPER_BIN = str(REPO / RINGKEEPER_BIN)
+
+ZK_JARS = ["zookeeper.jar", "netty-codec.jar", "netty-resolver.jar",
+           "slf4j-log4j12.jar", "log4j-1.2.jar"]
+ZK_CLASSPATH = ":".join(["/etc/zookeeper/conf"] + [f"/usr/share/java/{j}" for j in ZK_JARS])
+READY_TIMEOUT = float(os.environ.get("RINGKEEPER_DIFF_READY_TIMEOUT", "40"))
+
+# zoo.cfg keys shared by both servers (ZK-PROTOCOL.md / brief)
+BASE_CFG = {
+    "tickTime": "2000",
+    "extendedTypesEnabled": "true",
+    "4lw.commands.whitelist": "*",
+    "admin.enableServer": "false",
+    # for Ringkeeper; ZooKeeper reads the un-prefixed system property set below
+    "znode.container.checkIntervalMs": "1000",
+}
+BASE_SYSPROPS = {"znode.container.checkIntervalMs": "1000"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One server process (kind 'zookeeper' or 'ringkeeper')."""
+
+    def __init__(self, kind: str, label: str, cfg: Optional[dict] = None,
+                 sysprops: Optional[dict] = None, drop_keys: tuple = ()) -> None:
+        self.kind, self.label = kind, label
+        self.cfg = dict(BASE_CFG)
+        self.cfg.update(cfg or {})
+        for k in drop_keys:
+            self.cfg.pop(k, None)
+        self.sysprops = dict(BASE_SYSPROPS)
+        self.sysprops.update(sysprops or {})
+        self.dir = Path(tempfile.mkdtemp(prefix=f"rkdiff-{label}-"))
+        self.port = 0
+        self.proc: Optional[subprocess.Popen] = None
+        self.logfile = self.dir / "server.log"
+
+    @property
+    def host(self) -> str:
+        return HOST
+
+    def write_cfg(self) -> Path:
+        cfg = dict(self.cfg)
+        cfg["dataDir"] = str(self.dir / "data")
+        cfg["clientPort"] = str(self.port)
+        cfg["clientPortAddress"] = HOST
+        (self.dir / "data").mkdir(exist_ok=True)
+        p = self.dir / "zoo.cfg"
+        p.write_text("".join(f"{k}={v}\n" for k, v in cfg.items()))
+        return p
+
+    def command(self, cfgpath: Path) -> list:
+        if self.kind == "zookeeper":
+            java = shutil.which("java") or "/usr/bin/java"
+            props = [f"-D{k}={v}" for k, v in self.sysprops.items()]
+            return [java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                    "-Xshare:auto", "-Dzookeeper.root.logger=INFO,CONSOLE",
+                    "-Dzookeeper.console.threshold=INFO", *props,
+                    "-cp", ZK_CLASSPATH,
+                    "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(cfgpath)]
+        return [RINGKEEPER_BIN, "server", "--config", str(cfgpath)]
+
+    def start(self) -> "Server":
+        if self.kind == "ringkeeper" and not os.access(RINGKEEPER_BIN, os.X_OK):
+            pytest.fail(f"candidate binary {RINGKEEPER_BIN} not found/executable "
+                        "(build it, or set RINGKEEPER_DIFF_CANDIDATE=zookeeper)")
+        for attempt in range(3):
+            self.port = free_port()
+            cfgpath = self.write_cfg()
+            log = open(self.logfile, "ab")
+            self.proc = subprocess.Popen(self.command(cfgpath), stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=self.dir,
+                                         start_new_session=True)
+            log.close()
+            if self._wait_ready():
+                return self
+            self.stop()
+            if "Address already in use" not in self.log_tail():
+                break
+        pytest.fail(f"{self.label} ({self.kind}) did not become ready on port {self.port}\n"
+                    f"--- log tail ---\n{self.log_tail()}")
+
+    def _wait_ready(self) -> bool:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                # ZooKeeper answers ruok before its request pipeline is up, so
+                # also require srvr (whitelisted by default) to say it serves.
+                if (zkraw.four_letter(HOST, self.port, "ruok", timeout=1.0) == "imok"
+                        and "not currently serving" not in
+                        zkraw.four_letter(HOST, self.port, "srvr", timeout=1.0)):
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.05)
+        return False
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        p = self.proc
+        if p is None:
+            return
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                p.wait(timeout=5)
+        self.proc = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # convenience
+    def four(self, cmd, **kw) -> str:
+        return zkraw.four_letter(HOST, self.port, cmd, **kw)
+
+    def conn(self, timeout_ms: int = 30000, **kw) -> ZkConn:
+        return zkraw.connect(HOST, self.port, timeout_ms=timeout_ms, **kw)
+
+    def raw(self, **kw) -> ZkConn:
+        return ZkConn(HOST, self.port, **kw)
+
+    def __repr__(self) -> str:
+        return f"<{self.label}:{self.kind}:{self.port}>"
+
+
+def start_pair(cfg=None, sysprops=None, drop_keys=()) -> tuple:
+    ref = Server("zookeeper", "ref", cfg, sysprops, drop_keys)
+    cand = Server(CANDIDATE, "cand", cfg, sysprops, drop_keys)
+    errs = []
+
+    def go(s):
+        try:
+            s.start()
+        except BaseException as e:  # re-raised below in the main thread
+            errs.append(e)
+
+    ts = [threading.Thread(target=go, args=(s,)) for s in (ref, cand)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errs:
+        ref.cleanup()
+        cand.cleanup()
+        raise errs[0]
+    return ref, cand
+
+
+@pytest.fixture(scope="session")
+def pair():
+    """Long-lived (reference, candidate) pair with the default config.
+    Tests that depend on global state (root stat, node counts) use make_pair."""
+    ref, cand = start_pair()
+    yield ref, cand
+    ref.cleanup()
+    cand.cleanup()
+
+
+@pytest.fixture
+def make_pair(request):
+    """Factory for a fresh (reference, candidate) pair with extra zoo.cfg keys."""
+    started = []
+
+    def factory(cfg=None, sysprops=None, drop_keys=()):
+        p = start_pair(cfg, sysprops, drop_keys)
+        started.extend(p)
+        return p
+
+    def fin():
+        for s in started:
+            s.cleanup()
+
+    request.addfinalizer(fin)
+    return factory
+
+
+@pytest.fixture
+def fresh(make_pair):
+    return make_pair()
+
+
+@pytest.fixture
+def base(request) -> str:
+    """A test-unique top-level path, so tests sharing `pair` do not collide."""
+    return "/" + re.sub(r"[^A-Za-z0-9_]", "_", request.node.name)[:80]
+
+
+@pytest.fixture
+def both(pair):
+    return list(pair)
+
+
+def pytest_report_header(config):
+    return [f"differential candidate: {CANDIDATE}"
+            + (f" ({RINGKEEPER_BIN})" if CANDIDATE == "ringkeeper" else "")]
+
+
+# --------------------------------------------------------------------------
+# transcripts
+
+
+class Run:
+    """Records every frame of every connection opened through it, in order."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.log: list = []
+        self.conns: dict = {}
+        self.t0 = time.time()
+
+    def _hook(self, conn: ZkConn, item) -> None:
+        self.log.append((conn.name, item))
+
+    def raw(self, name: str, **kw) -> ZkConn:
+        c = ZkConn(HOST, self.server.port, name=name, on_frame=self._hook, **kw)
+        self.conns.setdefault(name, c)
+        self.conns[name] = c
+        return c
+
+    def conn(self, name: str, timeout_ms: int = 30000, **kw) -> ZkConn:
+        c = self.raw(name)
+        resp = c.connect(timeout_ms=timeout_ms, **kw)
+        assert not isinstance(resp, Closed) and resp["sessionId"] != 0, \
+            f"{self.server.label}: handshake failed: {resp}"
+        return c
+
+    def note(self, *items) -> None:
+        self.log.append(("note",) + items)
+
+    def close(self) -> None:
+        for c in self.conns.values():
+            c.close()
+
+
+def _check_stat(stat: dict, run: Run, where: str) -> None:
+    ct, mt = stat["ctime"], stat["mtime"]
+    if stat["czxid"] == 0:
+        return  # system nodes: everything 0 (checked by dedicated tests)
+    lo = (run.t0 - 3600) * 1000
+    hi = (time.time() + 3600) * 1000
+    assert lo < ct < hi, f"{where}: implausible ctime {ct}"
+    assert mt >= ct, f"{where}: mtime {mt} < ctime {ct}"
+    if stat["mzxid"] == stat["czxid"]:
+        assert mt == ct, f"{where}: mzxid==czxid but mtime {mt} != ctime {ct}"
+
+
+class Normalizer:
+    ZXID_KEYS = {"zxid", "czxid", "mzxid", "pzxid"}
+    SID_KEYS = {"sessionId", "ephemeralOwner"}
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        zx = set()
+        self._collect(run.log, zx)
+        self.zrank = {z: f"z{i + 1}" for i, z in enumerate(sorted(zx))}
+        self.sids: dict = {}
+
+    def _collect(self, obj, zx) -> None:
+        if isinstance(obj, Reply):
+            if obj.zxid > 0:
+                zx.add(obj.zxid)
+            self._collect(obj.f, zx)
+        elif isinstance(obj, dict):
+            for k, v in obj.items():
+                if k in self.ZXID_KEYS and isinstance(v, int) and v > 0:
+                    zx.add(v)
+                else:
+                    self._collect(v, zx)
+        elif isinstance(obj, (list, tuple)):
+            for v in obj:
+                self._collect(v, zx)
+
+    def z(self, v: int):
+        return self.zrank.get(v, v)
+
+    def sid(self, v: int):
+        if v == 0:
+            return 0
+        if v not in self.sids:
+            self.sids[v] = f"S{len(self.sids) + 1}"
+        return self.sids[v]
+
+    def val(self, obj, where=""):
+        if isinstance(obj, dict):
+            if "czxid" in obj and "ctime" in obj:
+                _check_stat(obj, self.run, where)
+            out = {}
+            for k, v in obj.items():
+                if k in self.ZXID_KEYS and isinstance(v, int):
+                    out[k] = self.z(v)
+                elif k in self.SID_KEYS and isinstance(v, int):
+                    out[k] = self.sid(v)
+                elif k in ("ctime", "mtime") and isinstance(v, int):
+                    out[k] = "T" if v else 0
+                elif k == "passwd" and isinstance(v, (bytes, type(None))):
+                    out[k] = None if v is None else ("zero" if v == bytes(len(v)) else "pw") + str(len(v))
+                else:
+                    out[k] = self.val(v, where)
+            return out
+        if isinstance(obj, (list, tuple)):
+            return type(obj)(self.val(v, where) for v in obj)
+        return obj
+
+    def frame(self, name: str, item) -> str:
+        if isinstance(item, Reply):
+            f = self.val(item.f, f"{name} {item.op}")
+            if item.op == "?":
+                f = {"rawlen": len(item.body)}
+            zx = self.z(item.zxid) if item.zxid > 0 else item.zxid
+            return f"{name} <- {item.op} xid={item.xid} zxid={zx} err={item.errname} {f}"
+        if isinstance(item, Notification):
+            return f"{name} <- NOTIFY {item.typename} {item.path!r} state={item.state} zxid={item.zxid}"
+        if isinstance(item, Closed):
+            return f"{name} <- CLOSED"
+        if isinstance(item, TimedOut):
+            return f"{name} <- TIMEOUT"
+        if isinstance(item, tuple) and item and item[0] == "connect":
+            return f"{name} <- CONNECT {self.val(item[1])}"
+        return f"{name} <- {item!r}"
+
+    def lines(self) -> list:
+        out = []
+        for entry in self.run.log:
+            if entry[0] == "note":
+                out.append("note " + repr(self.val(list(entry[1:]))))
+            else:
+                out.append(self.frame(entry[0], entry[1]))
+        return out
+
+
+def execute(server: Server, scenario: Callable, **kw) -> list:
+    run = Run(server)
+    try:
+        try:
+            scenario(run, **kw)
+        except AssertionError as e:
+            raise AssertionError(f"[{server.label}={server.kind}] {e}") from e
+        return Normalizer(run).lines()
+    finally:
+        run.close()
+
+
+def differential(pair_, scenario: Callable, **kw) -> list:
+    """Run `scenario(run)` against reference and candidate; compare transcripts.
+    Assertions inside the scenario are checked on both servers (reference first,
+    so a wrong expectation is reported against ZooKeeper itself)."""
+    ref, cand = pair_
+    t_ref = execute(ref, scenario, **kw)
+    t_cand = execute(cand, scenario, **kw)
+    assert t_cand == t_ref, "candidate transcript differs from reference ZooKeeper"
+    return t_ref
+
+
+def wait_until(pred: Callable, timeout: float, interval: float = 0.1, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
