@@ -24,12 +24,15 @@ use ringkeeper_engine::txn::{Txn, TxnBody};
 // Golden file loading
 
 fn parse_hex(token: &str, name: &str) -> Vec<u8> {
-    assert!(token.len() % 2 == 0, "{name}: odd hex token {token:?}");
-    (0..token.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&token[i..i + 2], 16)
-                .unwrap_or_else(|_| panic!("{name}: bad hex token {token:?}"))
+    token
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .filter(|p| p.len() == 2)
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+                .unwrap_or_else(|| panic!("{name}: bad hex token {token:?}"))
         })
         .collect()
 }
