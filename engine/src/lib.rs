@@ -5,5 +5,15 @@
 //! close a connection) comes out of `poll_*` calls. That keeps an ensemble simulable from a
 //! single seed.
 
+pub mod config;
+mod engine;
+pub mod limits;
 pub mod proto;
+pub mod session;
+pub mod tree;
 pub mod txn;
+pub mod watch;
+
+pub use config::EngineConfig;
+pub use engine::{opcode_of, ConnState, Engine, Output};
+pub use watch::ConnId;

@@ -1,0 +1,459 @@
+//! The Engine: one ZooKeeper server's request processing, sans-IO.
+//!
+//! Call contract (quinn-proto style):
+//! - in: `handle_connect`, `handle_request`, `handle_bad_request`, `handle_disconnect`,
+//!   `handle_tick`, and `handle_persisted` once the WAL has made txns durable;
+//! - out: `poll_txn` gives txns to append to the WAL, in zxid order; `poll_output` gives
+//!   replies, notifications and connection closes, in the order they must be sent.
+//!
+//! Txns are applied to the tree when prepared, but nothing that depends on a txn leaves the
+//! engine before that txn is durable: every output carries the zxid it depends on (the last
+//! zxid prepared when it was made) and `poll_output` releases outputs in FIFO order up to the
+//! durable zxid. So a reply never runs ahead of its txn, a write's notifications precede its
+//! reply, and no read shows state that a crash could lose.
+
+mod read;
+mod watch_ops;
+mod write;
+
+use crate::config::EngineConfig;
+use crate::proto::{
+    op, xid, ConnectRequest, ConnectResponse, ErrorCode, Id, ReplyHeader, Request, RequestHeader,
+    Response, WatcherEvent,
+};
+use crate::session::{initial_session_id, session_password, SessionTracker};
+use crate::tree::DataTree;
+use crate::txn::{apply, Applied, Txn, TxnBody};
+use crate::watch::{ConnId, WatchManager};
+use std::collections::{HashMap, VecDeque};
+
+/// Something the server must do, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    Connected { conn: ConnId, resp: ConnectResponse },
+    Reply { conn: ConnId, header: ReplyHeader, body: Response },
+    Notify { conn: ConnId, event: WatcherEvent },
+    /// Close the connection after flushing what came before.
+    Close { conn: ConnId },
+}
+
+/// Per-connection state the engine keeps.
+#[derive(Clone, Debug)]
+pub struct ConnState {
+    pub session_id: i64,
+    /// Authenticated ids: ("ip", address) first, then what `auth` packets added.
+    pub auth: Vec<Id>,
+}
+
+pub struct Engine {
+    config: EngineConfig,
+    tree: DataTree,
+    sessions: SessionTracker,
+    watches: WatchManager,
+    conns: HashMap<ConnId, ConnState>,
+    /// Last zxid prepared (and applied to `tree`).
+    last_zxid: i64,
+    /// Highest zxid the WAL reported durable.
+    durable_zxid: i64,
+    txns: VecDeque<Txn>,
+    outputs: VecDeque<(i64, Output)>,
+    next_container_check_ms: i64,
+}
+
+impl Engine {
+    /// A fresh server. `now_ms` seeds the session id generator, as ZooKeeper's clock does.
+    pub fn new(config: EngineConfig, now_ms: i64) -> Engine {
+        Engine::restore(config, DataTree::new(), Vec::new(), 0, now_ms)
+    }
+
+    /// A server restored from a snapshot and log: `sessions` are (id, timeout) pairs.
+    pub fn restore(
+        config: EngineConfig,
+        tree: DataTree,
+        sessions: Vec<(i64, i32)>,
+        last_zxid: i64,
+        now_ms: i64,
+    ) -> Engine {
+        let mut tracker = SessionTracker::new(
+            config.tick_time_ms,
+            initial_session_id(now_ms, config.server_id),
+        );
+        for (id, timeout) in sessions {
+            tracker.add(id, timeout, now_ms);
+        }
+        Engine {
+            next_container_check_ms: now_ms + config.container_check_interval_ms,
+            config,
+            tree,
+            sessions: tracker,
+            watches: WatchManager::default(),
+            conns: HashMap::new(),
+            last_zxid,
+            durable_zxid: last_zxid,
+            txns: VecDeque::new(),
+            outputs: VecDeque::new(),
+        }
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn tree(&self) -> &DataTree {
+        &self.tree
+    }
+
+    pub fn sessions(&self) -> &SessionTracker {
+        &self.sessions
+    }
+
+    pub fn watches(&self) -> &WatchManager {
+        &self.watches
+    }
+
+    pub fn conn(&self, conn: ConnId) -> Option<&ConnState> {
+        self.conns.get(&conn)
+    }
+
+    pub fn last_zxid(&self) -> i64 {
+        self.last_zxid
+    }
+
+    pub fn durable_zxid(&self) -> i64 {
+        self.durable_zxid
+    }
+
+    /// Txns prepared but not yet reported durable.
+    pub fn outstanding_txns(&self) -> i64 {
+        self.last_zxid - self.durable_zxid
+    }
+
+    /// Next txn to append to the WAL.
+    pub fn poll_txn(&mut self) -> Option<Txn> {
+        self.txns.pop_front()
+    }
+
+    /// The WAL has made every txn up to `zxid` durable.
+    pub fn handle_persisted(&mut self, zxid: i64) {
+        assert!(zxid <= self.last_zxid, "durable zxid {zxid:#x} beyond prepared {:#x}", self.last_zxid);
+        if zxid > self.durable_zxid {
+            self.durable_zxid = zxid;
+        }
+    }
+
+    /// Next output whose txn is durable.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        match self.outputs.front() {
+            Some((release, _)) if *release <= self.durable_zxid => self.outputs.pop_front().map(|(_, o)| o),
+            _ => None,
+        }
+    }
+
+    fn push(&mut self, out: Output) {
+        self.outputs.push_back((self.last_zxid, out));
+    }
+
+    fn reply(&mut self, conn: ConnId, xid: i32, zxid: i64, err: ErrorCode, body: Response) {
+        let header = ReplyHeader { xid, zxid, err: err.code() };
+        let body = if err == ErrorCode::Ok { body } else { Response::Empty };
+        self.push(Output::Reply { conn, header, body });
+    }
+
+    /// Prepares and applies one txn, queueing it for the WAL and its watch events for
+    /// delivery. Returns its zxid and what applying it did.
+    fn commit(&mut self, session_id: i64, cxid: i32, now_ms: i64, body: TxnBody) -> (i64, Applied) {
+        self.last_zxid += 1;
+        let txn = Txn { session_id, cxid, zxid: self.last_zxid, time_ms: now_ms, body };
+        let mut events = Vec::new();
+        let applied = apply(&mut self.tree, &mut self.watches, &txn, &mut events);
+        self.after_apply_sessions(&txn, now_ms);
+        for (conn, event) in events {
+            self.push(Output::Notify { conn, event });
+        }
+        let zxid = txn.zxid;
+        self.txns.push_back(txn);
+        (zxid, applied)
+    }
+
+    fn after_apply_sessions(&mut self, txn: &Txn, now_ms: i64) {
+        match &txn.body {
+            TxnBody::CreateSession { timeout_ms } => {
+                if self.sessions.get(txn.session_id).is_none() {
+                    self.sessions.add(txn.session_id, *timeout_ms, now_ms);
+                }
+            }
+            TxnBody::CloseSession { .. } => self.sessions.remove(txn.session_id),
+            _ => {}
+        }
+    }
+
+    /// Replays a logged txn during recovery: no watches, no outputs.
+    pub fn replay(&mut self, txn: &Txn, now_ms: i64) {
+        let mut events = Vec::new();
+        let mut no_watches = WatchManager::default();
+        apply(&mut self.tree, &mut no_watches, txn, &mut events);
+        self.after_apply_sessions(txn, now_ms);
+        if txn.session_id != 0 {
+            self.sessions.observe_id(txn.session_id);
+        }
+        if txn.zxid > self.last_zxid {
+            self.last_zxid = txn.zxid;
+            self.durable_zxid = txn.zxid;
+        }
+    }
+
+    fn negotiate_timeout(&self, requested: i32) -> i32 {
+        requested.max(self.config.min_session_timeout_ms).min(self.config.max_session_timeout_ms)
+    }
+
+    /// A ConnectRequest arrived on a new connection (`processConnectRequest`).
+    pub fn handle_connect(&mut self, conn: ConnId, remote_ip: &str, req: &ConnectRequest, now_ms: i64) {
+        if req.last_zxid_seen > self.last_zxid {
+            // "Refusing session request ... client must try another server": no reply.
+            self.push(Output::Close { conn });
+            return;
+        }
+        let timeout_ms = self.negotiate_timeout(req.timeout_ms);
+        let ip = Id { scheme: "ip".into(), id: remote_ip.to_string() };
+        let read_only = req.read_only.map(|_| false);
+        if req.session_id == 0 {
+            let session_id = self.sessions.next_id();
+            self.conns.insert(conn, ConnState { session_id, auth: vec![ip] });
+            self.commit(session_id, 0, now_ms, TxnBody::CreateSession { timeout_ms });
+            let resp = ConnectResponse {
+                protocol_version: 0,
+                timeout_ms,
+                session_id,
+                passwd: session_password(session_id).to_vec(),
+                read_only,
+            };
+            self.push(Output::Connected { conn, resp });
+            return;
+        }
+        let session_id = req.session_id;
+        let valid = self.sessions.is_live(session_id)
+            && req.passwd.as_slice() == session_password(session_id).as_slice();
+        if !valid {
+            let resp = ConnectResponse {
+                protocol_version: 0,
+                timeout_ms: 0,
+                session_id: 0,
+                passwd: vec![0; 16],
+                read_only,
+            };
+            self.push(Output::Connected { conn, resp });
+            self.push(Output::Close { conn });
+            return;
+        }
+        // Any other connection holding the session is closed (CLIENT_RECONNECT).
+        let others: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(c, s)| **c != conn && s.session_id == session_id)
+            .map(|(c, _)| *c)
+            .collect();
+        for other in others {
+            self.drop_conn(other);
+            self.push(Output::Close { conn: other });
+        }
+        self.conns.insert(conn, ConnState { session_id, auth: vec![ip] });
+        self.sessions.set_touch_timeout(session_id, timeout_ms);
+        self.sessions.touch(session_id, now_ms);
+        let resp = ConnectResponse {
+            protocol_version: 0,
+            timeout_ms,
+            session_id,
+            passwd: req.passwd.clone(),
+            read_only,
+        };
+        self.push(Output::Connected { conn, resp });
+    }
+
+    fn drop_conn(&mut self, conn: ConnId) {
+        self.conns.remove(&conn);
+        self.watches.remove_conn(conn);
+    }
+
+    /// The connection went away; its session lives on until it expires.
+    pub fn handle_disconnect(&mut self, conn: ConnId) {
+        self.drop_conn(conn);
+    }
+
+    /// A request the server could not decode: UNIMPLEMENTED for an unknown opcode (then the
+    /// connection closes, as in ZooKeeper), MARSHALLINGERROR for a body that does not parse.
+    pub fn handle_bad_request(&mut self, conn: ConnId, header: RequestHeader, err: ErrorCode) {
+        if err == ErrorCode::Unimplemented {
+            self.reply(conn, header.xid, -1, err, Response::Empty);
+            self.push(Output::Close { conn });
+        } else {
+            let zxid = self.last_zxid;
+            self.reply(conn, header.xid, zxid, err, Response::Empty);
+        }
+    }
+
+    /// A decoded request from an established connection.
+    pub fn handle_request(&mut self, conn: ConnId, header: RequestHeader, req: Request, now_ms: i64) {
+        let Some(state) = self.conns.get(&conn) else { return };
+        let session_id = state.session_id;
+        let xid = header.xid;
+        if !self.sessions.touch(session_id, now_ms) {
+            let zxid = self.last_zxid;
+            self.reply(conn, xid, zxid, ErrorCode::SessionExpired, Response::Empty);
+            return;
+        }
+        match req {
+            Request::Ping => {
+                let zxid = self.last_zxid;
+                self.reply(conn, xid::PING, zxid, ErrorCode::Ok, Response::Empty);
+            }
+            Request::Auth { scheme, auth, .. } => self.handle_auth(conn, &scheme, &auth),
+            Request::Sasl { .. } => {
+                self.reply(conn, xid, 0, ErrorCode::AuthFailed, Response::Empty);
+                self.push(Output::Close { conn });
+            }
+            Request::CloseSession => self.close_session(conn, session_id, xid, now_ms),
+            Request::SetWatches { watches, .. } => self.set_watches(conn, xid, &watches),
+            Request::AddWatch { path, mode } => self.add_watch(conn, xid, &path, mode),
+            Request::CheckWatches { path, watcher_type } => {
+                self.remove_watches(conn, xid, &path, watcher_type, false)
+            }
+            Request::RemoveWatches { path, watcher_type } => {
+                self.remove_watches(conn, xid, &path, watcher_type, true)
+            }
+            req if is_write(&req) => self.handle_write(conn, session_id, xid, req, now_ms),
+            req => self.handle_read(conn, xid, req),
+        }
+    }
+
+    fn handle_auth(&mut self, conn: ConnId, scheme: &str, auth: &[u8]) {
+        let mut ids = Vec::new();
+        match scheme {
+            "digest" if self.config.digest_enabled => {
+                let id = crate::tree::acl::digest_id(&String::from_utf8_lossy(auth));
+                if self.config.super_digest.as_deref() == Some(id.as_str()) {
+                    ids.push(Id { scheme: "super".into(), id: String::new() });
+                }
+                ids.insert(0, Id { scheme: "digest".into(), id });
+            }
+            "ip" => {}
+            _ => {
+                self.reply(conn, xid::AUTH, 0, ErrorCode::AuthFailed, Response::Empty);
+                self.push(Output::Close { conn });
+                return;
+            }
+        }
+        if let Some(state) = self.conns.get_mut(&conn) {
+            for id in ids {
+                if !state.auth.contains(&id) {
+                    state.auth.push(id);
+                }
+            }
+        }
+        self.reply(conn, xid::AUTH, 0, ErrorCode::Ok, Response::Empty);
+    }
+
+    fn close_session(&mut self, conn: ConnId, session_id: i64, xid: i32, now_ms: i64) {
+        self.sessions.mark_closing(session_id);
+        let paths_to_delete = self.tree.ephemerals_of(session_id);
+        let (zxid, _) = self.commit(session_id, xid, now_ms, TxnBody::CloseSession { paths_to_delete });
+        self.reply(conn, xid, zxid, ErrorCode::Ok, Response::Empty);
+        self.drop_conn(conn);
+        self.push(Output::Close { conn });
+    }
+
+    /// Time passes: expire sessions, reap containers and TTL nodes.
+    pub fn handle_tick(&mut self, now_ms: i64) {
+        for session_id in self.sessions.take_expired(now_ms) {
+            let paths_to_delete = self.tree.ephemerals_of(session_id);
+            self.commit(session_id, 0, now_ms, TxnBody::CloseSession { paths_to_delete });
+            let conns: Vec<ConnId> =
+                self.conns.iter().filter(|(_, s)| s.session_id == session_id).map(|(c, _)| *c).collect();
+            for conn in conns {
+                self.drop_conn(conn);
+                self.push(Output::Close { conn });
+            }
+        }
+        if now_ms >= self.next_container_check_ms {
+            self.next_container_check_ms = now_ms + self.config.container_check_interval_ms.max(1);
+            self.reap_containers(now_ms);
+        }
+    }
+
+    /// ContainerManager: delete empty containers that once had a child, and expired TTL nodes.
+    fn reap_containers(&mut self, now_ms: i64) {
+        use crate::tree::EphemeralType;
+        let per_minute = self.config.container_max_per_minute.max(1);
+        let budget = (per_minute * self.config.container_check_interval_ms / 60_000).max(1) as usize;
+        let never_used = self.config.container_max_never_used_interval_ms;
+        let mut candidates = Vec::new();
+        for p in self.tree.containers() {
+            if let Some(n) = self.tree.get(p) {
+                let used = n.cversion > 0;
+                let stale = never_used > 0 && now_ms - n.mtime > never_used;
+                if n.children.is_empty() && (used || stale) {
+                    candidates.push(p.clone());
+                }
+            }
+        }
+        for p in self.tree.ttls() {
+            if let Some(n) = self.tree.get(p) {
+                if let EphemeralType::Ttl(ttl) = EphemeralType::of(n.ephemeral_owner) {
+                    if n.children.is_empty() && ttl != 0 && now_ms - n.mtime > ttl {
+                        candidates.push(p.clone());
+                    }
+                }
+            }
+        }
+        for p in candidates.into_iter().take(budget) {
+            let mut view = crate::txn::prep::PrepView::new(&self.tree);
+            if let Ok(body) = crate::txn::prep::prep_delete_container(&mut view, &p) {
+                self.commit(0, 0, now_ms, body);
+            }
+        }
+    }
+}
+
+fn is_write(req: &Request) -> bool {
+    matches!(
+        req,
+        Request::Create { .. }
+            | Request::Delete { .. }
+            | Request::SetData { .. }
+            | Request::SetAcl { .. }
+            | Request::Check { .. }
+            | Request::Multi(_)
+            | Request::Reconfig { .. }
+    )
+}
+
+/// The opcode a request was sent with, for stats (`cons` shows the last one).
+pub fn opcode_of(req: &Request) -> i32 {
+    match req {
+        Request::Create { opcode, .. } => *opcode,
+        Request::Delete { .. } => op::DELETE,
+        Request::Exists { .. } => op::EXISTS,
+        Request::GetData { .. } => op::GET_DATA,
+        Request::SetData { .. } => op::SET_DATA,
+        Request::GetAcl { .. } => op::GET_ACL,
+        Request::SetAcl { .. } => op::SET_ACL,
+        Request::GetChildren { with_stat: false, .. } => op::GET_CHILDREN,
+        Request::GetChildren { with_stat: true, .. } => op::GET_CHILDREN2,
+        Request::Sync { .. } => op::SYNC,
+        Request::Ping => op::PING,
+        Request::Check { .. } => op::CHECK,
+        Request::Multi(_) => op::MULTI,
+        Request::MultiRead(_) => op::MULTI_READ,
+        Request::Reconfig { .. } => op::RECONFIG,
+        Request::CheckWatches { .. } => op::CHECK_WATCHES,
+        Request::RemoveWatches { .. } => op::REMOVE_WATCHES,
+        Request::Auth { .. } => op::AUTH,
+        Request::SetWatches { v2: false, .. } => op::SET_WATCHES,
+        Request::SetWatches { v2: true, .. } => op::SET_WATCHES2,
+        Request::Sasl { .. } => op::SASL,
+        Request::GetEphemerals { .. } => op::GET_EPHEMERALS,
+        Request::GetAllChildrenNumber { .. } => op::GET_ALL_CHILDREN_NUMBER,
+        Request::AddWatch { .. } => op::ADD_WATCH,
+        Request::WhoAmI => op::WHO_AM_I,
+        Request::CloseSession => op::CLOSE_SESSION,
+    }
+}

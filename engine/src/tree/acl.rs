@@ -1,0 +1,226 @@
+//! ACL checks and fix-up, after ZooKeeper's `ZooKeeperServer.checkACL`, `PrepRequestProcessor
+//! .fixupACL` and the ip and digest authentication providers.
+
+use crate::proto::{perms, Acl, ErrorCode, Id};
+use base64::Engine as _;
+use sha1::{Digest, Sha1};
+use std::collections::HashMap;
+
+/// The stored digest id for `user:password`: `user:` + Base64(SHA-1("user:password")).
+pub fn digest_id(auth: &str) -> String {
+    let user = auth.split(':').next().unwrap_or("");
+    let hash = Sha1::digest(auth.as_bytes());
+    format!("{user}:{}", base64::engine::general_purpose::STANDARD.encode(hash))
+}
+
+/// Java's `String.split(":")`: trailing empty strings are dropped.
+fn java_split_colon(s: &str) -> Vec<&str> {
+    let mut parts: Vec<&str> = s.split(':').collect();
+    while parts.len() > 1 && parts.last() == Some(&"") {
+        parts.pop();
+    }
+    if parts == [""] {
+        parts.clear();
+    }
+    parts
+}
+
+/// Parses an IPv4 address, as IPAuthenticationProvider does (IPv6 is not supported in 3.8).
+fn parse_ipv4(s: &str) -> Option<u32> {
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.len() != 4 {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for p in parts {
+        let b: u8 = p.parse().ok()?;
+        v = (v << 8) | b as u32;
+    }
+    Some(v)
+}
+
+/// Splits `a.b.c.d/bits` into address and prefix length.
+fn parse_cidr(s: &str) -> Option<(u32, u32)> {
+    let (addr, bits) = match s.split_once('/') {
+        Some((a, b)) => (a, b.parse::<u32>().ok()?),
+        None => (s, 32),
+    };
+    if bits > 32 {
+        return None;
+    }
+    Some((parse_ipv4(addr)?, bits))
+}
+
+fn ip_matches(client: &str, acl_id: &str) -> bool {
+    let (Some(c), Some((net, bits))) = (parse_ipv4(client), parse_cidr(acl_id)) else {
+        return false;
+    };
+    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+    c & mask == net & mask
+}
+
+/// Is `id` valid for its scheme? Unknown schemes are not.
+pub fn is_valid_id(id: &Id, digest_enabled: bool) -> bool {
+    match id.scheme.as_str() {
+        "ip" => parse_cidr(&id.id).is_some(),
+        "digest" => digest_enabled && java_split_colon(&id.id).len() == 2,
+        _ => false,
+    }
+}
+
+/// Does the provider of `scheme` count as authenticated (so `auth` ACLs expand to it)?
+fn is_authenticated(scheme: &str) -> bool {
+    scheme == "digest"
+}
+
+/// fixupACL: validate, expand `auth`, drop duplicates. Errors are INVALIDACL.
+pub fn fixup_acl(acl: &[Acl], auth: &[Id], digest_enabled: bool) -> Result<Vec<Acl>, ErrorCode> {
+    if acl.is_empty() {
+        return Err(ErrorCode::InvalidAcl);
+    }
+    let mut deduped: Vec<Acl> = Vec::with_capacity(acl.len());
+    for a in acl {
+        if !deduped.contains(a) {
+            deduped.push(a.clone());
+        }
+    }
+    let mut out: Vec<Acl> = Vec::with_capacity(deduped.len());
+    for a in deduped {
+        if a.id.scheme == "world" && a.id.id == "anyone" {
+            out.push(a);
+        } else if a.id.scheme == "auth" {
+            let mut any = false;
+            for cid in auth.iter().filter(|cid| is_authenticated(&cid.scheme)) {
+                let expanded = Acl { perms: a.perms, id: cid.clone() };
+                if !out.contains(&expanded) {
+                    out.push(expanded);
+                }
+                any = true;
+            }
+            if !any {
+                return Err(ErrorCode::InvalidAcl);
+            }
+        } else if is_valid_id(&a.id, digest_enabled) {
+            out.push(a);
+        } else {
+            return Err(ErrorCode::InvalidAcl);
+        }
+    }
+    Ok(out)
+}
+
+/// checkACL: does any entry grant any bit of `perm` to one of the caller's ids?
+pub fn check_acl(acl: &[Acl], perm: i32, auth: &[Id], skip_acl: bool) -> Result<(), ErrorCode> {
+    if skip_acl || acl.is_empty() || auth.iter().any(|id| id.scheme == "super") {
+        return Ok(());
+    }
+    for a in acl.iter().filter(|a| a.perms & perm != 0) {
+        if a.id.scheme == "world" && a.id.id == "anyone" {
+            return Ok(());
+        }
+        for cid in auth.iter().filter(|cid| cid.scheme == a.id.scheme) {
+            let matches = match a.id.scheme.as_str() {
+                "ip" => ip_matches(&cid.id, &a.id.id),
+                "digest" => cid.id == a.id.id,
+                _ => false,
+            };
+            if matches {
+                return Ok(());
+            }
+        }
+    }
+    Err(ErrorCode::NoAuth)
+}
+
+/// getACL without ADMIN: digest ids come back as `user:x`.
+pub fn mask_digests(acl: &[Acl]) -> Vec<Acl> {
+    acl.iter()
+        .map(|a| {
+            if a.id.scheme == "digest" {
+                let user = a.id.id.split(':').next().unwrap_or("");
+                Acl { perms: a.perms, id: Id { scheme: "digest".into(), id: format!("{user}:x") } }
+            } else {
+                a.clone()
+            }
+        })
+        .collect()
+}
+
+/// Interned ACL lists: znodes hold a small index instead of their own copy, as ZooKeeper's
+/// ReferenceCountedACLCache does. Lists are never freed; there are few distinct ones.
+#[derive(Default, Clone)]
+pub struct AclCache {
+    lists: Vec<Vec<Acl>>,
+    index: HashMap<Vec<Acl>, u32>,
+}
+
+impl AclCache {
+    pub fn intern(&mut self, acl: &[Acl]) -> u32 {
+        if let Some(&i) = self.index.get(acl) {
+            return i;
+        }
+        let i = u32::try_from(self.lists.len()).expect("fewer than 2^32 distinct ACL lists");
+        self.lists.push(acl.to_vec());
+        self.index.insert(acl.to_vec(), i);
+        i
+    }
+
+    pub fn get(&self, i: u32) -> &[Acl] {
+        &self.lists[i as usize]
+    }
+
+    pub fn lists(&self) -> &[Vec<Acl>] {
+        &self.lists
+    }
+}
+
+/// The READ-or-ADMIN rule of getACL.
+pub const GET_ACL_PERMS: i32 = perms::READ | perms::ADMIN;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str, i: &str) -> Id {
+        Id { scheme: s.into(), id: i.into() }
+    }
+
+    #[test]
+    fn digest_matches_zookeeper() {
+        assert_eq!(digest_id("alice:secret"), "alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=");
+        assert_eq!(digest_id("super:test"), "super:D/InIHSb7yEEbrWz8b9l71RjZJU=");
+    }
+
+    #[test]
+    fn ip_cidr() {
+        assert!(ip_matches("127.0.0.1", "127.0.0.0/8"));
+        assert!(ip_matches("10.1.2.3", "10.1.2.3"));
+        assert!(!ip_matches("10.1.2.4", "10.1.2.3"));
+        assert!(ip_matches("192.168.5.5", "0.0.0.0/0"));
+        assert!(!is_valid_id(&id("ip", "::1"), true));
+        assert!(!is_valid_id(&id("ip", "1.2.3.4/33"), true));
+    }
+
+    #[test]
+    fn fixup_expands_auth_and_rejects_bad() {
+        let auth = vec![id("ip", "127.0.0.1"), id("digest", "alice:xyz")];
+        let got = fixup_acl(&[Acl::new(31, "auth", "")], &auth, true).unwrap();
+        assert_eq!(got, vec![Acl::new(31, "digest", "alice:xyz")]);
+        assert_eq!(fixup_acl(&[Acl::new(31, "auth", "")], &auth[..1], true), Err(ErrorCode::InvalidAcl));
+        assert_eq!(fixup_acl(&[], &auth, true), Err(ErrorCode::InvalidAcl));
+        assert_eq!(fixup_acl(&[Acl::new(31, "world", "bob")], &auth, true), Err(ErrorCode::InvalidAcl));
+        assert_eq!(fixup_acl(&[Acl::new(31, "foo", "bob")], &auth, true), Err(ErrorCode::InvalidAcl));
+        assert_eq!(fixup_acl(&[Acl::new(31, "digest", "bob")], &auth, true), Err(ErrorCode::InvalidAcl));
+    }
+
+    #[test]
+    fn check_rules() {
+        let acl = vec![Acl::new(perms::READ, "digest", "alice:h")];
+        let alice = vec![id("digest", "alice:h")];
+        assert_eq!(check_acl(&acl, perms::READ, &alice, false), Ok(()));
+        assert_eq!(check_acl(&acl, perms::WRITE, &alice, false), Err(ErrorCode::NoAuth));
+        assert_eq!(check_acl(&acl, perms::WRITE, &[id("super", "")], false), Ok(()));
+        assert_eq!(check_acl(&[], perms::WRITE, &[], false), Ok(()));
+        assert_eq!(mask_digests(&acl)[0].id.id, "alice:x");
+    }
+}

@@ -1,0 +1,397 @@
+//! The DataTree: znodes by path, with ZooKeeper's exact Stat semantics, the ephemeral,
+//! container and TTL indexes, and the `/zookeeper` system nodes.
+//!
+//! Mutators are idempotent in the way ZooKeeper's `DataTree.processTxn` is, so replaying the
+//! WAL over a fuzzy snapshot converges on the same tree.
+
+pub mod acl;
+pub mod path;
+
+use crate::limits::{CONTAINER_EPHEMERAL_OWNER, TTL_OWNER_MASK};
+use crate::proto::{perms, Acl, ErrorCode, Stat};
+use acl::AclCache;
+use std::collections::{BTreeSet, HashMap};
+
+pub const ROOT: &str = "/";
+pub const ZOOKEEPER: &str = "/zookeeper";
+pub const QUOTA: &str = "/zookeeper/quota";
+pub const CONFIG: &str = "/zookeeper/config";
+
+/// What a stored ephemeral owner means (ZooKeeper's `EphemeralType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EphemeralType {
+    /// Persistent.
+    Void,
+    /// Ephemeral, owned by this session.
+    Normal(i64),
+    Container,
+    /// Time-to-live in milliseconds.
+    Ttl(i64),
+}
+
+impl EphemeralType {
+    pub fn of(owner: i64) -> EphemeralType {
+        if owner == 0 {
+            EphemeralType::Void
+        } else if owner == CONTAINER_EPHEMERAL_OWNER {
+            EphemeralType::Container
+        } else if owner & TTL_OWNER_MASK == TTL_OWNER_MASK {
+            EphemeralType::Ttl(owner & !TTL_OWNER_MASK)
+        } else {
+            EphemeralType::Normal(owner)
+        }
+    }
+
+    pub fn ttl_owner(ttl_ms: i64) -> i64 {
+        TTL_OWNER_MASK | ttl_ms
+    }
+}
+
+/// One znode. `cversion` is the *stored* cversion: the count of child creations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Znode {
+    pub data: Vec<u8>,
+    pub acl: u32,
+    pub czxid: i64,
+    pub mzxid: i64,
+    pub ctime: i64,
+    pub mtime: i64,
+    pub version: i32,
+    pub cversion: i32,
+    pub aversion: i32,
+    pub ephemeral_owner: i64,
+    pub pzxid: i64,
+    pub children: BTreeSet<Box<str>>,
+}
+
+impl Znode {
+    fn new(data: Vec<u8>, acl: u32, owner: i64, zxid: i64, time: i64) -> Znode {
+        Znode {
+            data,
+            acl,
+            czxid: zxid,
+            mzxid: zxid,
+            ctime: time,
+            mtime: time,
+            version: 0,
+            cversion: 0,
+            aversion: 0,
+            ephemeral_owner: owner,
+            pzxid: zxid,
+            children: BTreeSet::new(),
+        }
+    }
+
+    /// The Stat a client sees (`DataNode.copyStat`): cversion as creations plus deletions,
+    /// container and TTL markers hidden.
+    pub fn stat(&self) -> Stat {
+        let num_children = self.children.len() as i32;
+        let ephemeral_owner = match EphemeralType::of(self.ephemeral_owner) {
+            EphemeralType::Normal(s) => s,
+            _ => 0,
+        };
+        Stat {
+            czxid: self.czxid,
+            mzxid: self.mzxid,
+            ctime: self.ctime,
+            mtime: self.mtime,
+            version: self.version,
+            cversion: self.cversion.wrapping_mul(2).wrapping_sub(num_children),
+            aversion: self.aversion,
+            ephemeral_owner,
+            data_length: self.data.len() as i32,
+            num_children,
+            pzxid: self.pzxid,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct DataTree {
+    nodes: HashMap<String, Znode>,
+    acls: AclCache,
+    ephemerals: HashMap<i64, BTreeSet<String>>,
+    containers: BTreeSet<String>,
+    ttls: BTreeSet<String>,
+    approximate_data_size: i64,
+}
+
+impl Default for DataTree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DataTree {
+    /// A fresh tree: "/", "/zookeeper", "/zookeeper/quota" and "/zookeeper/config", all with
+    /// zero zxids and times, as a new ZooKeeper 3.8 shows them.
+    pub fn new() -> DataTree {
+        let mut tree = DataTree {
+            nodes: HashMap::new(),
+            acls: AclCache::default(),
+            ephemerals: HashMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            approximate_data_size: 0,
+        };
+        let open = tree.acls.intern(&Acl::open_unsafe());
+        let read_only = tree.acls.intern(&[Acl::new(perms::READ, "world", "anyone")]);
+        for path in [ROOT, ZOOKEEPER, QUOTA] {
+            tree.insert_raw(path, Znode::new(Vec::new(), open, 0, 0, 0));
+        }
+        let mut config = Znode::new(Vec::new(), read_only, 0, 0, 0);
+        config.aversion = -1;
+        tree.insert_raw(CONFIG, config);
+        tree
+    }
+
+    /// Inserts a node and links it to its parent without touching any Stat; used to build
+    /// the system nodes and to load snapshots (parents first).
+    pub fn insert_raw(&mut self, path: &str, node: Znode) {
+        if path != ROOT {
+            if let Some(parent) = path::parent_of(path).and_then(|p| self.lookup_mut(p)) {
+                parent.children.insert(path::name_of(path).into());
+            }
+        }
+        self.index_owner(path, node.ephemeral_owner);
+        self.approximate_data_size += (path.len() + node.data.len()) as i64;
+        self.nodes.insert(path.to_string(), node);
+    }
+
+    fn index_owner(&mut self, path: &str, owner: i64) {
+        match EphemeralType::of(owner) {
+            EphemeralType::Void => {}
+            EphemeralType::Normal(s) => {
+                self.ephemerals.entry(s).or_default().insert(path.to_string());
+            }
+            EphemeralType::Container => {
+                self.containers.insert(path.to_string());
+            }
+            EphemeralType::Ttl(_) => {
+                self.ttls.insert(path.to_string());
+            }
+        }
+    }
+
+    fn unindex_owner(&mut self, path: &str, owner: i64) {
+        match EphemeralType::of(owner) {
+            EphemeralType::Void => {}
+            EphemeralType::Normal(s) => {
+                if let Some(set) = self.ephemerals.get_mut(&s) {
+                    set.remove(path);
+                    if set.is_empty() {
+                        self.ephemerals.remove(&s);
+                    }
+                }
+            }
+            EphemeralType::Container => {
+                self.containers.remove(path);
+            }
+            EphemeralType::Ttl(_) => {
+                self.ttls.remove(path);
+            }
+        }
+    }
+
+    /// ZooKeeper maps "" to the root as well.
+    fn key(path: &str) -> &str {
+        if path.is_empty() {
+            ROOT
+        } else {
+            path
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Option<&Znode> {
+        self.nodes.get(Self::key(path))
+    }
+
+    fn lookup_mut(&mut self, path: &str) -> Option<&mut Znode> {
+        self.nodes.get_mut(Self::key(path))
+    }
+
+    pub fn acl_of(&self, node: &Znode) -> &[Acl] {
+        self.acls.get(node.acl)
+    }
+
+    pub fn acls(&self) -> &AclCache {
+        &self.acls
+    }
+
+    pub fn intern_acl(&mut self, acl: &[Acl]) -> u32 {
+        self.acls.intern(acl)
+    }
+
+    /// Entries in ZooKeeper's node map, which also holds "" as an alias of the root: a fresh
+    /// tree reports 5, as `srvr` does.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len() + 1
+    }
+
+    pub fn approximate_data_size(&self) -> i64 {
+        self.approximate_data_size
+    }
+
+    pub fn ephemerals(&self) -> &HashMap<i64, BTreeSet<String>> {
+        &self.ephemerals
+    }
+
+    pub fn ephemerals_of(&self, session_id: i64) -> Vec<String> {
+        self.ephemerals.get(&session_id).map(|s| s.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    pub fn ephemeral_count(&self) -> usize {
+        self.ephemerals.values().map(|s| s.len()).sum()
+    }
+
+    pub fn containers(&self) -> &BTreeSet<String> {
+        &self.containers
+    }
+
+    pub fn ttls(&self) -> &BTreeSet<String> {
+        &self.ttls
+    }
+
+    /// Every znode, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Znode)> {
+        self.nodes.iter()
+    }
+
+    /// Number of znodes below `path` (not counting it).
+    pub fn descendant_count(&self, path: &str) -> usize {
+        let Some(node) = self.get(path) else { return 0 };
+        let base = if Self::key(path) == ROOT { "" } else { path };
+        node.children
+            .iter()
+            .map(|c| 1 + self.descendant_count(&format!("{base}/{c}")))
+            .sum()
+    }
+
+    /// createNode. On NODEEXISTS the parent's cversion and pzxid still move forward, as
+    /// ZooKeeper does when replaying over a fuzzy snapshot.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create(
+        &mut self,
+        path: &str,
+        data: Vec<u8>,
+        acl: &[Acl],
+        ephemeral_owner: i64,
+        parent_cversion: i32,
+        zxid: i64,
+        time: i64,
+    ) -> Result<(), ErrorCode> {
+        let parent_path = path::parent_of(path).ok_or(ErrorCode::BadArguments)?;
+        let name = path::name_of(path);
+        let exists = self.nodes.contains_key(path);
+        let parent = self.lookup_mut(parent_path).ok_or(ErrorCode::NoNode)?;
+        let new_cversion =
+            if parent_cversion == -1 { parent.cversion.wrapping_add(1) } else { parent_cversion };
+        if new_cversion > parent.cversion {
+            parent.cversion = new_cversion;
+            parent.pzxid = zxid;
+        }
+        if exists {
+            return Err(ErrorCode::NodeExists);
+        }
+        parent.children.insert(name.into());
+        let acl = self.acls.intern(acl);
+        self.index_owner(path, ephemeral_owner);
+        self.approximate_data_size += (path.len() + data.len()) as i64;
+        self.nodes.insert(path.to_string(), Znode::new(data, acl, ephemeral_owner, zxid, time));
+        Ok(())
+    }
+
+    /// deleteNode: pzxid of the parent moves only forward.
+    pub fn delete(&mut self, path: &str, zxid: i64) -> Result<(), ErrorCode> {
+        if Self::key(path) == ROOT {
+            return Err(ErrorCode::BadArguments);
+        }
+        let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        self.unindex_owner(path, node.ephemeral_owner);
+        self.approximate_data_size -= (path.len() + node.data.len()) as i64;
+        if let Some(parent) = path::parent_of(path).and_then(|p| self.lookup_mut(p)) {
+            parent.children.remove(path::name_of(path));
+            if zxid > parent.pzxid {
+                parent.pzxid = zxid;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn set_data(
+        &mut self,
+        path: &str,
+        data: Vec<u8>,
+        version: i32,
+        zxid: i64,
+        time: i64,
+    ) -> Result<(), ErrorCode> {
+        let node = self.nodes.get_mut(Self::key(path)).ok_or(ErrorCode::NoNode)?;
+        self.approximate_data_size += data.len() as i64 - node.data.len() as i64;
+        node.data = data;
+        node.version = version;
+        node.mzxid = zxid;
+        node.mtime = time;
+        Ok(())
+    }
+
+    pub fn set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<(), ErrorCode> {
+        let acl = self.acls.intern(acl);
+        let node = self.nodes.get_mut(Self::key(path)).ok_or(ErrorCode::NoNode)?;
+        node.acl = acl;
+        node.aversion = version;
+        Ok(())
+    }
+
+    /// Child names in a stable (sorted) order.
+    pub fn children(&self, path: &str) -> Option<Vec<String>> {
+        self.get(path).map(|n| n.children.iter().map(|c| c.to_string()).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_tree_matches_zookeeper() {
+        let t = DataTree::new();
+        assert_eq!(t.node_count(), 5);
+        assert_eq!(t.get("/").unwrap().stat().cversion, -1);
+        assert_eq!(t.get("/zookeeper").unwrap().stat().cversion, -2);
+        assert_eq!(t.get("/zookeeper/config").unwrap().stat().aversion, -1);
+        assert_eq!(t.get("").unwrap().stat().num_children, 1);
+        assert_eq!(t.children("/zookeeper").unwrap(), vec!["config", "quota"]);
+    }
+
+    #[test]
+    fn cversion_counts_creates_and_deletes() {
+        let mut t = DataTree::new();
+        let acl = Acl::open_unsafe();
+        t.create("/a", vec![], &acl, 0, 1, 10, 100).unwrap();
+        t.create("/a/x", vec![], &acl, 0, 1, 11, 101).unwrap();
+        t.create("/a/y", vec![], &acl, 0, 2, 12, 102).unwrap();
+        t.delete("/a/x", 13).unwrap();
+        let s = t.get("/a").unwrap().stat();
+        assert_eq!((s.cversion, s.num_children, s.pzxid), (3, 1, 13));
+        // Replay of an old create over a newer state: NODEEXISTS, cversion stays.
+        assert_eq!(t.create("/a/y", vec![], &acl, 0, 2, 12, 102), Err(ErrorCode::NodeExists));
+        assert_eq!(t.get("/a").unwrap().cversion, 2);
+    }
+
+    #[test]
+    fn owner_indexes() {
+        let mut t = DataTree::new();
+        let acl = Acl::open_unsafe();
+        t.create("/e", vec![], &acl, 77, -1, 1, 1).unwrap();
+        t.create("/c", vec![], &acl, CONTAINER_EPHEMERAL_OWNER, -1, 2, 1).unwrap();
+        t.create("/t", vec![], &acl, EphemeralType::ttl_owner(500), -1, 3, 1).unwrap();
+        assert_eq!(t.ephemerals_of(77), vec!["/e".to_string()]);
+        assert!(t.containers().contains("/c"));
+        assert!(t.ttls().contains("/t"));
+        assert_eq!(t.get("/c").unwrap().stat().ephemeral_owner, 0);
+        assert_eq!(EphemeralType::of(t.get("/t").unwrap().ephemeral_owner), EphemeralType::Ttl(500));
+        t.delete("/e", 4).unwrap();
+        assert!(t.ephemerals().is_empty());
+    }
+}
