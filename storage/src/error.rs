@@ -110,6 +110,11 @@ impl StorageError {
         }
     }
 
+    /// True for an I/O error whose OS error is "not found".
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, StorageError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+
     /// True for [`StorageError::Poisoned`].
     pub fn is_poisoned(&self) -> bool {
         matches!(self, StorageError::Poisoned { .. })

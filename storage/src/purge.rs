@@ -39,7 +39,11 @@ pub fn purge<B: Backend>(
     let snap_dir = data_dir.join(VERSION_DIR);
     let log_dir = data_log_dir.join(VERSION_DIR);
     let mut report = PurgeReport::default();
-    let snaps = list_snapshots(backend, &snap_dir)?;
+    let snaps = match list_snapshots(backend, &snap_dir) {
+        Ok(s) => s,
+        Err(e) if e.is_not_found() => return Ok(report),
+        Err(e) => return Err(e),
+    };
     let mut valid = 0;
     let mut oldest_kept = None;
     for (zxid, path) in &snaps {
@@ -67,9 +71,10 @@ pub fn purge<B: Backend>(
     if !report.removed_snapshots.is_empty() {
         backend.sync_dir(&snap_dir)?;
     }
-    let segments = match backend.list_dir(&log_dir) {
-        Ok(_) => list_segments(backend, &log_dir)?,
-        Err(_) => Vec::new(),
+    let segments = match list_segments(backend, &log_dir) {
+        Ok(s) => s,
+        Err(e) if e.is_not_found() => Vec::new(),
+        Err(e) => return Err(e),
     };
     if let Some(keep_from) = segments.iter().rposition(|s| s.first_zxid <= oldest) {
         for seg in &segments[..keep_from] {

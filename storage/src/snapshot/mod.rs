@@ -121,7 +121,7 @@ pub fn list_snapshots<B: Backend>(backend: &B, dir: &Path) -> Result<Vec<(i64, P
         .into_iter()
         .filter_map(|n| parse_snapshot_name(&n).map(|z| (z, dir.join(n))))
         .collect();
-    snaps.sort_by(|a, b| b.0.cmp(&a.0));
+    snaps.sort_by_key(|s| std::cmp::Reverse(s.0));
     Ok(snaps)
 }
 
@@ -340,11 +340,9 @@ pub fn load_latest_snapshot<B: Backend>(
     data_dir: &Path,
 ) -> Result<Option<(i64, LoadedSnapshot)>> {
     let dir = data_dir.join(VERSION_DIR);
-    let snaps = match backend.list_dir(&dir) {
-        Ok(_) => list_snapshots(backend, &dir)?,
-        Err(StorageError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(None)
-        }
+    let snaps = match list_snapshots(backend, &dir) {
+        Ok(s) => s,
+        Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e),
     };
     for (zxid, path) in snaps {
