@@ -408,6 +408,12 @@ def differential(pair_, scenario: Callable, **kw) -> list:
     ref, cand = pair_
     t_ref = execute(ref, scenario, **kw)
     t_cand = execute(cand, scenario, **kw)
+    dump = os.environ.get("RINGKEEPER_DIFF_DUMP")
+    if dump:
+        Path(dump).mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", os.environ.get("PYTEST_CURRENT_TEST", "t").split(" ")[0])
+        (Path(dump) / f"{name}.ref.txt").write_text("\n".join(t_ref) + "\n")
+        (Path(dump) / f"{name}.cand.txt").write_text("\n".join(t_cand) + "\n")
     assert t_cand == t_ref, "candidate transcript differs from reference ZooKeeper"
     return t_ref
 
