@@ -258,6 +258,34 @@ type InodeId = u64;
 struct Inode {
     live: Vec<u8>,
     durable: Vec<u8>,
+    /// Byte range of `live` changed since the last sync (so a sync of a large preallocated
+    /// segment copies only what was written).
+    dirty: Option<(usize, usize)>,
+}
+
+impl Inode {
+    fn touch(&mut self, start: usize, end: usize) {
+        self.dirty = Some(match self.dirty {
+            None => (start, end),
+            Some((s, e)) => (s.min(start), e.max(end)),
+        });
+    }
+
+    fn resize_live(&mut self, len: usize) {
+        let old = self.live.len();
+        self.live.resize(len, 0);
+        self.touch(old.min(len), old.max(len));
+    }
+
+    fn sync(&mut self) {
+        self.durable.resize(self.live.len(), 0);
+        if let Some((s, e)) = self.dirty.take() {
+            let e = e.min(self.live.len());
+            if s < e {
+                self.durable[s..e].copy_from_slice(&self.live[s..e]);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -371,6 +399,7 @@ impl SimBackend {
                     Inode {
                         live: inode.durable.clone(),
                         durable: inode.durable.clone(),
+                        dirty: None,
                     },
                 );
             }
@@ -624,9 +653,10 @@ impl BackendFile for SimFile {
         let start = offset as usize;
         let end = start + data.len();
         if inode.live.len() < end {
-            inode.live.resize(end, 0);
+            inode.resize_live(end);
         }
         inode.live[start..end].copy_from_slice(data);
+        inode.touch(start, end);
         s.last_write = Some(LastWrite {
             inode: self.inode,
             offset,
@@ -639,8 +669,7 @@ impl BackendFile for SimFile {
         let mut s = self.lock();
         s.op("truncate", &self.path)?;
         s.inode_mut(self.inode, &self.path)?
-            .live
-            .resize(len as usize, 0);
+            .resize_live(len as usize);
         Ok(())
     }
 
@@ -649,7 +678,7 @@ impl BackendFile for SimFile {
         s.op("fallocate", &self.path)?;
         let inode = s.inode_mut(self.inode, &self.path)?;
         if (inode.live.len() as u64) < len {
-            inode.live.resize(len as usize, 0);
+            inode.resize_live(len as usize);
         }
         Ok(())
     }
@@ -657,8 +686,7 @@ impl BackendFile for SimFile {
     fn sync_data(&mut self) -> Result<()> {
         let mut s = self.lock();
         s.sync("fdatasync", &self.path)?;
-        let inode = s.inode_mut(self.inode, &self.path)?;
-        inode.durable = inode.live.clone();
+        s.inode_mut(self.inode, &self.path)?.sync();
         Ok(())
     }
 

@@ -211,3 +211,28 @@ fn crash_during_write_leaves_previous_snapshot() {
     );
     assert_eq!(load_latest_snapshot(&b, dir).unwrap().unwrap().0, 40);
 }
+
+#[test]
+fn large_snapshot_streams_in_chunks_and_write_errors_surface() {
+    let b = SimBackend::new();
+    let dir = Path::new("/data");
+    let mut img = image(99, 10);
+    for n in &mut img.nodes {
+        n.data = vec![0xab; 300_000];
+    }
+    let info = write_snapshot(&b, dir, &img).unwrap();
+    assert!(info.file_len > 3 << 20, "spans several 1 MiB chunks");
+    let (_, s) = load_latest_snapshot(&b, dir).unwrap().unwrap();
+    assert_eq!(s.to_image().unwrap(), img);
+
+    // A write failing midway is reported as I/O, and nothing appears under the final name.
+    let b = SimBackend::new();
+    b.create_dir_all(&dir.join("version-2")).unwrap();
+    b.fail_ops_after(4);
+    match write_snapshot(&b, dir, &img) {
+        Err(StorageError::Io { op: "write", .. }) => {}
+        other => panic!("expected write error, got {other:?}"),
+    }
+    b.heal();
+    assert!(load_latest_snapshot(&b, dir).unwrap().is_none());
+}

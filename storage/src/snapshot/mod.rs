@@ -136,13 +136,13 @@ pub struct SnapshotInfo {
     pub file_len: u64,
 }
 
-fn header(payload: &[u8], zxid: i64) -> [u8; HEADER_LEN] {
+fn header(payload_len: u64, payload_crc: u32, zxid: i64) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
     h[0..4].copy_from_slice(&MAGIC);
     h[4..8].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    h[8..16].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+    h[8..16].copy_from_slice(&payload_len.to_le_bytes());
     h[16..24].copy_from_slice(&zxid.to_le_bytes());
-    h[24..28].copy_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+    h[24..28].copy_from_slice(&payload_crc.to_le_bytes());
     let hcrc = crc32c::crc32c(&h[0..28]);
     h[28..32].copy_from_slice(&hcrc.to_le_bytes());
     h
@@ -184,27 +184,95 @@ fn parse_header(h: &[u8; HEADER_LEN]) -> std::result::Result<Header, String> {
     })
 }
 
+/// Streams rkyv output into a backend file at `HEADER_LEN..`, computing the crc as it goes,
+/// so writing a snapshot never holds a second full copy of it in memory.
+struct ChunkWriter<'a, F: BackendFile> {
+    file: &'a mut F,
+    pos: u64,
+    crc: u32,
+    buf: Vec<u8>,
+    failed: Option<StorageError>,
+}
+
+const WRITE_CHUNK: usize = 1 << 20;
+
+impl<F: BackendFile> ChunkWriter<'_, F> {
+    fn flush_chunk(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.file.write_at(self.pos, &self.buf) {
+            let msg = e.to_string();
+            self.failed = Some(e);
+            return Err(std::io::Error::other(msg));
+        }
+        self.crc = crc32c::crc32c_append(self.crc, &self.buf);
+        self.pos += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+impl<F: BackendFile> std::io::Write for ChunkWriter<'_, F> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= WRITE_CHUNK {
+            self.flush_chunk()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.flush_chunk()
+    }
+}
+
 /// Writes `image` as `snapshot.<image.last_zxid>` in `<data_dir>/version-2`: to a `.tmp` file
-/// first, then `fdatasync`, rename and directory `fsync`, so a crash leaves either the old set
-/// of snapshots or the new one, never a partial file under the final name.
+/// first (payload streamed in 1 MiB chunks, then the header), then `fdatasync`, rename and
+/// directory `fsync`, so a crash leaves either the old set of snapshots or the new one, never
+/// a partial file under the final name.
 pub fn write_snapshot<B: Backend>(
     backend: &B,
     data_dir: &Path,
     image: &SnapshotImage,
 ) -> Result<SnapshotInfo> {
     let zxid = image.last_zxid;
-    let payload = rkyv::to_bytes::<rancor::Error>(image).map_err(|e| StorageError::Serialize {
-        zxid,
-        reason: e.to_string(),
-    })?;
     let dir = data_dir.join(VERSION_DIR);
     backend.create_dir_all(&dir)?;
     let name = snapshot_file_name(zxid);
     let final_path = dir.join(&name);
     let tmp_path = dir.join(format!("{name}{TMP_SUFFIX}"));
     let mut f = backend.create(&tmp_path)?;
-    f.write_at(0, &header(&payload, zxid))?;
-    f.write_at(HEADER_LEN as u64, &payload)?;
+    let mut w = ChunkWriter {
+        file: &mut f,
+        pos: HEADER_LEN as u64,
+        crc: 0,
+        buf: Vec::with_capacity(WRITE_CHUNK + 4096),
+        failed: None,
+    };
+    // rkyv aligns relative to the writer's start; the payload starts at a 16-aligned offset
+    // and is loaded into an `AlignedVec<16>`, so the alignment carries over.
+    let res = rkyv::api::high::to_bytes_in::<_, rancor::Error>(
+        image,
+        rkyv::ser::writer::IoWriter::new(&mut w),
+    )
+    .map(|_| ());
+    let flushed = res.is_ok().then(|| std::io::Write::flush(&mut w));
+    if let Some(e) = w.failed.take() {
+        return Err(e);
+    }
+    if let Err(e) = res {
+        return Err(StorageError::Serialize {
+            zxid,
+            reason: e.to_string(),
+        });
+    }
+    if let Some(Err(e)) = flushed {
+        return Err(StorageError::io("write", &tmp_path, e));
+    }
+    let payload_len = w.pos - HEADER_LEN as u64;
+    let crc = w.crc;
+    f.write_at(0, &header(payload_len, crc, zxid))?;
     f.sync_data()?;
     drop(f);
     backend.rename(&tmp_path, &final_path)?;
@@ -212,7 +280,7 @@ pub fn write_snapshot<B: Backend>(
     Ok(SnapshotInfo {
         path: final_path,
         zxid,
-        file_len: (HEADER_LEN + payload.len()) as u64,
+        file_len: HEADER_LEN as u64 + payload_len,
     })
 }
 
