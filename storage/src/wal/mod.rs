@@ -439,7 +439,14 @@ impl<B: Backend> Wal<B> {
                 .last()
                 .map_or(0, |r| r.end);
             let cut = keep_end < scan.valid_end || matches!(scan.stop, Stop::Garbage { .. });
-            if cut {
+            if keep_end == 0 {
+                // Nothing at or below `zxid` in it: an empty segment must not stay behind
+                // later ones (recovery would call it corrupt).
+                let path = seg.path.clone();
+                self.segments.pop();
+                self.backend.remove(&path)?;
+                changed = true;
+            } else if cut {
                 let mut f = self.backend.open(&seg.path)?;
                 f.set_len(keep_end as u64)?;
                 f.sync_data()?;
