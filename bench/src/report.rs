@@ -81,7 +81,7 @@ impl RunReport {
         self.ops.clear();
         for kind in OpKind::ALL {
             let h = &stats.latency[kind.index()];
-            if h.len() > 0 {
+            if !h.is_empty() {
                 self.ops
                     .insert(kind.name().to_string(), OpStats::from_histogram(h, seconds));
             }

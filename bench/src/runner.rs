@@ -216,7 +216,7 @@ fn worker(
         .collect();
     barrier.wait();
     let mut slots = connected?;
-    let result = drive(cfg, threads, &mut slots, progress);
+    let result = drive(cfg, t, threads, &mut slots, progress);
     for slot in slots.into_iter().filter(|s| s.alive) {
         slot.session.close();
     }
@@ -225,6 +225,7 @@ fn worker(
 
 fn drive(
     cfg: &BenchConfig,
+    t: usize,
     threads: usize,
     slots: &mut [Slot],
     progress: &Progress,
@@ -234,7 +235,9 @@ fn drive(
     let start = Instant::now();
     let warm_end = start + cfg.warmup;
     let end = cfg.ops.is_none().then(|| warm_end + cfg.duration);
-    let budget = cfg.ops.map(|n| n / threads as u64 + 1);
+    let budget = cfg
+        .ops
+        .map(|n| n / threads as u64 + u64::from((t as u64) < n % threads as u64));
     // Fixed rate: the k-th op of this thread is intended at start + k * gap.
     let gap = cfg
         .rate

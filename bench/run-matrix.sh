@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# Benchmark matrix: Apache ZooKeeper 3.8 (Debian package) vs Ringkeeper on loopback.
+#
+#   bench/run-matrix.sh [options]
+#     --skip-ringkeeper     only Apache ZooKeeper (until ringkeeper serves clients)
+#     --zk-vs-zk            validate the tool: two ZooKeeper instances, ringkeeper-bench --compare
+#     --duration S          measured seconds per scenario (default 10)
+#     --warmup S            warmup seconds per scenario (default 2)
+#     --znodes N            znodes of 100 B for the RSS measurement (default 1000000; 0 skips it)
+#     --force-sync yes|no   forceSync for both servers (default yes)
+#     --out FILE            Markdown results (default bench/RESULTS.md)
+#     --no-build            use the binaries already built
+#
+# Environment: CARGO_TARGET_DIR (default <repo>/target), ZK_HEAP (default 2g), BENCH_THREADS.
+# Every process this script starts is stopped on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+BENCH=$TARGET/release/ringkeeper-bench
+RK=$TARGET/release/ringkeeper
+export ZK_HEAP=${ZK_HEAP:-2g}
+THREADS=${BENCH_THREADS:-1}
+DURATION=10
+WARMUP=2
+ZNODES=1000000
+FORCE_SYNC=yes
+OUT=$ROOT/bench/RESULTS.md
+SKIP_RK=0
+ZK_VS_ZK=0
+BUILD=1
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --skip-ringkeeper) SKIP_RK=1 ;;
+        --zk-vs-zk) ZK_VS_ZK=1; SKIP_RK=1 ;;
+        --duration) DURATION=$2; shift ;;
+        --warmup) WARMUP=$2; shift ;;
+        --znodes) ZNODES=$2; shift ;;
+        --force-sync) FORCE_SYNC=$2; shift ;;
+        --out) OUT=$2; shift ;;
+        --no-build) BUILD=0 ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+WORK=$(mktemp -d /tmp/rk-matrix.XXXXXX)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "[matrix] $*" >&2; }
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# --- Apache ZooKeeper ------------------------------------------------------------------------
+if [ ! -f /usr/share/java/zookeeper.jar ]; then
+    log "installing the Debian zookeeper package"
+    apt-get install -y zookeeper >&2
+fi
+# zookeeper.jar's manifest names most dependencies; the Netty codec and resolver it does not.
+ZK_CP=/etc/zookeeper/conf:/usr/share/java/zookeeper.jar
+for jar in netty-codec netty-resolver; do
+    ZK_CP=$ZK_CP:/usr/share/java/$jar.jar
+done
+
+write_cfg() { # dir port
+    mkdir -p "$1/data"
+    cat >"$1/zoo.cfg" <<EOF
+tickTime=2000
+initLimit=10
+syncLimit=5
+dataDir=$1/data
+clientPort=$2
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+admin.enableServer=false
+4lw.commands.whitelist=*
+forceSync=$FORCE_SYNC
+EOF
+}
+
+# Starts a server; sets STARTED_PID and STARTED_ADDR.
+start_zk() { # name
+    local dir=$WORK/$1 port
+    port=$(free_port)
+    write_cfg "$dir" "$port"
+    java -Xmx"$ZK_HEAP" -Dzookeeper.forceSync="$FORCE_SYNC" -cp "$ZK_CP" \
+        org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >"$dir/server.log" 2>&1 &
+    STARTED_PID=$!
+    PIDS+=("$STARTED_PID")
+    STARTED_ADDR=127.0.0.1:$port
+    wait_ready "$1" "$STARTED_PID" "$port"
+}
+
+start_rk() { # name
+    local dir=$WORK/$1 port
+    port=$(free_port)
+    write_cfg "$dir" "$port"
+    "$RK" server --config "$dir/zoo.cfg" >"$dir/server.log" 2>&1 &
+    STARTED_PID=$!
+    PIDS+=("$STARTED_PID")
+    STARTED_ADDR=127.0.0.1:$port
+    wait_ready "$1" "$STARTED_PID" "$port"
+}
+
+stop() { # pid
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+ruok() { # port -> prints the answer
+    timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && printf ruok >&3 && head -c 4 <&3" \
+        2>/dev/null || true
+}
+
+wait_ready() { # name pid port
+    local i
+    for i in $(seq 1 300); do
+        if ! kill -0 "$2" 2>/dev/null; then
+            log "$1 exited during start-up; its log:"
+            tail -20 "$WORK/$1/server.log" >&2
+            exit 1
+        fi
+        if [ "$(ruok "$3")" = imok ]; then
+            log "$1 ready on port $3 (pid $2)"
+            return 0
+        fi
+        sleep 0.1
+    done
+    log "$1 not ready after 30 s"
+    tail -20 "$WORK/$1/server.log" >&2
+    exit 1
+}
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# --- build -----------------------------------------------------------------------------------
+if [ "$BUILD" = 1 ]; then
+    log "building release binaries in $TARGET"
+    (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET cargo build --release -p ringkeeper-bench >&2)
+    if [ "$SKIP_RK" = 0 ]; then
+        (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET cargo build --release -p ringkeeper >&2)
+    fi
+fi
+
+# --- scenarios -------------------------------------------------------------------------------
+# name|description|bench arguments
+SCENARIOS=(
+    "read-1|1 session, getData, 1 in flight|--sessions 1 --inflight 1 --read-ratio 1"
+    "write-1|1 session, setData, 1 in flight|--sessions 1 --inflight 1 --read-ratio 0"
+    "r100-32x4|32 sessions x 4 in flight, 100% reads|--sessions 32 --inflight 4 --read-ratio 1"
+    "r90-32x4|32 sessions x 4 in flight, 90% reads|--sessions 32 --inflight 4 --read-ratio 0.9"
+    "r0-32x4|32 sessions x 4 in flight, 0% reads|--sessions 32 --inflight 4 --read-ratio 0"
+)
+COMMON=(--value-size 100 --keys 1000 --duration "$DURATION" --warmup "$WARMUP" --threads "$THREADS")
+
+run_scenarios() { # server-tag addr
+    local s name args
+    for s in "${SCENARIOS[@]}"; do
+        IFS='|' read -r name _ args <<<"$s"
+        log "$1: $name"
+        # shellcheck disable=SC2086
+        "$BENCH" --servers "$2" $args "${COMMON[@]}" --label "$1 $name" \
+            --json "$WORK/$1-$name.json" >&2
+    done
+}
+
+measure_rss() { # server-tag start-function
+    [ "$ZNODES" -gt 0 ] || return 0
+    "$2" "$1-rss"
+    local pid=$STARTED_PID before after
+    before=$(rss_kib "$pid")
+    log "$1: creating $ZNODES znodes of 100 B"
+    "$BENCH" --servers "$STARTED_ADDR" --keys "$ZNODES" --value-size 100 --setup-only >&2
+    sleep 2
+    after=$(rss_kib "$pid")
+    echo "{\"znodes\": $ZNODES, \"rss_before_kib\": $before, \"rss_after_kib\": $after}" \
+        >"$WORK/$1-rss.json"
+    stop "$pid"
+}
+
+if [ "$ZK_VS_ZK" = 1 ]; then
+    start_zk zk-a
+    A=$STARTED_ADDR
+    start_zk zk-b
+    B=$STARTED_ADDR
+    for s in "${SCENARIOS[@]}"; do
+        IFS='|' read -r name _ args <<<"$s"
+        log "zk vs zk: $name"
+        # shellcheck disable=SC2086
+        "$BENCH" --compare "$A" "$B" $args "${COMMON[@]}" --label "zk-a,zk-b"
+    done
+    exit 0
+fi
+
+SERVERS=(zk)
+[ "$SKIP_RK" = 1 ] || SERVERS+=(rk)
+for tag in "${SERVERS[@]}"; do
+    if [ "$tag" = zk ]; then starter=start_zk; else starter=start_rk; fi
+    $starter "$tag"
+    run_scenarios "$tag" "$STARTED_ADDR"
+    stop "$STARTED_PID"
+    measure_rss "$tag" "$starter"
+done
+
+# --- Markdown --------------------------------------------------------------------------------
+python3 - "$WORK" "$OUT" "$FORCE_SYNC" "$DURATION" "${SERVERS[@]}" <<'EOF'
+import json, os, sys, datetime, platform
+work, out, force_sync, duration, servers = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+names = {"zk": "ZooKeeper 3.8", "rk": "Ringkeeper"}
+scen = [("read-1", "1 session getData"), ("write-1", "1 session setData"),
+        ("r100-32x4", "32x4, 100% reads"), ("r90-32x4", "32x4, 90% reads"),
+        ("r0-32x4", "32x4, 0% reads")]
+def load(p):
+    p = os.path.join(work, p)
+    return json.load(open(p)) if os.path.exists(p) else None
+def ratio(b, a):
+    return f"{b / a:.2f}" if a and b is not None else "-"
+lines = [f"# Benchmark matrix", "",
+         f"{datetime.datetime.now():%Y-%m-%d %H:%M}, host {platform.node()}, {os.cpu_count()} CPUs, "
+         f"loopback, forceSync={force_sync}, {duration} s per scenario, 100-byte values, "
+         f"1000 keys, ringkeeper-bench closed loop.", ""]
+metrics = [("ops/s", "ops_per_sec"), ("p50 us", "p50_us"), ("p99 us", "p99_us"),
+           ("p99.9 us", "p999_us")]
+head = "| scenario | metric | " + " | ".join(names[s] for s in servers)
+if "rk" in servers: head += " | RK/ZK"
+lines += [head + " |", "|" + "---|" * (2 + len(servers) + ("rk" in servers)) ]
+for key, desc in scen:
+    reps = {s: load(f"{s}-{key}.json") for s in servers}
+    for i, (mname, field) in enumerate(metrics):
+        vals = {s: (r["total"][field] if r else None) for s, r in reps.items()}
+        row = f"| {desc if i == 0 else ''} | {mname} | " + " | ".join(
+            f"{vals[s]:.1f}" if vals[s] is not None else "-" for s in servers)
+        if "rk" in servers: row += " | " + ratio(vals["rk"], vals["zk"])
+        lines.append(row + " |")
+    errs = {s: r["errors"] for s, r in reps.items() if r and (r["errors"] or r["connection_losses"])}
+    if errs: lines.append(f"| | errors | {errs} |")
+lines += ["", "## Memory (VmRSS)", "",
+          "| server | znodes | RSS before (MiB) | RSS after (MiB) | growth (MiB) |", "|---|---|---|---|---|"]
+for s in servers:
+    r = load(f"{s}-rss.json")
+    if r:
+        b, a = r["rss_before_kib"] / 1024, r["rss_after_kib"] / 1024
+        lines.append(f"| {names[s]} | {r['znodes']} | {b:.0f} | {a:.0f} | {a - b:.0f} |")
+lines += ["", f"ZooKeeper runs with -Xmx{os.environ.get('ZK_HEAP', '2g')}; its RSS depends on the JVM heap policy.", ""]
+open(out, "w").write("\n".join(lines))
+print("\n".join(lines))
+EOF
+log "wrote $OUT"
