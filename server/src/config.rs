@@ -1181,7 +1181,10 @@ pub fn parse(text: &str, config_path: &Path) -> Result<(ServerConfig, Vec<String
     let mut tick_time_set = false;
     let mut peer_type_set: Option<LearnerType> = None;
     let mut server_props: Vec<&Property> = Vec::new();
-    let mut admin_noted = false;
+    // With admin.enableServer=false the other admin.* keys are moot: no warnings for them.
+    let admin_disabled = last_index
+        .get("admin.enableServer")
+        .is_some_and(|&i| props[i].value.trim().eq_ignore_ascii_case("false"));
 
     for (i, p) in props.iter().enumerate() {
         let key_trimmed = p.key.trim();
@@ -1486,10 +1489,11 @@ pub fn parse(text: &str, config_path: &Path) -> Result<(ServerConfig, Vec<String
                 if k == "admin.enableServer" {
                     ctx.boolean(p, v)?;
                 }
-                let disabled = k == "admin.enableServer" && v.eq_ignore_ascii_case("false");
-                if !disabled && !admin_noted {
-                    ctx.warn(p, "accepted but not applied: Ringkeeper has no AdminServer yet (4lw commands work)");
-                    admin_noted = true;
+                if !admin_disabled {
+                    ctx.warn(
+                        p,
+                        "accepted but not applied: Ringkeeper has no AdminServer yet (4lw commands work)",
+                    );
                 }
                 c.admin
                     .insert(k["admin.".len()..].to_string(), v.to_string());
@@ -2022,7 +2026,7 @@ metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvid
             find("frobnicate"),
             "zoo.cfg:13: frobnicate: unknown key, kept as is"
         );
-        assert_eq!(w.len(), 9, "{w:?}");
+        assert_eq!(w.len(), 10, "{w:?}");
         assert_eq!(c.other.get("tickTme").map(String::as_str), Some("100"));
         assert_eq!(c.other.get("frobnicate").map(String::as_str), Some("yes"));
         assert_eq!(c.tick_time_ms, 2000);
@@ -2032,7 +2036,7 @@ metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvid
 
     #[test]
     fn zookeeper_prefix_and_yes_no_semantics() {
-        let text = "dataDir=/d\nclientPort=1\ntickTime=2000\nzookeeper.DigestAuthenticationProvider.superDigest=super:abc=\nforceSync=false\nskipACL=true\nadmin.enableServer=false\n";
+        let text = "dataDir=/d\nclientPort=1\ntickTime=2000\nzookeeper.DigestAuthenticationProvider.superDigest=super:abc=\nforceSync=false\nskipACL=true\nadmin.serverPort=9090\nadmin.enableServer=false\n";
         let (c, w) = p(text).unwrap();
         assert_eq!(c.super_digest.as_deref(), Some("super:abc="));
         assert!(c.force_sync, "ZooKeeper: only 'no' disables forceSync");
