@@ -285,6 +285,13 @@ class Run:
             f"{self.server.label}: handshake failed: {resp}"
         return c
 
+    def side(self, timeout_ms: int = 30000) -> ZkConn:
+        """An unrecorded session, for polling whose repetition count is timing
+        dependent (it must not show up in the compared transcript)."""
+        c = zkraw.connect(HOST, self.server.port, timeout_ms=timeout_ms, name="side")
+        self.conns[f"side{len(self.conns)}"] = c
+        return c
+
     def note(self, *items) -> None:
         self.log.append(("note",) + items)
 
