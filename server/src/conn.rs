@@ -1,0 +1,172 @@
+//! One client connection on a shard: a reader that frames and decodes requests and hands them
+//! to the pipeline, and a writer that encodes what the pipeline sends back.
+
+use crate::fourlw;
+use crate::msg::ToPipeline;
+use futures_lite::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use futures_lite::{AsyncRead, AsyncWrite};
+use glommio::channels::local_channel::LocalReceiver;
+use ringkeeper_engine::proto::{self, DecodeError, ErrorCode};
+use ringkeeper_engine::{ConnId, Output};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// What a connection's writer is told to do.
+pub enum ConnCmd {
+    Outputs(Vec<Output>),
+    Text(String),
+}
+
+/// Sends a message to the pipeline; false once the pipeline is gone.
+pub type PipelineTx = std::rc::Rc<glommio::channels::shared_channel::ConnectedSender<ToPipeline>>;
+
+async fn read_frame<R: AsyncRead + Unpin>(
+    r: &mut R,
+    len_bytes: [u8; 4],
+    max: usize,
+    buf: &mut Vec<u8>,
+) -> Option<()> {
+    let len = i32::from_be_bytes(len_bytes);
+    if len < 0 || len as usize > max {
+        tracing::debug!(len, "frame length out of range; closing connection");
+        return None;
+    }
+    buf.resize(len as usize, 0);
+    r.read_exact(buf).await.ok()
+}
+
+/// How a connection's reader ended.
+pub enum ReadEnd {
+    /// The socket closed or misbehaved; the pipeline was told.
+    Closed,
+    /// A four-letter word: the pipeline's answer is on its way to the writer.
+    FourLetterWord,
+}
+
+/// Reads frames until the socket closes or misbehaves; then tells the pipeline.
+pub async fn read_loop<R: AsyncRead + Unpin>(
+    reader: R,
+    conn: ConnId,
+    remote: SocketAddr,
+    max_frame: usize,
+    tx: PipelineTx,
+) -> ReadEnd {
+    let mut r = BufReader::with_capacity(64 * 1024, reader);
+    let mut len = [0u8; 4];
+    let mut buf = Vec::with_capacity(1024);
+    if r.read_exact(&mut len).await.is_err() {
+        let _ = tx.send(ToPipeline::Disconnect { conn }).await;
+        return ReadEnd::Closed;
+    }
+    if let Some(cmd) = fourlw::command_from_u32(i32::from_be_bytes(len)) {
+        let _ = tx
+            .send(ToPipeline::FourLetterWord { conn, remote, cmd })
+            .await;
+        return ReadEnd::FourLetterWord;
+    }
+    let connected = match read_frame(&mut r, len, max_frame, &mut buf).await {
+        Some(()) => proto::decode_connect_request(&buf).ok(),
+        None => None,
+    };
+    let Some(req) = connected else {
+        let _ = tx.send(ToPipeline::Disconnect { conn }).await;
+        return ReadEnd::Closed;
+    };
+    if tx
+        .send(ToPipeline::Connect { conn, remote, req })
+        .await
+        .is_err()
+    {
+        return ReadEnd::Closed;
+    }
+    loop {
+        if r.read_exact(&mut len).await.is_err() {
+            break;
+        }
+        if read_frame(&mut r, len, max_frame, &mut buf).await.is_none() {
+            break;
+        }
+        let received = Instant::now();
+        let msg = match proto::decode_request_header(&buf) {
+            Err(_) => break,
+            Ok((header, body)) => match proto::decode_request(header.opcode, body) {
+                Ok(req) => ToPipeline::Request {
+                    conn,
+                    header,
+                    req,
+                    received,
+                    bytes: buf.len() + 4,
+                },
+                Err(DecodeError::UnknownOpcode(_)) => ToPipeline::BadRequest {
+                    conn,
+                    header,
+                    err: ErrorCode::Unimplemented,
+                },
+                Err(_) => ToPipeline::BadRequest {
+                    conn,
+                    header,
+                    err: ErrorCode::MarshallingError,
+                },
+            },
+        };
+        if tx.send(msg).await.is_err() {
+            return ReadEnd::Closed;
+        }
+    }
+    let _ = tx.send(ToPipeline::Disconnect { conn }).await;
+    ReadEnd::Closed
+}
+
+/// Encodes one output onto `out`. True if the connection must close after it.
+fn encode(o: &Output, out: &mut Vec<u8>) -> bool {
+    match o {
+        Output::Connected { resp, .. } => proto::encode_connect_response(resp, out),
+        Output::Reply { header, body, .. } => proto::encode_reply(header, body, out),
+        Output::Notify { event, .. } => proto::encode_notification(event, out),
+        Output::Close { .. } => return true,
+    }
+    false
+}
+
+/// Writes what the pipeline sends, coalescing everything queued into one write.
+/// `fd` is the socket's; it is shut down at the end so the reader sees EOF as well.
+pub async fn write_loop<W: AsyncWrite + Unpin>(mut w: W, rx: LocalReceiver<ConnCmd>, fd: i32) {
+    let mut out = Vec::with_capacity(16 * 1024);
+    while let Some(cmd) = rx.recv().await {
+        out.clear();
+        let mut close = false;
+        let mut next = Some(cmd);
+        while let Some(cmd) = next.take() {
+            match cmd {
+                ConnCmd::Outputs(outs) => {
+                    for o in &outs {
+                        if encode(o, &mut out) {
+                            close = true;
+                            break;
+                        }
+                    }
+                }
+                ConnCmd::Text(t) => {
+                    out.extend_from_slice(t.as_bytes());
+                    close = true;
+                }
+            }
+            if close {
+                break;
+            }
+            next = futures_lite::future::poll_once(rx.recv()).await.flatten();
+        }
+        if !out.is_empty() && w.write_all(&out).await.is_err() {
+            break;
+        }
+        if w.flush().await.is_err() || close {
+            break;
+        }
+    }
+    let _ = w.close().await;
+    // SAFETY: the stream owning `fd` outlives this call (the connection task holds it), and
+    // shutdown on a live socket only changes its state.
+    unsafe {
+        libc::shutdown(fd, libc::SHUT_RDWR);
+    }
+}

@@ -1,0 +1,266 @@
+//! The pipeline core: owns the Engine (the authoritative tree) and the write path. It merges
+//! what every shard sends, feeds the engine, group-commits the txns that produced (every txn
+//! that arrived while the previous sync ran goes into the next batch), and routes the released
+//! outputs back to the shards that own the connections.
+
+use crate::config::ServerConfig;
+use crate::durability::Durability;
+use crate::msg::{shard_of, ToPipeline, ToShard};
+use crate::stats::{ConnStats, ServerStats};
+use glommio::channels::local_channel;
+use glommio::channels::shared_channel::{ConnectedSender, SharedReceiver, SharedSender};
+use ringkeeper_engine::proto::xid;
+use ringkeeper_engine::{opcode_of, ConnId, Engine, Output};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub struct PipelineSetup {
+    pub config: Arc<ServerConfig>,
+    pub engine: Engine,
+    pub durability: Box<dyn Durability + Send>,
+    pub from_shards: Vec<SharedReceiver<ToPipeline>>,
+    pub to_shards: Vec<SharedSender<ToShard>>,
+    pub started: Instant,
+}
+
+enum In {
+    Shard(ToPipeline),
+    Tick,
+}
+
+/// Pipeline state, owned by the one task that runs the loop.
+pub struct Pipeline {
+    pub config: Arc<ServerConfig>,
+    pub engine: Engine,
+    pub durability: Box<dyn Durability + Send>,
+    pub conns: HashMap<ConnId, ConnStats>,
+    pub stats: ServerStats,
+    pub started: Instant,
+    shards: Vec<ConnectedSender<ToShard>>,
+    pending: Vec<Vec<crate::msg::ToShard>>,
+}
+
+/// Upper bound on messages handled before the batch is committed and answered.
+const MAX_BATCH_MESSAGES: usize = 4096;
+
+pub async fn run(setup: PipelineSetup) {
+    let (merge_tx, merge_rx) = local_channel::new_bounded::<In>(8192);
+    let merge_tx = std::rc::Rc::new(merge_tx);
+    for rx in setup.from_shards {
+        let tx = merge_tx.clone();
+        glommio::spawn_local(async move {
+            let rx = rx.connect().await;
+            while let Some(m) = rx.recv().await {
+                if tx.send(In::Shard(m)).await.is_err() {
+                    break;
+                }
+            }
+        })
+        .detach();
+    }
+    let tick = Duration::from_millis((setup.config.tick_time_ms as u64 / 4).clamp(10, 250));
+    let tick_tx = merge_tx.clone();
+    glommio::spawn_local(async move {
+        loop {
+            glommio::timer::sleep(tick).await;
+            if tick_tx.send(In::Tick).await.is_err() {
+                break;
+            }
+        }
+    })
+    .detach();
+    let mut shards = Vec::new();
+    for s in setup.to_shards {
+        shards.push(s.connect().await);
+    }
+    let n = shards.len();
+    let mut p = Pipeline {
+        config: setup.config,
+        engine: setup.engine,
+        durability: setup.durability,
+        conns: HashMap::new(),
+        stats: ServerStats::default(),
+        started: setup.started,
+        shards,
+        pending: (0..n).map(|_| Vec::new()).collect(),
+    };
+    while let Some(first) = merge_rx.recv().await {
+        p.handle(first);
+        let mut handled = 1;
+        while handled < MAX_BATCH_MESSAGES {
+            match futures_lite::future::poll_once(merge_rx.recv()).await {
+                Some(Some(m)) => p.handle(m),
+                _ => break,
+            }
+            handled += 1;
+        }
+        p.persist();
+        p.route();
+        p.flush().await;
+    }
+}
+
+impl Pipeline {
+    fn handle(&mut self, m: In) {
+        let now = now_ms();
+        match m {
+            In::Tick => self.engine.handle_tick(now),
+            In::Shard(ToPipeline::Connect { conn, remote, req }) => {
+                let limit = self.config.max_client_cnxns as usize;
+                let same_ip = self
+                    .conns
+                    .values()
+                    .filter(|c| c.remote.ip() == remote.ip())
+                    .count();
+                if limit > 0 && same_ip >= limit {
+                    tracing::warn!(%remote, limit, "too many connections from this address");
+                    self.stats.connection_rejected += 1;
+                    self.queue(conn, Output::Close { conn });
+                    return;
+                }
+                self.conns.insert(conn, ConnStats::new(remote, now));
+                self.engine
+                    .handle_connect(conn, &remote.ip().to_string(), &req, now);
+            }
+            In::Shard(ToPipeline::Request {
+                conn,
+                header,
+                req,
+                received,
+                bytes,
+            }) => {
+                self.stats.packets_received += 1;
+                self.stats.bytes_received += bytes as u64;
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.received += 1;
+                    c.last_opcode = Some(opcode_of(&req));
+                    if header.xid >= 0 {
+                        c.last_cxid = header.xid as i64;
+                    }
+                    c.pending.push_back((header.xid, received));
+                }
+                self.engine.handle_request(conn, header, req, now);
+            }
+            In::Shard(ToPipeline::BadRequest { conn, header, err }) => {
+                self.stats.packets_received += 1;
+                self.engine.handle_bad_request(conn, header, err);
+            }
+            In::Shard(ToPipeline::Disconnect { conn }) => {
+                self.conns.remove(&conn);
+                self.engine.handle_disconnect(conn);
+            }
+            In::Shard(ToPipeline::FourLetterWord { conn, remote, cmd }) => {
+                let text = crate::fourlw_ctx::answer(self, cmd, remote);
+                self.pending[shard_of(conn)].push(ToShard::Text { conn, text });
+            }
+        }
+    }
+
+    /// Appends what the engine prepared and makes it durable in one batch. A storage error
+    /// is fatal: nothing more may be acknowledged.
+    fn persist(&mut self) {
+        let mut count = 0u64;
+        while let Some(txn) = self.engine.poll_txn() {
+            if let Err(e) = self.durability.append(&txn) {
+                storage_failed(&e);
+            }
+            count += 1;
+        }
+        if count == 0 {
+            return;
+        }
+        let started = Instant::now();
+        match self.durability.commit() {
+            Ok(zxid) => self.engine.handle_persisted(zxid),
+            Err(e) => storage_failed(&e),
+        }
+        let us = started.elapsed().as_micros() as u64;
+        self.stats.fsync.record(us);
+        self.stats.fsync_batches += 1;
+        self.stats.fsync_batch_txns += count;
+        self.stats.last_batch_txns = count;
+        self.stats.max_batch_txns = self.stats.max_batch_txns.max(count);
+        if us / 1000 > self.config.fsync_warning_threshold_ms {
+            tracing::warn!(
+                "fsync-ing the write ahead log took {}ms which will adversely effect operation \
+                 latency. File size is {} bytes. See the ZooKeeper troubleshooting guide",
+                us / 1000,
+                self.durability.log_size()
+            );
+        }
+        if let Some(snap) = self.durability.maybe_snapshot(&self.engine) {
+            self.stats.snap_count += snap;
+        }
+    }
+
+    fn queue(&mut self, conn: ConnId, o: Output) {
+        let shard = shard_of(conn);
+        match self.pending[shard].last_mut() {
+            Some(ToShard::Outputs(v)) => v.push(o),
+            _ => self.pending[shard].push(ToShard::Outputs(vec![o])),
+        }
+    }
+
+    /// Moves released outputs to their shards' queues and keeps per-connection counters.
+    fn route(&mut self) {
+        let now = now_ms();
+        while let Some(o) = self.engine.poll_output() {
+            let conn = crate::msg::output_conn(&o);
+            if let Some(c) = self.conns.get_mut(&conn) {
+                match &o {
+                    Output::Reply { header, .. } => {
+                        c.sent += 1;
+                        self.stats.packets_sent += 1;
+                        if header.zxid > 0 {
+                            c.last_zxid = header.zxid;
+                        }
+                        if header.xid != xid::NOTIFICATION {
+                            if let Some(pos) = c.pending.iter().position(|(x, _)| *x == header.xid)
+                            {
+                                let (_, t) = c.pending.remove(pos).unwrap_or((0, Instant::now()));
+                                let us = t.elapsed().as_micros() as u64;
+                                c.latency.record(us);
+                                c.last_latency_us = us;
+                                c.last_response_ms = now;
+                                self.stats.latency.record(us);
+                            }
+                        }
+                    }
+                    Output::Notify { .. } | Output::Connected { .. } => {
+                        c.sent += 1;
+                        self.stats.packets_sent += 1;
+                    }
+                    Output::Close { .. } => {}
+                }
+            }
+            if matches!(o, Output::Close { .. }) {
+                self.conns.remove(&conn);
+            }
+            self.queue(conn, o);
+        }
+    }
+
+    async fn flush(&mut self) {
+        for (i, queue) in self.pending.iter_mut().enumerate() {
+            for msg in queue.drain(..) {
+                if self.shards[i].send(msg).await.is_err() {
+                    tracing::error!(shard = i, "shard channel closed");
+                }
+            }
+        }
+    }
+}
+
+fn storage_failed(e: &dyn std::fmt::Display) -> ! {
+    tracing::error!("storage failed, refusing further writes and exiting: {e}");
+    eprintln!("ringkeeper: storage failed: {e}");
+    std::process::exit(3);
+}

@@ -1,0 +1,105 @@
+//! Start-up: executors, channels and the order they come up in.
+
+use crate::config::ServerConfig;
+use crate::durability::Durability;
+use crate::msg::{ToPipeline, ToShard};
+use crate::{pipeline, shard};
+use glommio::channels::shared_channel;
+use glommio::{LocalExecutorBuilder, Placement};
+use ringkeeper_engine::{Engine, EngineConfig};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Capacity of each shard-to-pipeline and pipeline-to-shard channel (messages).
+const CHANNEL_CAPACITY: usize = 1024;
+
+pub fn engine_config(c: &ServerConfig) -> EngineConfig {
+    EngineConfig {
+        server_id: c.my_id.unwrap_or(1) as i64,
+        tick_time_ms: c.tick_time_ms as i64,
+        min_session_timeout_ms: c.min_session_timeout_ms as i32,
+        max_session_timeout_ms: c.max_session_timeout_ms as i32,
+        extended_types_enabled: c.extended_types_enabled,
+        skip_acl: c.skip_acl,
+        digest_enabled: c.digest_enabled,
+        super_digest: c.super_digest.clone(),
+        container_check_interval_ms: c.container_check_interval_ms as i64,
+        container_max_per_minute: c.container_max_per_minute as i64,
+        container_max_never_used_interval_ms: c.container_max_never_used_interval_ms as i64,
+        reconfig_enabled: c.reconfig_enabled,
+    }
+}
+
+/// Runs the server until the process is killed. Errors come back only from start-up.
+pub fn run(
+    config: ServerConfig,
+    engine: Engine,
+    durability: Box<dyn Durability + Send>,
+) -> Result<(), String> {
+    let Some(port) = config.client_port else {
+        return Err("clientPort is not set: no client listener to start".into());
+    };
+    let ip = config
+        .client_port_address
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let listen = SocketAddr::new(ip, port);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let shards = config.shards.max(1);
+    let pipeline_core = config.pipeline_core.unwrap_or(0) % cpus;
+    let max_frame = config.jute_maxbuffer as usize;
+    let config = Arc::new(config);
+
+    let mut to_pipeline_rx = Vec::new();
+    let mut to_shard_tx = Vec::new();
+    let mut handles = Vec::new();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    for index in 0..shards {
+        let (ptx, prx) = shared_channel::new_bounded::<ToPipeline>(CHANNEL_CAPACITY);
+        let (stx, srx) = shared_channel::new_bounded::<ToShard>(CHANNEL_CAPACITY);
+        to_pipeline_rx.push(prx);
+        to_shard_tx.push(stx);
+        let setup = shard::ShardSetup {
+            index,
+            listen,
+            max_frame,
+            to_pipeline: ptx,
+            from_pipeline: srx,
+            ready: ready_tx.clone(),
+        };
+        let h = LocalExecutorBuilder::new(Placement::Fixed(index % cpus))
+            .name(&format!("rk-shard-{index}"))
+            .spawn(move || shard::run(setup))
+            .map_err(|e| format!("cannot start shard {index}: {e}"))?;
+        handles.push(h);
+    }
+    let setup = pipeline::PipelineSetup {
+        config: config.clone(),
+        engine,
+        durability,
+        from_shards: to_pipeline_rx,
+        to_shards: to_shard_tx,
+        started: Instant::now(),
+    };
+    let pipeline = LocalExecutorBuilder::new(Placement::Fixed(pipeline_core))
+        .name("rk-pipeline")
+        .spawn(move || pipeline::run(setup))
+        .map_err(|e| format!("cannot start pipeline: {e}"))?;
+    for _ in 0..shards {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err("a shard exited during start-up (see log; memlock?)".into()),
+        }
+    }
+    tracing::info!(%listen, shards, pipeline_core, "serving clients");
+    pipeline
+        .join()
+        .map_err(|e| format!("pipeline stopped: {e}"))?;
+    for h in handles {
+        h.join().map_err(|e| format!("shard stopped: {e}"))?;
+    }
+    Ok(())
+}
