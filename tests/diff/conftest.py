@@ -129,7 +129,8 @@ class Server:
             try:
                 # ZooKeeper answers ruok before its request pipeline is up, so
                 # also require srvr (whitelisted by default) to say it serves.
-                if (zkraw.four_letter(HOST, self.port, "ruok", timeout=1.0) == "imok"
+                ruok = zkraw.four_letter(HOST, self.port, "ruok", timeout=1.0)
+                if ((ruok == "imok" or "not in the whitelist" in ruok)
                         and "not currently serving" not in
                         zkraw.four_letter(HOST, self.port, "srvr", timeout=1.0)):
                     return True
