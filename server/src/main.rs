@@ -2,10 +2,10 @@
 
 mod config;
 mod conn;
-mod durability;
 mod fourlw;
 mod fourlw_ctx;
 mod msg;
+mod persist;
 mod pipeline;
 mod server;
 mod shard;
@@ -57,10 +57,19 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
         None => config::standalone_default(),
     };
     let engine_config = server::engine_config(&config);
-    let engine = ringkeeper_engine::Engine::new(engine_config, pipeline::now_ms());
-    let durability: Box<dyn durability::Durability + Send> =
-        Box::new(durability::Memory::default());
-    server::run(config, engine, durability)
+    let started = std::time::Instant::now();
+    let (persist, engine, report) =
+        persist::Persist::open(&config, engine_config, pipeline::now_ms())?;
+    tracing::info!(
+        snapshot_zxid = report.snapshot_zxid.map(|z| format!("{z:#x}")),
+        txns_replayed = report.txns_replayed,
+        tail_cut_bytes = report.tail_cut_bytes,
+        last_zxid = format!("{:#x}", engine.last_zxid()),
+        znodes = engine.tree().node_count(),
+        ms = started.elapsed().as_millis() as u64,
+        "recovered"
+    );
+    server::run(config, engine, persist)
 }
 
 fn main() -> ExitCode {

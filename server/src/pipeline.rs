@@ -4,8 +4,8 @@
 //! outputs back to the shards that own the connections.
 
 use crate::config::ServerConfig;
-use crate::durability::Durability;
 use crate::msg::{shard_of, ToPipeline, ToShard};
+use crate::persist::Persist;
 use crate::stats::{ConnStats, ServerStats};
 use glommio::channels::local_channel;
 use glommio::channels::shared_channel::{ConnectedSender, SharedReceiver, SharedSender};
@@ -25,7 +25,7 @@ pub fn now_ms() -> i64 {
 pub struct PipelineSetup {
     pub config: Arc<ServerConfig>,
     pub engine: Engine,
-    pub durability: Box<dyn Durability + Send>,
+    pub persist: Persist,
     pub from_shards: Vec<SharedReceiver<ToPipeline>>,
     pub to_shards: Vec<SharedSender<ToShard>>,
     pub started: Instant,
@@ -40,7 +40,7 @@ enum In {
 pub struct Pipeline {
     pub config: Arc<ServerConfig>,
     pub engine: Engine,
-    pub durability: Box<dyn Durability + Send>,
+    pub persist: Persist,
     pub conns: HashMap<ConnId, ConnStats>,
     pub stats: ServerStats,
     pub started: Instant,
@@ -85,14 +85,33 @@ pub async fn run(setup: PipelineSetup) {
     let mut p = Pipeline {
         config: setup.config,
         engine: setup.engine,
-        durability: setup.durability,
+        persist: setup.persist,
         conns: HashMap::new(),
         stats: ServerStats::default(),
         started: setup.started,
         shards,
         pending: (0..n).map(|_| Vec::new()).collect(),
     };
-    while let Some(first) = merge_rx.recv().await {
+    loop {
+        // While a snapshot is being copied, do a chunk whenever no message is waiting
+        // instead of sleeping on the channel.
+        let first = if p.persist.snapshot_in_progress() {
+            match futures_lite::future::poll_once(merge_rx.recv()).await {
+                Some(Some(m)) => Some(m),
+                Some(None) => break,
+                None => None,
+            }
+        } else {
+            match merge_rx.recv().await {
+                Some(m) => Some(m),
+                None => break,
+            }
+        };
+        let Some(first) = first else {
+            p.persist.snapshot_step(&p.engine);
+            futures_lite::future::yield_now().await;
+            continue;
+        };
         p.handle(first);
         let mut handled = 1;
         while handled < MAX_BATCH_MESSAGES {
@@ -105,6 +124,7 @@ pub async fn run(setup: PipelineSetup) {
         p.persist();
         p.route();
         p.flush().await;
+        p.persist.snapshot_step(&p.engine);
     }
 }
 
@@ -169,7 +189,7 @@ impl Pipeline {
     fn persist(&mut self) {
         let mut count = 0u64;
         while let Some(txn) = self.engine.poll_txn() {
-            if let Err(e) = self.durability.append(&txn) {
+            if let Err(e) = self.persist.append(&txn) {
                 storage_failed(&e);
             }
             count += 1;
@@ -178,7 +198,7 @@ impl Pipeline {
             return;
         }
         let started = Instant::now();
-        match self.durability.commit() {
+        match self.persist.commit() {
             Ok(zxid) => self.engine.handle_persisted(zxid),
             Err(e) => storage_failed(&e),
         }
@@ -193,12 +213,11 @@ impl Pipeline {
                 "fsync-ing the write ahead log took {}ms which will adversely effect operation \
                  latency. File size is {} bytes. See the ZooKeeper troubleshooting guide",
                 us / 1000,
-                self.durability.log_size()
+                self.persist.log_size()
             );
         }
-        if let Some(snap) = self.durability.maybe_snapshot(&self.engine) {
-            self.stats.snap_count += snap;
-        }
+        self.persist.maybe_start_snapshot(&self.engine);
+        self.stats.snap_count = self.persist.snapshots_taken;
     }
 
     fn queue(&mut self, conn: ConnId, o: Output) {

@@ -1,8 +1,8 @@
 //! Start-up: executors, channels and the order they come up in.
 
 use crate::config::ServerConfig;
-use crate::durability::Durability;
 use crate::msg::{ToPipeline, ToShard};
+use crate::persist::Persist;
 use crate::{pipeline, shard};
 use glommio::channels::shared_channel;
 use glommio::{LocalExecutorBuilder, Placement};
@@ -32,11 +32,7 @@ pub fn engine_config(c: &ServerConfig) -> EngineConfig {
 }
 
 /// Runs the server until the process is killed. Errors come back only from start-up.
-pub fn run(
-    config: ServerConfig,
-    engine: Engine,
-    durability: Box<dyn Durability + Send>,
-) -> Result<(), String> {
+pub fn run(config: ServerConfig, engine: Engine, persist: Persist) -> Result<(), String> {
     let Some(port) = config.client_port else {
         return Err("clientPort is not set: no client listener to start".into());
     };
@@ -78,7 +74,7 @@ pub fn run(
     let setup = pipeline::PipelineSetup {
         config: config.clone(),
         engine,
-        durability,
+        persist,
         from_shards: to_pipeline_rx,
         to_shards: to_shard_tx,
         started: Instant::now(),

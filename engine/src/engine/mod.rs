@@ -30,11 +30,23 @@ use std::collections::{HashMap, VecDeque};
 /// Something the server must do, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
-    Connected { conn: ConnId, resp: ConnectResponse },
-    Reply { conn: ConnId, header: ReplyHeader, body: Response },
-    Notify { conn: ConnId, event: WatcherEvent },
+    Connected {
+        conn: ConnId,
+        resp: ConnectResponse,
+    },
+    Reply {
+        conn: ConnId,
+        header: ReplyHeader,
+        body: Response,
+    },
+    Notify {
+        conn: ConnId,
+        event: WatcherEvent,
+    },
     /// Close the connection after flushing what came before.
-    Close { conn: ConnId },
+    Close {
+        conn: ConnId,
+    },
 }
 
 /// Per-connection state the engine keeps.
@@ -135,7 +147,11 @@ impl Engine {
 
     /// The WAL has made every txn up to `zxid` durable.
     pub fn handle_persisted(&mut self, zxid: i64) {
-        assert!(zxid <= self.last_zxid, "durable zxid {zxid:#x} beyond prepared {:#x}", self.last_zxid);
+        assert!(
+            zxid <= self.last_zxid,
+            "durable zxid {zxid:#x} beyond prepared {:#x}",
+            self.last_zxid
+        );
         if zxid > self.durable_zxid {
             self.durable_zxid = zxid;
         }
@@ -144,7 +160,9 @@ impl Engine {
     /// Next output whose txn is durable.
     pub fn poll_output(&mut self) -> Option<Output> {
         match self.outputs.front() {
-            Some((release, _)) if *release <= self.durable_zxid => self.outputs.pop_front().map(|(_, o)| o),
+            Some((release, _)) if *release <= self.durable_zxid => {
+                self.outputs.pop_front().map(|(_, o)| o)
+            }
             _ => None,
         }
     }
@@ -154,8 +172,16 @@ impl Engine {
     }
 
     fn reply(&mut self, conn: ConnId, xid: i32, zxid: i64, err: ErrorCode, body: Response) {
-        let header = ReplyHeader { xid, zxid, err: err.code() };
-        let body = if err == ErrorCode::Ok { body } else { Response::Empty };
+        let header = ReplyHeader {
+            xid,
+            zxid,
+            err: err.code(),
+        };
+        let body = if err == ErrorCode::Ok {
+            body
+        } else {
+            Response::Empty
+        };
         self.push(Output::Reply { conn, header, body });
     }
 
@@ -163,7 +189,13 @@ impl Engine {
     /// delivery. Returns its zxid and what applying it did.
     fn commit(&mut self, session_id: i64, cxid: i32, now_ms: i64, body: TxnBody) -> (i64, Applied) {
         self.last_zxid += 1;
-        let txn = Txn { session_id, cxid, zxid: self.last_zxid, time_ms: now_ms, body };
+        let txn = Txn {
+            session_id,
+            cxid,
+            zxid: self.last_zxid,
+            time_ms: now_ms,
+            body,
+        };
         let mut events = Vec::new();
         let applied = apply(&mut self.tree, &mut self.watches, &txn, &mut events);
         self.after_apply_sessions(&txn, now_ms);
@@ -203,22 +235,39 @@ impl Engine {
     }
 
     fn negotiate_timeout(&self, requested: i32) -> i32 {
-        requested.max(self.config.min_session_timeout_ms).min(self.config.max_session_timeout_ms)
+        requested
+            .max(self.config.min_session_timeout_ms)
+            .min(self.config.max_session_timeout_ms)
     }
 
     /// A ConnectRequest arrived on a new connection (`processConnectRequest`).
-    pub fn handle_connect(&mut self, conn: ConnId, remote_ip: &str, req: &ConnectRequest, now_ms: i64) {
+    pub fn handle_connect(
+        &mut self,
+        conn: ConnId,
+        remote_ip: &str,
+        req: &ConnectRequest,
+        now_ms: i64,
+    ) {
         if req.last_zxid_seen > self.last_zxid {
             // "Refusing session request ... client must try another server": no reply.
             self.push(Output::Close { conn });
             return;
         }
         let timeout_ms = self.negotiate_timeout(req.timeout_ms);
-        let ip = Id { scheme: "ip".into(), id: remote_ip.to_string() };
+        let ip = Id {
+            scheme: "ip".into(),
+            id: remote_ip.to_string(),
+        };
         let read_only = req.read_only.map(|_| false);
         if req.session_id == 0 {
             let session_id = self.sessions.next_id();
-            self.conns.insert(conn, ConnState { session_id, auth: vec![ip] });
+            self.conns.insert(
+                conn,
+                ConnState {
+                    session_id,
+                    auth: vec![ip],
+                },
+            );
             self.commit(session_id, 0, now_ms, TxnBody::CreateSession { timeout_ms });
             let resp = ConnectResponse {
                 protocol_version: 0,
@@ -256,7 +305,13 @@ impl Engine {
             self.drop_conn(other);
             self.push(Output::Close { conn: other });
         }
-        self.conns.insert(conn, ConnState { session_id, auth: vec![ip] });
+        self.conns.insert(
+            conn,
+            ConnState {
+                session_id,
+                auth: vec![ip],
+            },
+        );
         self.sessions.set_touch_timeout(session_id, timeout_ms);
         self.sessions.touch(session_id, now_ms);
         let resp = ConnectResponse {
@@ -292,8 +347,16 @@ impl Engine {
     }
 
     /// A decoded request from an established connection.
-    pub fn handle_request(&mut self, conn: ConnId, header: RequestHeader, req: Request, now_ms: i64) {
-        let Some(state) = self.conns.get(&conn) else { return };
+    pub fn handle_request(
+        &mut self,
+        conn: ConnId,
+        header: RequestHeader,
+        req: Request,
+        now_ms: i64,
+    ) {
+        let Some(state) = self.conns.get(&conn) else {
+            return;
+        };
         let session_id = state.session_id;
         let xid = header.xid;
         if !self.sessions.touch(session_id, now_ms) {
@@ -331,9 +394,18 @@ impl Engine {
             "digest" if self.config.digest_enabled => {
                 let id = crate::tree::acl::digest_id(&String::from_utf8_lossy(auth));
                 if self.config.super_digest.as_deref() == Some(id.as_str()) {
-                    ids.push(Id { scheme: "super".into(), id: String::new() });
+                    ids.push(Id {
+                        scheme: "super".into(),
+                        id: String::new(),
+                    });
                 }
-                ids.insert(0, Id { scheme: "digest".into(), id });
+                ids.insert(
+                    0,
+                    Id {
+                        scheme: "digest".into(),
+                        id,
+                    },
+                );
             }
             "ip" => {}
             _ => {
@@ -355,7 +427,12 @@ impl Engine {
     fn close_session(&mut self, conn: ConnId, session_id: i64, xid: i32, now_ms: i64) {
         self.sessions.mark_closing(session_id);
         let paths_to_delete = self.tree.ephemerals_of(session_id);
-        let (zxid, _) = self.commit(session_id, xid, now_ms, TxnBody::CloseSession { paths_to_delete });
+        let (zxid, _) = self.commit(
+            session_id,
+            xid,
+            now_ms,
+            TxnBody::CloseSession { paths_to_delete },
+        );
         self.reply(conn, xid, zxid, ErrorCode::Ok, Response::Empty);
         self.drop_conn(conn);
         self.push(Output::Close { conn });
@@ -365,9 +442,18 @@ impl Engine {
     pub fn handle_tick(&mut self, now_ms: i64) {
         for session_id in self.sessions.take_expired(now_ms) {
             let paths_to_delete = self.tree.ephemerals_of(session_id);
-            self.commit(session_id, 0, now_ms, TxnBody::CloseSession { paths_to_delete });
-            let conns: Vec<ConnId> =
-                self.conns.iter().filter(|(_, s)| s.session_id == session_id).map(|(c, _)| *c).collect();
+            self.commit(
+                session_id,
+                0,
+                now_ms,
+                TxnBody::CloseSession { paths_to_delete },
+            );
+            let conns: Vec<ConnId> = self
+                .conns
+                .iter()
+                .filter(|(_, s)| s.session_id == session_id)
+                .map(|(c, _)| *c)
+                .collect();
             for conn in conns {
                 self.drop_conn(conn);
                 self.push(Output::Close { conn });
@@ -383,7 +469,8 @@ impl Engine {
     fn reap_containers(&mut self, now_ms: i64) {
         use crate::tree::EphemeralType;
         let per_minute = self.config.container_max_per_minute.max(1);
-        let budget = (per_minute * self.config.container_check_interval_ms / 60_000).max(1) as usize;
+        let budget =
+            (per_minute * self.config.container_check_interval_ms / 60_000).max(1) as usize;
         let never_used = self.config.container_max_never_used_interval_ms;
         let mut candidates = Vec::new();
         for p in self.tree.containers() {
@@ -436,8 +523,12 @@ pub fn opcode_of(req: &Request) -> i32 {
         Request::SetData { .. } => op::SET_DATA,
         Request::GetAcl { .. } => op::GET_ACL,
         Request::SetAcl { .. } => op::SET_ACL,
-        Request::GetChildren { with_stat: false, .. } => op::GET_CHILDREN,
-        Request::GetChildren { with_stat: true, .. } => op::GET_CHILDREN2,
+        Request::GetChildren {
+            with_stat: false, ..
+        } => op::GET_CHILDREN,
+        Request::GetChildren {
+            with_stat: true, ..
+        } => op::GET_CHILDREN2,
         Request::Sync { .. } => op::SYNC,
         Request::Ping => op::PING,
         Request::Check { .. } => op::CHECK,

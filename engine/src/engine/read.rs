@@ -10,7 +10,11 @@ use crate::watch::{ConnId, Table, STANDARD};
 impl Engine {
     fn check_read_acl(&self, conn: ConnId, path: &str, perm: i32) -> Result<(), ErrorCode> {
         let node = self.tree.get(path).ok_or(ErrorCode::NoNode)?;
-        let auth = self.conns.get(&conn).map(|c| c.auth.as_slice()).unwrap_or(&[]);
+        let auth = self
+            .conns
+            .get(&conn)
+            .map(|c| c.auth.as_slice())
+            .unwrap_or(&[]);
         acl::check_acl(self.tree.acl_of(node), perm, auth, self.config.skip_acl)
     }
 
@@ -23,7 +27,10 @@ impl Engine {
                 if watch {
                     self.watches.add(Table::Data, &path, conn, STANDARD);
                 }
-                self.tree.get(&path).map(|n| Response::Stat(n.stat())).ok_or(ErrorCode::NoNode)
+                self.tree
+                    .get(&path)
+                    .map(|n| Response::Stat(n.stat()))
+                    .ok_or(ErrorCode::NoNode)
             }
             Request::GetData { path, watch } => {
                 self.check_read_acl(conn, &path, perms::READ)?;
@@ -31,9 +38,16 @@ impl Engine {
                     self.watches.add(Table::Data, &path, conn, STANDARD);
                 }
                 let n = self.tree.get(&path).ok_or(ErrorCode::NoNode)?;
-                Ok(Response::GetData { data: n.data.clone(), stat: n.stat() })
+                Ok(Response::GetData {
+                    data: n.data.clone(),
+                    stat: n.stat(),
+                })
             }
-            Request::GetChildren { path, watch, with_stat } => {
+            Request::GetChildren {
+                path,
+                watch,
+                with_stat,
+            } => {
                 self.check_read_acl(conn, &path, perms::READ)?;
                 if watch {
                     self.watches.add(Table::Child, &path, conn, STANDARD);
@@ -41,7 +55,10 @@ impl Engine {
                 let n = self.tree.get(&path).ok_or(ErrorCode::NoNode)?;
                 let children = n.children.iter().map(|c| c.to_string()).collect();
                 Ok(if with_stat {
-                    Response::GetChildren2 { children, stat: n.stat() }
+                    Response::GetChildren2 {
+                        children,
+                        stat: n.stat(),
+                    }
                 } else {
                     Response::GetChildren { children }
                 })
@@ -51,12 +68,21 @@ impl Engine {
                 let n = self.tree.get(&path).ok_or(ErrorCode::NoNode)?;
                 let list = self.tree.acl_of(n);
                 let admin = self.check_read_acl(conn, &path, perms::ADMIN).is_ok();
-                let acl = if admin { list.to_vec() } else { acl::mask_digests(list) };
-                Ok(Response::GetAcl { acl, stat: n.stat() })
+                let acl = if admin {
+                    list.to_vec()
+                } else {
+                    acl::mask_digests(list)
+                };
+                Ok(Response::GetAcl {
+                    acl,
+                    stat: n.stat(),
+                })
             }
             Request::GetAllChildrenNumber { path } => {
                 self.check_read_acl(conn, &path, perms::READ)?;
-                Ok(Response::AllChildrenNumber(self.tree.descendant_count(&path) as i32))
+                Ok(Response::AllChildrenNumber(
+                    self.tree.descendant_count(&path) as i32,
+                ))
             }
             Request::GetEphemerals { prefix } => {
                 let session_id = self.conns.get(&conn).map(|c| c.session_id).unwrap_or(0);
@@ -71,7 +97,11 @@ impl Engine {
             }
             Request::Sync { path } => Ok(Response::Sync { path }),
             Request::WhoAmI => {
-                let auth = self.conns.get(&conn).map(|c| c.auth.clone()).unwrap_or_default();
+                let auth = self
+                    .conns
+                    .get(&conn)
+                    .map(|c| c.auth.clone())
+                    .unwrap_or_default();
                 let infos = auth
                     .into_iter()
                     .map(|id| {
@@ -80,7 +110,10 @@ impl Engine {
                             "super" => String::new(),
                             _ => id.id,
                         };
-                        ClientInfo { auth_scheme: id.scheme, user }
+                        ClientInfo {
+                            auth_scheme: id.scheme,
+                            user,
+                        }
                     })
                     .collect();
                 Ok(Response::WhoAmI(infos))
@@ -95,15 +128,23 @@ impl Engine {
                             }
                             MultiReadOp::GetChildren { path } => self.read(
                                 conn,
-                                Request::GetChildren { path, watch: false, with_stat: false },
+                                Request::GetChildren {
+                                    path,
+                                    watch: false,
+                                    with_stat: false,
+                                },
                             ),
                         };
                         match r {
-                            Ok(Response::GetData { data, stat }) => MultiResult::GetData { data, stat },
+                            Ok(Response::GetData { data, stat }) => {
+                                MultiResult::GetData { data, stat }
+                            }
                             Ok(Response::GetChildren { children }) => {
                                 MultiResult::GetChildren { children }
                             }
-                            Ok(_) => MultiResult::Error { err: ErrorCode::SystemError.code() },
+                            Ok(_) => MultiResult::Error {
+                                err: ErrorCode::SystemError.code(),
+                            },
                             Err(e) => MultiResult::Error { err: e.code() },
                         }
                     })

@@ -1,13 +1,18 @@
 //! setWatches, addWatch, checkWatches and removeWatches.
 
 use super::{Engine, Output};
-use crate::proto::{add_watch_mode, event, watcher_type, ErrorCode, Response, SetWatches, WatcherEvent};
+use crate::proto::{
+    add_watch_mode, event, watcher_type, ErrorCode, Response, SetWatches, WatcherEvent,
+};
 use crate::watch::{ConnId, Table, ALL_MODES, STANDARD};
 
 impl Engine {
     fn notify_now(&mut self, conn: ConnId, event_type: i32, path: &str) {
-        let event =
-            WatcherEvent { event_type, state: event::STATE_SYNC_CONNECTED, path: path.to_string() };
+        let event = WatcherEvent {
+            event_type,
+            state: event::STATE_SYNC_CONNECTED,
+            path: path.to_string(),
+        };
         self.push(Output::Notify { conn, event });
     }
 
@@ -57,7 +62,13 @@ impl Engine {
             }
         };
         self.watches.add_persistent(path, conn, recursive);
-        self.reply(conn, xid, zxid, ErrorCode::Ok, Response::ErrorBody { err: 0 });
+        self.reply(
+            conn,
+            xid,
+            zxid,
+            ErrorCode::Ok,
+            Response::ErrorBody { err: 0 },
+        );
     }
 
     /// removeWatches (remove = true) and checkWatches: NOWATCHER when there is none.
@@ -87,7 +98,11 @@ impl Engine {
                 self.watches.contains(t, path, conn, ALL_MODES)
             };
         }
-        let err = if found { ErrorCode::Ok } else { ErrorCode::NoWatcher };
+        let err = if found {
+            ErrorCode::Ok
+        } else {
+            ErrorCode::NoWatcher
+        };
         self.reply(conn, xid, zxid, err, Response::Empty);
     }
 }

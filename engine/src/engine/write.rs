@@ -16,7 +16,11 @@ impl Engine {
         req: Request,
         now_ms: i64,
     ) {
-        let auth = self.conns.get(&conn).map(|c| c.auth.clone()).unwrap_or_default();
+        let auth = self
+            .conns
+            .get(&conn)
+            .map(|c| c.auth.clone())
+            .unwrap_or_default();
         let ctx = PrepContext {
             session_id,
             auth: &auth,
@@ -28,9 +32,11 @@ impl Engine {
         let prepped: Result<TxnBody, ErrorCode> = match &req {
             Request::Create { opcode, req } => prep::prep_create(&mut view, &ctx, *opcode, req),
             Request::Delete { path, version } => prep::prep_delete(&mut view, &ctx, path, *version),
-            Request::SetData { path, data, version } => {
-                prep::prep_set_data(&mut view, &ctx, path, data, *version)
-            }
+            Request::SetData {
+                path,
+                data,
+                version,
+            } => prep::prep_set_data(&mut view, &ctx, path, data, *version),
             Request::SetAcl { path, acl, version } => {
                 prep::prep_set_acl(&mut view, &ctx, path, acl, *version)
             }
@@ -82,7 +88,9 @@ fn multi_result(m: &MultiOp, a: Applied) -> MultiResult {
         Applied::DataSet { stat } => MultiResult::SetData { stat },
         Applied::Checked => MultiResult::Check,
         Applied::Error { err } => MultiResult::Error { err },
-        _ => MultiResult::Error { err: ErrorCode::RuntimeInconsistency.code() },
+        _ => MultiResult::Error {
+            err: ErrorCode::RuntimeInconsistency.code(),
+        },
     }
 }
 
@@ -96,10 +104,16 @@ fn response_for(req: &Request, applied: Applied) -> (ErrorCode, Response) {
                 (ErrorCode::Ok, Response::Create2 { path, stat })
             }
         }
-        (Request::SetData { .. }, Applied::DataSet { stat }) => (ErrorCode::Ok, Response::Stat(stat)),
+        (Request::SetData { .. }, Applied::DataSet { stat }) => {
+            (ErrorCode::Ok, Response::Stat(stat))
+        }
         (Request::SetAcl { .. }, Applied::AclSet { stat }) => (ErrorCode::Ok, Response::Stat(stat)),
         (Request::Multi(ops), Applied::Multi(results)) => {
-            let results = ops.iter().zip(results).map(|(m, a)| multi_result(m, a)).collect();
+            let results = ops
+                .iter()
+                .zip(results)
+                .map(|(m, a)| multi_result(m, a))
+                .collect();
             (ErrorCode::Ok, Response::Multi(results))
         }
         (_, _) => (ErrorCode::Ok, Response::Empty),

@@ -81,6 +81,9 @@ impl ErrorCode {
             QuotaExceeded,
             ThrottledOp,
         ];
-        ALL.iter().copied().find(|c| c.code() == code).unwrap_or(SystemError)
+        ALL.iter()
+            .copied()
+            .find(|c| c.code() == code)
+            .unwrap_or(SystemError)
     }
 }

@@ -96,7 +96,13 @@ pub struct Acl {
 
 impl Acl {
     pub fn new(perms: i32, scheme: &str, id: &str) -> Acl {
-        Acl { perms, id: Id { scheme: scheme.to_string(), id: id.to_string() } }
+        Acl {
+            perms,
+            id: Id {
+                scheme: scheme.to_string(),
+                id: id.to_string(),
+            },
+        }
     }
 
     /// ZooDefs.Ids.OPEN_ACL_UNSAFE: world:anyone with every permission.
@@ -196,10 +202,23 @@ pub struct SetWatches {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MultiOp {
     /// `opcode` is the sub-op's type as sent: 1, 15, 19 or 21.
-    Create { opcode: i32, req: CreateRequest },
-    Delete { path: String, version: i32 },
-    SetData { path: String, data: Vec<u8>, version: i32 },
-    Check { path: String, version: i32 },
+    Create {
+        opcode: i32,
+        req: CreateRequest,
+    },
+    Delete {
+        path: String,
+        version: i32,
+    },
+    SetData {
+        path: String,
+        data: Vec<u8>,
+        version: i32,
+    },
+    Check {
+        path: String,
+        version: i32,
+    },
 }
 
 /// One sub-operation of a multiRead (22) request.
@@ -213,30 +232,88 @@ pub enum MultiReadOp {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     /// create (1), create2 (15), createContainer (19) and createTTL (21).
-    Create { opcode: i32, req: CreateRequest },
-    Delete { path: String, version: i32 },
-    Exists { path: String, watch: bool },
-    GetData { path: String, watch: bool },
-    SetData { path: String, data: Vec<u8>, version: i32 },
-    GetAcl { path: String },
-    SetAcl { path: String, acl: Vec<Acl>, version: i32 },
+    Create {
+        opcode: i32,
+        req: CreateRequest,
+    },
+    Delete {
+        path: String,
+        version: i32,
+    },
+    Exists {
+        path: String,
+        watch: bool,
+    },
+    GetData {
+        path: String,
+        watch: bool,
+    },
+    SetData {
+        path: String,
+        data: Vec<u8>,
+        version: i32,
+    },
+    GetAcl {
+        path: String,
+    },
+    SetAcl {
+        path: String,
+        acl: Vec<Acl>,
+        version: i32,
+    },
     /// getChildren (8) and getChildren2 (12), told apart by `with_stat`.
-    GetChildren { path: String, watch: bool, with_stat: bool },
-    Sync { path: String },
+    GetChildren {
+        path: String,
+        watch: bool,
+        with_stat: bool,
+    },
+    Sync {
+        path: String,
+    },
     Ping,
-    Check { path: String, version: i32 },
+    Check {
+        path: String,
+        version: i32,
+    },
     Multi(Vec<MultiOp>),
     MultiRead(Vec<MultiReadOp>),
-    Reconfig { joining: Option<String>, leaving: Option<String>, new_members: Option<String>, config_id: i64 },
-    CheckWatches { path: String, watcher_type: i32 },
-    RemoveWatches { path: String, watcher_type: i32 },
-    Auth { auth_type: i32, scheme: String, auth: Vec<u8> },
+    Reconfig {
+        joining: Option<String>,
+        leaving: Option<String>,
+        new_members: Option<String>,
+        config_id: i64,
+    },
+    CheckWatches {
+        path: String,
+        watcher_type: i32,
+    },
+    RemoveWatches {
+        path: String,
+        watcher_type: i32,
+    },
+    Auth {
+        auth_type: i32,
+        scheme: String,
+        auth: Vec<u8>,
+    },
     /// setWatches (101) and setWatches2 (105).
-    SetWatches { v2: bool, watches: SetWatches },
-    Sasl { token: Vec<u8> },
-    GetEphemerals { prefix: String },
-    GetAllChildrenNumber { path: String },
-    AddWatch { path: String, mode: i32 },
+    SetWatches {
+        v2: bool,
+        watches: SetWatches,
+    },
+    Sasl {
+        token: Vec<u8>,
+    },
+    GetEphemerals {
+        prefix: String,
+    },
+    GetAllChildrenNumber {
+        path: String,
+    },
+    AddWatch {
+        path: String,
+        mode: i32,
+    },
     WhoAmI,
     CloseSession,
 }
@@ -245,15 +322,29 @@ pub enum Request {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MultiResult {
     /// Plain create (1): CreateResponse.
-    Create { path: String },
+    Create {
+        path: String,
+    },
     /// create2, createContainer, createTTL: answered as type 15 with Create2Response.
-    Create2 { path: String, stat: Stat },
+    Create2 {
+        path: String,
+        stat: Stat,
+    },
     Delete,
-    SetData { stat: Stat },
+    SetData {
+        stat: Stat,
+    },
     Check,
-    GetData { data: Vec<u8>, stat: Stat },
-    GetChildren { children: Vec<String> },
-    Error { err: i32 },
+    GetData {
+        data: Vec<u8>,
+        stat: Stat,
+    },
+    GetChildren {
+        children: Vec<String>,
+    },
+    Error {
+        err: i32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -266,19 +357,43 @@ pub struct ClientInfo {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Response {
     Empty,
-    Create { path: String },
-    Create2 { path: String, stat: Stat },
+    Create {
+        path: String,
+    },
+    Create2 {
+        path: String,
+        stat: Stat,
+    },
     Stat(Stat),
-    GetData { data: Vec<u8>, stat: Stat },
-    GetAcl { acl: Vec<Acl>, stat: Stat },
-    GetChildren { children: Vec<String> },
-    GetChildren2 { children: Vec<String>, stat: Stat },
-    Sync { path: String },
+    GetData {
+        data: Vec<u8>,
+        stat: Stat,
+    },
+    GetAcl {
+        acl: Vec<Acl>,
+        stat: Stat,
+    },
+    GetChildren {
+        children: Vec<String>,
+    },
+    GetChildren2 {
+        children: Vec<String>,
+        stat: Stat,
+    },
+    Sync {
+        path: String,
+    },
     Multi(Vec<MultiResult>),
     /// ErrorResponse {i err}: addWatch answers with this 4-byte body.
-    ErrorBody { err: i32 },
-    GetEphemerals { paths: Vec<String> },
+    ErrorBody {
+        err: i32,
+    },
+    GetEphemerals {
+        paths: Vec<String>,
+    },
     AllChildrenNumber(i32),
     WhoAmI(Vec<ClientInfo>),
-    Sasl { token: Vec<u8> },
+    Sasl {
+        token: Vec<u8>,
+    },
 }

@@ -14,7 +14,9 @@ impl JavaRandom {
     const MASK: u64 = (1 << 48) - 1;
 
     fn new(seed: i64) -> JavaRandom {
-        JavaRandom { seed: (seed as u64 ^ Self::MULTIPLIER) & Self::MASK }
+        JavaRandom {
+            seed: (seed as u64 ^ Self::MULTIPLIER) & Self::MASK,
+        }
     }
 
     fn next_int(&mut self) -> i32 {
@@ -127,7 +129,9 @@ impl SessionTracker {
     /// Moves a session to the bucket `timeout` after `now`. False if it is gone or closing.
     pub fn touch(&mut self, session_id: i64, now_ms: i64) -> bool {
         let tick = self.tick_ms;
-        let Some(s) = self.sessions.get_mut(&session_id) else { return false };
+        let Some(s) = self.sessions.get_mut(&session_id) else {
+            return false;
+        };
         if s.closing {
             return false;
         }

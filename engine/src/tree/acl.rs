@@ -10,7 +10,10 @@ use std::collections::HashMap;
 pub fn digest_id(auth: &str) -> String {
     let user = auth.split(':').next().unwrap_or("");
     let hash = Sha1::digest(auth.as_bytes());
-    format!("{user}:{}", base64::engine::general_purpose::STANDARD.encode(hash))
+    format!(
+        "{user}:{}",
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    )
 }
 
 /// Java's `String.split(":")`: trailing empty strings are dropped.
@@ -55,7 +58,11 @@ fn ip_matches(client: &str, acl_id: &str) -> bool {
     let (Some(c), Some((net, bits))) = (parse_ipv4(client), parse_cidr(acl_id)) else {
         return false;
     };
-    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
     c & mask == net & mask
 }
 
@@ -91,7 +98,10 @@ pub fn fixup_acl(acl: &[Acl], auth: &[Id], digest_enabled: bool) -> Result<Vec<A
         } else if a.id.scheme == "auth" {
             let mut any = false;
             for cid in auth.iter().filter(|cid| is_authenticated(&cid.scheme)) {
-                let expanded = Acl { perms: a.perms, id: cid.clone() };
+                let expanded = Acl {
+                    perms: a.perms,
+                    id: cid.clone(),
+                };
                 if !out.contains(&expanded) {
                     out.push(expanded);
                 }
@@ -138,7 +148,13 @@ pub fn mask_digests(acl: &[Acl]) -> Vec<Acl> {
         .map(|a| {
             if a.id.scheme == "digest" {
                 let user = a.id.id.split(':').next().unwrap_or("");
-                Acl { perms: a.perms, id: Id { scheme: "digest".into(), id: format!("{user}:x") } }
+                Acl {
+                    perms: a.perms,
+                    id: Id {
+                        scheme: "digest".into(),
+                        id: format!("{user}:x"),
+                    },
+                }
             } else {
                 a.clone()
             }
@@ -182,13 +198,22 @@ mod tests {
     use super::*;
 
     fn id(s: &str, i: &str) -> Id {
-        Id { scheme: s.into(), id: i.into() }
+        Id {
+            scheme: s.into(),
+            id: i.into(),
+        }
     }
 
     #[test]
     fn digest_matches_zookeeper() {
-        assert_eq!(digest_id("alice:secret"), "alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=");
-        assert_eq!(digest_id("super:test"), "super:D/InIHSb7yEEbrWz8b9l71RjZJU=");
+        assert_eq!(
+            digest_id("alice:secret"),
+            "alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E="
+        );
+        assert_eq!(
+            digest_id("super:test"),
+            "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
+        );
     }
 
     #[test]
@@ -206,11 +231,23 @@ mod tests {
         let auth = vec![id("ip", "127.0.0.1"), id("digest", "alice:xyz")];
         let got = fixup_acl(&[Acl::new(31, "auth", "")], &auth, true).unwrap();
         assert_eq!(got, vec![Acl::new(31, "digest", "alice:xyz")]);
-        assert_eq!(fixup_acl(&[Acl::new(31, "auth", "")], &auth[..1], true), Err(ErrorCode::InvalidAcl));
+        assert_eq!(
+            fixup_acl(&[Acl::new(31, "auth", "")], &auth[..1], true),
+            Err(ErrorCode::InvalidAcl)
+        );
         assert_eq!(fixup_acl(&[], &auth, true), Err(ErrorCode::InvalidAcl));
-        assert_eq!(fixup_acl(&[Acl::new(31, "world", "bob")], &auth, true), Err(ErrorCode::InvalidAcl));
-        assert_eq!(fixup_acl(&[Acl::new(31, "foo", "bob")], &auth, true), Err(ErrorCode::InvalidAcl));
-        assert_eq!(fixup_acl(&[Acl::new(31, "digest", "bob")], &auth, true), Err(ErrorCode::InvalidAcl));
+        assert_eq!(
+            fixup_acl(&[Acl::new(31, "world", "bob")], &auth, true),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            fixup_acl(&[Acl::new(31, "foo", "bob")], &auth, true),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            fixup_acl(&[Acl::new(31, "digest", "bob")], &auth, true),
+            Err(ErrorCode::InvalidAcl)
+        );
     }
 
     #[test]
@@ -218,8 +255,14 @@ mod tests {
         let acl = vec![Acl::new(perms::READ, "digest", "alice:h")];
         let alice = vec![id("digest", "alice:h")];
         assert_eq!(check_acl(&acl, perms::READ, &alice, false), Ok(()));
-        assert_eq!(check_acl(&acl, perms::WRITE, &alice, false), Err(ErrorCode::NoAuth));
-        assert_eq!(check_acl(&acl, perms::WRITE, &[id("super", "")], false), Ok(()));
+        assert_eq!(
+            check_acl(&acl, perms::WRITE, &alice, false),
+            Err(ErrorCode::NoAuth)
+        );
+        assert_eq!(
+            check_acl(&acl, perms::WRITE, &[id("super", "")], false),
+            Ok(())
+        );
         assert_eq!(check_acl(&[], perms::WRITE, &[], false), Ok(()));
         assert_eq!(mask_digests(&acl)[0].id.id, "alice:x");
     }

@@ -65,7 +65,7 @@ pub struct Znode {
 }
 
 impl Znode {
-    fn new(data: Vec<u8>, acl: u32, owner: i64, zxid: i64, time: i64) -> Znode {
+    pub fn new(data: Vec<u8>, acl: u32, owner: i64, zxid: i64, time: i64) -> Znode {
         Znode {
             data,
             acl,
@@ -126,16 +126,11 @@ impl DataTree {
     /// A fresh tree: "/", "/zookeeper", "/zookeeper/quota" and "/zookeeper/config", all with
     /// zero zxids and times, as a new ZooKeeper 3.8 shows them.
     pub fn new() -> DataTree {
-        let mut tree = DataTree {
-            nodes: HashMap::new(),
-            acls: AclCache::default(),
-            ephemerals: HashMap::new(),
-            containers: BTreeSet::new(),
-            ttls: BTreeSet::new(),
-            approximate_data_size: 0,
-        };
+        let mut tree = DataTree::empty();
         let open = tree.acls.intern(&Acl::open_unsafe());
-        let read_only = tree.acls.intern(&[Acl::new(perms::READ, "world", "anyone")]);
+        let read_only = tree
+            .acls
+            .intern(&[Acl::new(perms::READ, "world", "anyone")]);
         for path in [ROOT, ZOOKEEPER, QUOTA] {
             tree.insert_raw(path, Znode::new(Vec::new(), open, 0, 0, 0));
         }
@@ -143,6 +138,19 @@ impl DataTree {
         config.aversion = -1;
         tree.insert_raw(CONFIG, config);
         tree
+    }
+
+    /// A tree with no nodes at all, to be filled from a snapshot with `intern_acl` (in the
+    /// snapshot's ACL order) and `insert_raw` (parents first).
+    pub fn empty() -> DataTree {
+        DataTree {
+            nodes: HashMap::new(),
+            acls: AclCache::default(),
+            ephemerals: HashMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            approximate_data_size: 0,
+        }
     }
 
     /// Inserts a node and links it to its parent without touching any Stat; used to build
@@ -162,7 +170,10 @@ impl DataTree {
         match EphemeralType::of(owner) {
             EphemeralType::Void => {}
             EphemeralType::Normal(s) => {
-                self.ephemerals.entry(s).or_default().insert(path.to_string());
+                self.ephemerals
+                    .entry(s)
+                    .or_default()
+                    .insert(path.to_string());
             }
             EphemeralType::Container => {
                 self.containers.insert(path.to_string());
@@ -237,7 +248,10 @@ impl DataTree {
     }
 
     pub fn ephemerals_of(&self, session_id: i64) -> Vec<String> {
-        self.ephemerals.get(&session_id).map(|s| s.iter().cloned().collect()).unwrap_or_default()
+        self.ephemerals
+            .get(&session_id)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn ephemeral_count(&self) -> usize {
@@ -284,8 +298,11 @@ impl DataTree {
         let name = path::name_of(path);
         let exists = self.nodes.contains_key(path);
         let parent = self.lookup_mut(parent_path).ok_or(ErrorCode::NoNode)?;
-        let new_cversion =
-            if parent_cversion == -1 { parent.cversion.wrapping_add(1) } else { parent_cversion };
+        let new_cversion = if parent_cversion == -1 {
+            parent.cversion.wrapping_add(1)
+        } else {
+            parent_cversion
+        };
         if new_cversion > parent.cversion {
             parent.cversion = new_cversion;
             parent.pzxid = zxid;
@@ -297,7 +314,10 @@ impl DataTree {
         let acl = self.acls.intern(acl);
         self.index_owner(path, ephemeral_owner);
         self.approximate_data_size += (path.len() + data.len()) as i64;
-        self.nodes.insert(path.to_string(), Znode::new(data, acl, ephemeral_owner, zxid, time));
+        self.nodes.insert(
+            path.to_string(),
+            Znode::new(data, acl, ephemeral_owner, zxid, time),
+        );
         Ok(())
     }
 
@@ -326,7 +346,10 @@ impl DataTree {
         zxid: i64,
         time: i64,
     ) -> Result<(), ErrorCode> {
-        let node = self.nodes.get_mut(Self::key(path)).ok_or(ErrorCode::NoNode)?;
+        let node = self
+            .nodes
+            .get_mut(Self::key(path))
+            .ok_or(ErrorCode::NoNode)?;
         self.approximate_data_size += data.len() as i64 - node.data.len() as i64;
         node.data = data;
         node.version = version;
@@ -337,7 +360,10 @@ impl DataTree {
 
     pub fn set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<(), ErrorCode> {
         let acl = self.acls.intern(acl);
-        let node = self.nodes.get_mut(Self::key(path)).ok_or(ErrorCode::NoNode)?;
+        let node = self
+            .nodes
+            .get_mut(Self::key(path))
+            .ok_or(ErrorCode::NoNode)?;
         node.acl = acl;
         node.aversion = version;
         Ok(())
@@ -345,7 +371,8 @@ impl DataTree {
 
     /// Child names in a stable (sorted) order.
     pub fn children(&self, path: &str) -> Option<Vec<String>> {
-        self.get(path).map(|n| n.children.iter().map(|c| c.to_string()).collect())
+        self.get(path)
+            .map(|n| n.children.iter().map(|c| c.to_string()).collect())
     }
 }
 
@@ -375,7 +402,10 @@ mod tests {
         let s = t.get("/a").unwrap().stat();
         assert_eq!((s.cversion, s.num_children, s.pzxid), (3, 1, 13));
         // Replay of an old create over a newer state: NODEEXISTS, cversion stays.
-        assert_eq!(t.create("/a/y", vec![], &acl, 0, 2, 12, 102), Err(ErrorCode::NodeExists));
+        assert_eq!(
+            t.create("/a/y", vec![], &acl, 0, 2, 12, 102),
+            Err(ErrorCode::NodeExists)
+        );
         assert_eq!(t.get("/a").unwrap().cversion, 2);
     }
 
@@ -384,13 +414,18 @@ mod tests {
         let mut t = DataTree::new();
         let acl = Acl::open_unsafe();
         t.create("/e", vec![], &acl, 77, -1, 1, 1).unwrap();
-        t.create("/c", vec![], &acl, CONTAINER_EPHEMERAL_OWNER, -1, 2, 1).unwrap();
-        t.create("/t", vec![], &acl, EphemeralType::ttl_owner(500), -1, 3, 1).unwrap();
+        t.create("/c", vec![], &acl, CONTAINER_EPHEMERAL_OWNER, -1, 2, 1)
+            .unwrap();
+        t.create("/t", vec![], &acl, EphemeralType::ttl_owner(500), -1, 3, 1)
+            .unwrap();
         assert_eq!(t.ephemerals_of(77), vec!["/e".to_string()]);
         assert!(t.containers().contains("/c"));
         assert!(t.ttls().contains("/t"));
         assert_eq!(t.get("/c").unwrap().stat().ephemeral_owner, 0);
-        assert_eq!(EphemeralType::of(t.get("/t").unwrap().ephemeral_owner), EphemeralType::Ttl(500));
+        assert_eq!(
+            EphemeralType::of(t.get("/t").unwrap().ephemeral_owner),
+            EphemeralType::Ttl(500)
+        );
         t.delete("/e", 4).unwrap();
         assert!(t.ephemerals().is_empty());
     }

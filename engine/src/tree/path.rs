@@ -69,7 +69,21 @@ mod tests {
         for ok in ["/", "/a", "/a/b", "/a.b", "/...", "/a/.x", "/zookeeper"] {
             assert_eq!(validate_path(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "a", "/a/", "//", "/a//b", "/.", "/..", "/a/./b", "/a/..", "/a\u{0}", "/\u{1}", "/\u{e000}", "/\u{1F600}"] {
+        for bad in [
+            "",
+            "a",
+            "/a/",
+            "//",
+            "/a//b",
+            "/.",
+            "/..",
+            "/a/./b",
+            "/a/..",
+            "/a\u{0}",
+            "/\u{1}",
+            "/\u{e000}",
+            "/\u{1F600}",
+        ] {
             assert!(validate_path(bad).is_err(), "{bad:?}");
         }
     }

@@ -34,8 +34,7 @@ fn fire(
     event_type: i32,
     suppress: Option<&BTreeSet<ConnId>>,
 ) -> BTreeSet<ConnId> {
-    let told =
-        watches.trigger(table, p, event_type == event::NODE_CHILDREN_CHANGED);
+    let told = watches.trigger(table, p, event_type == event::NODE_CHILDREN_CHANGED);
     for &conn in &told {
         if suppress.is_some_and(|s| s.contains(&conn)) {
             continue;
@@ -71,8 +70,22 @@ fn delete_and_fire(
     match tree.delete(p, zxid) {
         Ok(()) => {
             let told = fire(watches, events, Table::Data, p, event::NODE_DELETED, None);
-            fire(watches, events, Table::Child, p, event::NODE_DELETED, Some(&told));
-            fire(watches, events, Table::Child, parent_key(p), event::NODE_CHILDREN_CHANGED, None);
+            fire(
+                watches,
+                events,
+                Table::Child,
+                p,
+                event::NODE_DELETED,
+                Some(&told),
+            );
+            fire(
+                watches,
+                events,
+                Table::Child,
+                parent_key(p),
+                event::NODE_CHILDREN_CHANGED,
+                None,
+            );
             Applied::Deleted
         }
         Err(e) => Applied::Error { err: e.code() },
@@ -104,41 +117,90 @@ fn apply_body(
             }
             Applied::SessionClosed
         }
-        TxnBody::Create { path: p, data, acl, ephemeral_owner, parent_cversion, .. } => {
-            let r = tree.create(p, data.clone(), acl, *ephemeral_owner, *parent_cversion, zxid, txn.time_ms);
+        TxnBody::Create {
+            path: p,
+            data,
+            acl,
+            ephemeral_owner,
+            parent_cversion,
+            ..
+        } => {
+            let r = tree.create(
+                p,
+                data.clone(),
+                acl,
+                *ephemeral_owner,
+                *parent_cversion,
+                zxid,
+                txn.time_ms,
+            );
             match r {
                 Ok(()) => {
                     fire(watches, events, Table::Data, p, event::NODE_CREATED, None);
-                    fire(watches, events, Table::Child, parent_key(p), event::NODE_CHILDREN_CHANGED, None);
-                    Applied::Created { path: p.clone(), stat: stat_of(tree, p) }
+                    fire(
+                        watches,
+                        events,
+                        Table::Child,
+                        parent_key(p),
+                        event::NODE_CHILDREN_CHANGED,
+                        None,
+                    );
+                    Applied::Created {
+                        path: p.clone(),
+                        stat: stat_of(tree, p),
+                    }
                 }
                 Err(e) => Applied::Error { err: e.code() },
             }
         }
         TxnBody::Delete { path: p, .. } => delete_and_fire(tree, watches, events, p, zxid),
-        TxnBody::SetData { path: p, data, version } => {
-            match tree.set_data(p, data.clone(), *version, zxid, txn.time_ms) {
-                Ok(()) => {
-                    fire(watches, events, Table::Data, p, event::NODE_DATA_CHANGED, None);
-                    Applied::DataSet { stat: stat_of(tree, p) }
+        TxnBody::SetData {
+            path: p,
+            data,
+            version,
+        } => match tree.set_data(p, data.clone(), *version, zxid, txn.time_ms) {
+            Ok(()) => {
+                fire(
+                    watches,
+                    events,
+                    Table::Data,
+                    p,
+                    event::NODE_DATA_CHANGED,
+                    None,
+                );
+                Applied::DataSet {
+                    stat: stat_of(tree, p),
                 }
-                Err(e) => Applied::Error { err: e.code() },
             }
-        }
-        TxnBody::SetAcl { path: p, acl, version } => match tree.set_acl(p, acl, *version) {
-            Ok(()) => Applied::AclSet { stat: stat_of(tree, p) },
+            Err(e) => Applied::Error { err: e.code() },
+        },
+        TxnBody::SetAcl {
+            path: p,
+            acl,
+            version,
+        } => match tree.set_acl(p, acl, *version) {
+            Ok(()) => Applied::AclSet {
+                stat: stat_of(tree, p),
+            },
             Err(e) => Applied::Error { err: e.code() },
         },
         TxnBody::Check { .. } => Applied::Checked,
         TxnBody::Error { err } => Applied::Error { err: *err },
         TxnBody::Multi(subs) => Applied::Multi(
-            subs.iter().map(|b| apply_body(tree, watches, events, txn, b)).collect(),
+            subs.iter()
+                .map(|b| apply_body(tree, watches, events, txn, b))
+                .collect(),
         ),
     }
 }
 
 /// Applies one committed txn. Session bookkeeping (createSession, closeSession) is the
 /// caller's; this changes the tree and collects watch events.
-pub fn apply(tree: &mut DataTree, watches: &mut WatchManager, txn: &Txn, events: &mut Events) -> Applied {
+pub fn apply(
+    tree: &mut DataTree,
+    watches: &mut WatchManager,
+    txn: &Txn,
+    events: &mut Events,
+) -> Applied {
     apply_body(tree, watches, events, txn, &txn.body)
 }

@@ -45,7 +45,10 @@ fn key(p: &str) -> &str {
 
 impl<'a> PrepView<'a> {
     pub fn new(tree: &'a DataTree) -> PrepView<'a> {
-        PrepView { tree, changes: HashMap::new() }
+        PrepView {
+            tree,
+            changes: HashMap::new(),
+        }
     }
 
     fn record(&self, p: &str) -> Result<Record, ErrorCode> {
@@ -113,7 +116,11 @@ pub fn prep_create(
     let is_ttl = flags == create_mode::PERSISTENT_WITH_TTL
         || flags == create_mode::PERSISTENT_SEQUENTIAL_WITH_TTL;
     let is_container = flags == create_mode::CONTAINER;
-    let ttl = if opcode == op::CREATE_TTL { req.ttl.unwrap_or(-1) } else { -1 };
+    let ttl = if opcode == op::CREATE_TTL {
+        req.ttl.unwrap_or(-1)
+    } else {
+        -1
+    };
     if is_ttl && !ctx.extended_types_enabled {
         return Err(ErrorCode::Unimplemented);
     }
@@ -143,11 +150,17 @@ pub fn prep_create(
     if view.exists(&new_path) {
         return Err(ErrorCode::NodeExists);
     }
-    if matches!(EphemeralType::of(parent.ephemeral_owner), EphemeralType::Normal(_)) {
+    if matches!(
+        EphemeralType::of(parent.ephemeral_owner),
+        EphemeralType::Normal(_)
+    ) {
         return Err(ErrorCode::NoChildrenForEphemerals);
     }
     let parent_cversion = parent.cversion.wrapping_add(1);
-    let ephemeral = matches!(flags, create_mode::EPHEMERAL | create_mode::EPHEMERAL_SEQUENTIAL);
+    let ephemeral = matches!(
+        flags,
+        create_mode::EPHEMERAL | create_mode::EPHEMERAL_SEQUENTIAL
+    );
     let ephemeral_owner = if ephemeral {
         ctx.session_id
     } else if is_container {
@@ -170,7 +183,11 @@ pub fn prep_create(
     };
     view.set(
         parent_path,
-        Some(Record { cversion: parent_cversion, num_children: parent.num_children + 1, ..parent }),
+        Some(Record {
+            cversion: parent_cversion,
+            num_children: parent.num_children + 1,
+            ..parent
+        }),
     );
     view.set(
         &new_path,
@@ -210,9 +227,18 @@ pub fn prep_delete(
     if node.num_children > 0 {
         return Err(ErrorCode::NotEmpty);
     }
-    view.set(parent_path, Some(Record { num_children: parent.num_children - 1, ..parent }));
+    view.set(
+        parent_path,
+        Some(Record {
+            num_children: parent.num_children - 1,
+            ..parent
+        }),
+    );
     view.set(p, None);
-    Ok(TxnBody::Delete { opcode: op::DELETE, path: p.to_string() })
+    Ok(TxnBody::Delete {
+        opcode: op::DELETE,
+        path: p.to_string(),
+    })
 }
 
 /// The container reaper's internal delete (deleteContainer, opcode 20).
@@ -222,13 +248,25 @@ pub fn prep_delete_container(view: &mut PrepView, p: &str) -> Result<TxnBody, Er
     if node.num_children > 0 {
         return Err(ErrorCode::NotEmpty);
     }
-    if matches!(EphemeralType::of(node.ephemeral_owner), EphemeralType::Normal(_)) {
+    if matches!(
+        EphemeralType::of(node.ephemeral_owner),
+        EphemeralType::Normal(_)
+    ) {
         return Err(ErrorCode::BadVersion);
     }
     let parent = view.record(parent_path)?;
-    view.set(parent_path, Some(Record { num_children: parent.num_children - 1, ..parent }));
+    view.set(
+        parent_path,
+        Some(Record {
+            num_children: parent.num_children - 1,
+            ..parent
+        }),
+    );
     view.set(p, None);
-    Ok(TxnBody::Delete { opcode: op::DELETE_CONTAINER, path: p.to_string() })
+    Ok(TxnBody::Delete {
+        opcode: op::DELETE_CONTAINER,
+        path: p.to_string(),
+    })
 }
 
 pub fn prep_set_data(
@@ -242,8 +280,18 @@ pub fn prep_set_data(
     let node = view.record(p)?;
     check_acl(ctx, &node.acl, perms::WRITE)?;
     let new_version = check_and_inc_version(node.version, version)?;
-    view.set(p, Some(Record { version: new_version, ..node }));
-    Ok(TxnBody::SetData { path: p.to_string(), data: data.to_vec(), version: new_version })
+    view.set(
+        p,
+        Some(Record {
+            version: new_version,
+            ..node
+        }),
+    );
+    Ok(TxnBody::SetData {
+        path: p.to_string(),
+        data: data.to_vec(),
+        version: new_version,
+    })
 }
 
 pub fn prep_set_acl(
@@ -258,8 +306,19 @@ pub fn prep_set_acl(
     let node = view.record(p)?;
     check_acl(ctx, &node.acl, perms::ADMIN)?;
     let new_version = check_and_inc_version(node.aversion, version)?;
-    view.set(p, Some(Record { aversion: new_version, acl: fixed.clone(), ..node }));
-    Ok(TxnBody::SetAcl { path: p.to_string(), acl: fixed, version: new_version })
+    view.set(
+        p,
+        Some(Record {
+            aversion: new_version,
+            acl: fixed.clone(),
+            ..node
+        }),
+    );
+    Ok(TxnBody::SetAcl {
+        path: p.to_string(),
+        acl: fixed,
+        version: new_version,
+    })
 }
 
 pub fn prep_check(
@@ -272,7 +331,10 @@ pub fn prep_check(
     let node = view.record(p)?;
     check_acl(ctx, &node.acl, perms::READ)?;
     let v = check_and_inc_version(node.version, version)?;
-    Ok(TxnBody::Check { path: p.to_string(), version: v })
+    Ok(TxnBody::Check {
+        path: p.to_string(),
+        version: v,
+    })
 }
 
 pub fn prep_multi_op(
@@ -283,7 +345,11 @@ pub fn prep_multi_op(
     match m {
         MultiOp::Create { opcode, req } => prep_create(view, ctx, *opcode, req),
         MultiOp::Delete { path, version } => prep_delete(view, ctx, path, *version),
-        MultiOp::SetData { path, data, version } => prep_set_data(view, ctx, path, data, *version),
+        MultiOp::SetData {
+            path,
+            data,
+            version,
+        } => prep_set_data(view, ctx, path, data, *version),
         MultiOp::Check { path, version } => prep_check(view, ctx, path, *version),
     }
 }

@@ -39,9 +39,17 @@ pub enum TxnBody {
     /// delete (2) and deleteContainer (20).
     Delete { opcode: i32, path: String },
     /// setData (5): `version` is the new version.
-    SetData { path: String, data: Vec<u8>, version: i32 },
+    SetData {
+        path: String,
+        data: Vec<u8>,
+        version: i32,
+    },
     /// setACL (7): `version` is the new aversion.
-    SetAcl { path: String, acl: Vec<Acl>, version: i32 },
+    SetAcl {
+        path: String,
+        acl: Vec<Acl>,
+        version: i32,
+    },
     /// check (13), only inside a multi.
     Check { path: String, version: i32 },
     /// error (-1): a failed write still consumes a zxid.

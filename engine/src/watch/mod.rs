@@ -30,18 +30,30 @@ struct WatchTable {
 
 impl WatchTable {
     fn add(&mut self, path: &str, conn: ConnId, mode: u8) {
-        let modes = self.by_path.entry(path.to_string()).or_default().entry(conn).or_insert(0);
+        let modes = self
+            .by_path
+            .entry(path.to_string())
+            .or_default()
+            .entry(conn)
+            .or_insert(0);
         if mode & RECURSIVE != 0 && *modes & RECURSIVE == 0 {
             self.recursive += 1;
         }
         *modes |= mode;
-        self.by_conn.entry(conn).or_default().insert(path.to_string());
+        self.by_conn
+            .entry(conn)
+            .or_default()
+            .insert(path.to_string());
     }
 
     /// Clears `mask` from (path, conn). True if any of those bits were set.
     fn remove(&mut self, path: &str, conn: ConnId, mask: u8) -> bool {
-        let Some(conns) = self.by_path.get_mut(path) else { return false };
-        let Some(modes) = conns.get_mut(&conn) else { return false };
+        let Some(conns) = self.by_path.get_mut(path) else {
+            return false;
+        };
+        let Some(modes) = conns.get_mut(&conn) else {
+            return false;
+        };
         let hit = *modes & mask != 0;
         if *modes & mask & RECURSIVE != 0 {
             self.recursive -= 1;
@@ -63,7 +75,10 @@ impl WatchTable {
     }
 
     fn contains(&self, path: &str, conn: ConnId, mask: u8) -> bool {
-        self.by_path.get(path).and_then(|c| c.get(&conn)).is_some_and(|m| m & mask != 0)
+        self.by_path
+            .get(path)
+            .and_then(|c| c.get(&conn))
+            .is_some_and(|m| m & mask != 0)
     }
 
     /// `triggerWatch`: the connections to tell, one-shot watches removed. Recursive watches
@@ -91,7 +106,12 @@ impl WatchTable {
             while let Some(parent) = path::parent_of(p) {
                 let key = if parent.is_empty() { "/" } else { parent };
                 if let Some(conns) = self.by_path.get(key) {
-                    told.extend(conns.iter().filter(|(_, m)| *m & RECURSIVE != 0).map(|(c, _)| *c));
+                    told.extend(
+                        conns
+                            .iter()
+                            .filter(|(_, m)| *m & RECURSIVE != 0)
+                            .map(|(c, _)| *c),
+                    );
                 }
                 if parent.is_empty() {
                     break;
@@ -187,7 +207,9 @@ impl WatchManager {
         let mut out: BTreeMap<String, BTreeSet<ConnId>> = BTreeMap::new();
         for t in [&self.data, &self.child] {
             for (p, conns) in &t.by_path {
-                out.entry(p.clone()).or_default().extend(conns.keys().copied());
+                out.entry(p.clone())
+                    .or_default()
+                    .extend(conns.keys().copied());
             }
         }
         out

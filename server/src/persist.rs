@@ -1,0 +1,357 @@
+//! Durability for the pipeline: the WAL in `dataLogDir` (group commit: the pipeline appends
+//! a whole batch, then commits once) and fuzzy snapshots in `dataDir`, taken every
+//! `snapCount` txns without stalling the write path, plus recovery at start-up.
+//!
+//! A snapshot is copied from the live tree a chunk at a time between pipeline batches, then
+//! sorted and written by a background thread. Like ZooKeeper's, it is fuzzy: nodes may reflect
+//! txns after its zxid, so recovery replays the log from that zxid over it, which `apply`
+//! tolerates (NODEEXISTS and NONODE are expected there).
+
+use crate::config::ServerConfig;
+use ringkeeper_engine::proto::{decode_txn, encode_txn};
+use ringkeeper_engine::tree::{DataTree, Znode};
+use ringkeeper_engine::txn::Txn;
+use ringkeeper_engine::{Engine, EngineConfig};
+use ringkeeper_storage::snapshot::{SnapAcl, SnapAclList, SnapNode, SnapSession};
+use ringkeeper_storage::{FsBackend, SnapshotImage, Wal, WalOptions};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Znodes copied into a snapshot per pipeline iteration: small enough to keep a batch's
+/// latency in the tens of microseconds.
+const SNAPSHOT_CHUNK: usize = 4096;
+
+struct SnapshotInProgress {
+    paths: Vec<String>,
+    next: usize,
+    image: SnapshotImage,
+}
+
+pub struct Persist {
+    wal: Wal<FsBackend>,
+    data_dir: PathBuf,
+    buf: Vec<u8>,
+    /// Txns and log bytes since the last snapshot began.
+    txns_since_snap: u64,
+    bytes_since_snap: u64,
+    /// This server's randomised thresholds (ZooKeeper: a random point in [n/2+1, n]).
+    snap_at_txns: u64,
+    snap_at_bytes: u64,
+    in_progress: Option<SnapshotInProgress>,
+    writing: Arc<AtomicBool>,
+    pub snapshots_taken: u64,
+}
+
+/// What start-up recovered, for the log.
+pub struct RecoveryReport {
+    pub snapshot_zxid: Option<i64>,
+    pub txns_replayed: usize,
+    pub tail_cut_bytes: u64,
+}
+
+fn randomised_threshold(n: u64, seed: u64) -> u64 {
+    if n < 2 {
+        return n.max(1);
+    }
+    let half = n / 2;
+    half + 1 + seed % (n - half)
+}
+
+fn seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    h.finish()
+}
+
+fn tree_from_snapshot(image: &ringkeeper_storage::snapshot::ArchivedSnapshotImage) -> DataTree {
+    let mut tree = DataTree::empty();
+    let mut acl_map = Vec::with_capacity(image.acls.len());
+    for list in image.acls.iter() {
+        let acl: Vec<ringkeeper_engine::proto::Acl> = list
+            .entries
+            .iter()
+            .map(|a| ringkeeper_engine::proto::Acl::new(a.perms.to_native(), &a.scheme, &a.id))
+            .collect();
+        acl_map.push(tree.intern_acl(&acl));
+    }
+    for n in image.nodes.iter() {
+        let acl = acl_map
+            .get(n.acl_index.to_native() as usize)
+            .copied()
+            .unwrap_or(0);
+        let mut node = Znode::new(
+            n.data.as_slice().to_vec(),
+            acl,
+            n.ephemeral_owner.to_native(),
+            n.czxid.to_native(),
+            n.ctime.to_native(),
+        );
+        node.mzxid = n.mzxid.to_native();
+        node.mtime = n.mtime.to_native();
+        node.version = n.version.to_native();
+        node.cversion = n.cversion.to_native();
+        node.aversion = n.aversion.to_native();
+        node.pzxid = n.pzxid.to_native();
+        tree.insert_raw(n.path.as_str(), node);
+    }
+    tree
+}
+
+fn snap_node(path: &str, n: &Znode) -> SnapNode {
+    SnapNode {
+        path: path.to_string(),
+        data: n.data.clone(),
+        acl_index: n.acl,
+        czxid: n.czxid,
+        mzxid: n.mzxid,
+        ctime: n.ctime,
+        mtime: n.mtime,
+        version: n.version,
+        cversion: n.cversion,
+        aversion: n.aversion,
+        ephemeral_owner: n.ephemeral_owner,
+        pzxid: n.pzxid,
+    }
+}
+
+impl Persist {
+    /// Recovers the newest valid snapshot and the log after it, and opens the WAL for
+    /// appending. Damage before the log's tail stops start-up with the file and offset.
+    pub fn open(
+        config: &ServerConfig,
+        engine_config: EngineConfig,
+        now_ms: i64,
+    ) -> Result<(Persist, Engine, RecoveryReport), String> {
+        let backend = FsBackend::new();
+        let loaded =
+            ringkeeper_storage::load_latest_snapshot(&backend, &config.data_dir).map_err(|e| {
+                format!(
+                    "cannot read snapshots in {}: {e}",
+                    config.data_dir.display()
+                )
+            })?;
+        let (mut engine, snap_zxid) = match &loaded {
+            Some((zxid, snap)) => {
+                let image = snap.image();
+                let tree = tree_from_snapshot(image);
+                let sessions = image
+                    .sessions
+                    .iter()
+                    .map(|s| (s.session_id.to_native(), s.timeout_ms.to_native()))
+                    .collect();
+                (
+                    Engine::restore(engine_config, tree, sessions, *zxid, now_ms),
+                    Some(*zxid),
+                )
+            }
+            None => (Engine::new(engine_config, now_ms), None),
+        };
+        drop(loaded);
+        let opts = WalOptions {
+            pre_alloc_size: config.pre_alloc_size_kb * 1024,
+            force_sync: config.force_sync,
+            ..WalOptions::default()
+        };
+        let (wal, recovered) =
+            Wal::open(backend, &config.data_log_dir, opts, snap_zxid.unwrap_or(0))
+                .map_err(|e| format!("cannot recover the transaction log: {e}"))?;
+        let tail_cut_bytes = recovered
+            .tail
+            .as_ref()
+            .map(|t| t.garbage_bytes)
+            .unwrap_or(0);
+        if let Some(t) = &recovered.tail {
+            tracing::warn!(
+                file = %t.file.display(),
+                valid_len = t.valid_len,
+                cut_bytes = t.garbage_bytes,
+                reason = %t.reason,
+                "cut a torn tail off the transaction log"
+            );
+        }
+        let txns_replayed = recovered.records.len();
+        for (zxid, bytes) in &recovered.records {
+            let txn: Txn = decode_txn(bytes).map_err(|e| {
+                format!("transaction log record zxid {zxid:#x} does not decode: {e}")
+            })?;
+            engine.replay(&txn, now_ms);
+        }
+        let s = seed();
+        let persist = Persist {
+            wal,
+            data_dir: config.data_dir.clone(),
+            buf: Vec::with_capacity(4096),
+            txns_since_snap: txns_replayed as u64,
+            bytes_since_snap: 0,
+            snap_at_txns: randomised_threshold(config.snap_count as u64, s),
+            snap_at_bytes: if config.snap_size_limit_kb > 0 {
+                randomised_threshold(config.snap_size_limit_kb as u64 * 1024, s >> 16)
+            } else {
+                u64::MAX
+            },
+            in_progress: None,
+            writing: Arc::new(AtomicBool::new(false)),
+            snapshots_taken: 0,
+        };
+        let report = RecoveryReport {
+            snapshot_zxid: snap_zxid,
+            txns_replayed,
+            tail_cut_bytes,
+        };
+        Ok((persist, engine, report))
+    }
+
+    pub fn append(&mut self, txn: &Txn) -> Result<(), String> {
+        self.buf.clear();
+        encode_txn(txn, &mut self.buf);
+        self.wal
+            .append(txn.zxid, &self.buf)
+            .map_err(|e| e.to_string())?;
+        self.txns_since_snap += 1;
+        self.bytes_since_snap += self.buf.len() as u64;
+        if self.wal.batch_full() {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Writes and syncs the batch; returns the durable zxid.
+    pub fn commit(&mut self) -> Result<i64, String> {
+        let stats = self.wal.commit().map_err(|e| e.to_string())?;
+        Ok(stats.durable_zxid)
+    }
+
+    pub fn log_size(&self) -> u64 {
+        self.wal
+            .segments()
+            .last()
+            .and_then(|s| std::fs::metadata(&s.path).ok())
+            .map(|m| m.len())
+            .unwrap_or(0)
+    }
+
+    /// Starts a snapshot when one is due (and none is being written).
+    pub fn maybe_start_snapshot(&mut self, engine: &Engine) {
+        let due = self.txns_since_snap >= self.snap_at_txns
+            || self.bytes_since_snap >= self.snap_at_bytes;
+        if !due || self.in_progress.is_some() {
+            return;
+        }
+        if self.writing.load(Ordering::Acquire) {
+            tracing::warn!("Too busy to snap, skipping");
+            return;
+        }
+        self.txns_since_snap = 0;
+        self.bytes_since_snap = 0;
+        if let Err(e) = self.wal.roll() {
+            tracing::warn!("cannot roll the log before a snapshot: {e}");
+        }
+        let tree = engine.tree();
+        let acls = tree
+            .acls()
+            .lists()
+            .iter()
+            .map(|l| SnapAclList {
+                entries: l
+                    .iter()
+                    .map(|a| SnapAcl {
+                        perms: a.perms,
+                        scheme: a.id.scheme.clone(),
+                        id: a.id.id.clone(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let sessions = engine
+            .sessions()
+            .iter()
+            .map(|s| SnapSession {
+                session_id: s.session_id,
+                timeout_ms: s.timeout_ms,
+            })
+            .collect();
+        let paths: Vec<String> = tree.iter().map(|(p, _)| p.clone()).collect();
+        let image = SnapshotImage {
+            last_zxid: engine.last_zxid(),
+            sessions,
+            acls,
+            nodes: Vec::with_capacity(paths.len()),
+        };
+        tracing::info!(
+            zxid = format!("{:#x}", image.last_zxid),
+            nodes = paths.len(),
+            "snapshot started"
+        );
+        self.in_progress = Some(SnapshotInProgress {
+            paths,
+            next: 0,
+            image,
+        });
+    }
+
+    pub fn snapshot_in_progress(&self) -> bool {
+        self.in_progress.is_some()
+    }
+
+    /// Copies the next chunk of the tree; hands the finished image to a writer thread.
+    pub fn snapshot_step(&mut self, engine: &Engine) {
+        let Some(snap) = self.in_progress.as_mut() else {
+            return;
+        };
+        let tree = engine.tree();
+        let end = (snap.next + SNAPSHOT_CHUNK).min(snap.paths.len());
+        for p in &snap.paths[snap.next..end] {
+            if let Some(n) = tree.get(p) {
+                snap.image.nodes.push(snap_node(p, n));
+            }
+        }
+        snap.next = end;
+        if end < snap.paths.len() {
+            return;
+        }
+        let Some(SnapshotInProgress { mut image, .. }) = self.in_progress.take() else {
+            return;
+        };
+        let data_dir = self.data_dir.clone();
+        let writing = self.writing.clone();
+        writing.store(true, Ordering::Release);
+        self.snapshots_taken += 1;
+        let spawned = std::thread::Builder::new()
+            .name("rk-snapshot".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                // Parents before children: a path sorts after every proper prefix of it.
+                image.nodes.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+                match ringkeeper_storage::write_snapshot(&FsBackend::new(), &data_dir, &image) {
+                    Ok(info) => tracing::info!(
+                        file = %info.path.display(),
+                        bytes = info.file_len,
+                        ms = started.elapsed().as_millis() as u64,
+                        "snapshot written"
+                    ),
+                    Err(e) => tracing::error!("snapshot failed: {e}"),
+                }
+                writing.store(false, Ordering::Release);
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the snapshot writer: {e}");
+            self.writing.store(false, Ordering::Release);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::randomised_threshold;
+
+    #[test]
+    fn snap_threshold_in_zookeeper_range() {
+        for seed in 0..1000 {
+            let t = randomised_threshold(100_000, seed);
+            assert!((50_001..=100_000).contains(&t), "{t}");
+        }
+        assert_eq!(randomised_threshold(1, 7), 1);
+    }
+}
