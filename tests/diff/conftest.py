@@ -10,6 +10,7 @@ group) by a fixture finalizer, also when the test fails.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import shutil
@@ -361,6 +362,8 @@ class Normalizer:
                     out[k] = self.sid(v)
                 elif k in ("ctime", "mtime") and isinstance(v, int):
                     out[k] = "T" if v else 0
+                elif k in ("children", "paths") and isinstance(v, list):
+                    out[k] = sorted(v)  # ZooKeeper returns hash order: unspecified
                 elif k == "passwd" and isinstance(v, (bytes, type(None))):
                     out[k] = None if v is None else ("zero" if v == bytes(len(v)) else "pw") + str(len(v))
                 else:
@@ -422,7 +425,11 @@ def differential(pair_, scenario: Callable, **kw) -> list:
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", os.environ.get("PYTEST_CURRENT_TEST", "t").split(" ")[0])
         (Path(dump) / f"{name}.ref.txt").write_text("\n".join(t_ref) + "\n")
         (Path(dump) / f"{name}.cand.txt").write_text("\n".join(t_cand) + "\n")
-    assert t_cand == t_ref, "candidate transcript differs from reference ZooKeeper"
+    if t_cand != t_ref:
+        diff = "\n".join(difflib.unified_diff(t_ref, t_cand, "reference(zookeeper)",
+                                               f"candidate({cand.kind})", lineterm="", n=3))
+        pytest.fail(f"candidate transcript differs from reference ZooKeeper:\n{diff}",
+                    pytrace=False)
     return t_ref
 
 
