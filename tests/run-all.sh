@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The one command that runs the whole Ringkeeper test suite on a fresh Debian
+# machine (as root): installs what is missing, builds, runs the Rust tests,
+# formatting and clippy, then the differential suite against Apache ZooKeeper.
+#
+# Environment:
+#   RINGKEEPER_DIFF_CANDIDATE=zookeeper  run the differential suite ZK-vs-ZK
+#                                        (validates the harness; skips nothing else)
+#   RINGKEEPER_SKIP_CARGO=1              skip the cargo steps (harness work only)
+#   RINGKEEPER_BIN                       candidate binary (default target/debug/ringkeeper)
+#   extra arguments are passed to pytest, e.g. tests/run-all.sh -k watches
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+KAZOO_VERSION=2.10.0
+PYTEST_VERSION=8.3.4
+PYTEST_TIMEOUT_VERSION=2.3.1
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# ---- system packages -------------------------------------------------------
+apt_install() {
+    # Try without refreshing the index first; update only if that fails.
+    export DEBIAN_FRONTEND=noninteractive
+    if ! as_root apt-get install -y --no-install-recommends "$@"; then
+        log "apt-get install failed; running apt-get update once"
+        as_root apt-get update
+        as_root apt-get install -y --no-install-recommends "$@"
+    fi
+}
+
+missing=()
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+[ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
+[ -x /usr/lib/zookeeper/bin/cli_mt ] || missing+=(zookeeper-bin)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing: ${missing[*]}"
+    apt_install "${missing[@]}"
+fi
+
+# ---- python packages (pinned) ----------------------------------------------
+have_pins() {
+    "$1" - <<PY 2>/dev/null
+import importlib.metadata as m, sys
+want = {"kazoo": "$KAZOO_VERSION", "pytest": "$PYTEST_VERSION", "pytest-timeout": "$PYTEST_TIMEOUT_VERSION"}
+sys.exit(0 if all(m.version(k) == v for k, v in want.items()) else 1)
+PY
+}
+PY=python3
+if ! have_pins "$PY"; then
+    VENV="${RINGKEEPER_TEST_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/ringkeeper-diff-venv}"
+    PY="$VENV/bin/python"
+    if ! { [ -x "$PY" ] && have_pins "$PY"; }; then
+        log "creating python venv $VENV with kazoo/pytest pins"
+        if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
+            apt_install python3-venv python3-pip
+            rm -rf "$VENV"
+            python3 -m venv "$VENV"
+        fi
+        "$PY" -m pip install -q --disable-pip-version-check \
+            "kazoo==$KAZOO_VERSION" "pytest==$PYTEST_VERSION" "pytest-timeout==$PYTEST_TIMEOUT_VERSION"
+    fi
+fi
+
+# ---- rust ------------------------------------------------------------------
+if [ "${RINGKEEPER_SKIP_CARGO:-0}" != 1 ]; then
+    if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    if ! command -v cargo >/dev/null 2>&1; then
+        log "installing rust via rustup"
+        command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
+        curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c rustfmt,clippy
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    if command -v rustup >/dev/null 2>&1; then
+        for comp in rustfmt clippy; do
+            rustup component list --installed 2>/dev/null | grep -q "^$comp" || rustup component add "$comp"
+        done
+    fi
+    log "cargo build --workspace";  cargo build --workspace
+    log "cargo test --workspace";   cargo test --workspace
+    log "cargo fmt --check";        cargo fmt --all -- --check
+    log "cargo clippy";             cargo clippy --workspace --all-targets -- -D warnings
+fi
+
+# ---- differential suite ------------------------------------------------------
+export RINGKEEPER_BIN="${RINGKEEPER_BIN:-$ROOT/target/debug/ringkeeper}"
+log "differential suite (candidate: ${RINGKEEPER_DIFF_CANDIDATE:-ringkeeper})"
+exec "$PY" -m pytest -x -q tests/diff "$@"
