@@ -73,7 +73,8 @@ if [ ! -f /usr/share/java/zookeeper.jar ]; then
 fi
 # zookeeper.jar's manifest names most dependencies; the Netty codec and resolver it does not.
 ZK_CP=/etc/zookeeper/conf:/usr/share/java/zookeeper.jar
-for jar in netty-codec netty-resolver; do
+# slf4j-simple gives server.log the warnings (the package ships no binding).
+for jar in netty-codec netty-resolver slf4j-simple; do
     ZK_CP=$ZK_CP:/usr/share/java/$jar.jar
 done
 
@@ -98,7 +99,8 @@ start_zk() { # name
     local dir=$WORK/$1 port
     port=$(free_port)
     write_cfg "$dir" "$port"
-    java -Xmx"$ZK_HEAP" -Dzookeeper.forceSync="$FORCE_SYNC" -cp "$ZK_CP" \
+    java -Xmx"$ZK_HEAP" -Dzookeeper.forceSync="$FORCE_SYNC" \
+        -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$ZK_CP" \
         org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >"$dir/server.log" 2>&1 &
     STARTED_PID=$!
     PIDS+=("$STARTED_PID")
@@ -135,7 +137,9 @@ wait_ready() { # name pid port
             tail -20 "$WORK/$1/server.log" >&2
             exit 1
         fi
-        if [ "$(ruok "$3")" = imok ]; then
+        # ZooKeeper answers imok before it serves sessions, so also open one (connect polling).
+        if [ "$(ruok "$3")" = imok ] &&
+            "$BENCH" --servers "127.0.0.1:$3" --cleanup-only --keys 1 2>/dev/null; then
             log "$1 ready on port $3 (pid $2)"
             return 0
         fi

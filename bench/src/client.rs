@@ -91,7 +91,9 @@ impl Session {
         encode_connect_request(&req, &mut s.wbuf);
         s.flush()?;
         s.stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        let body = s.read_frame_blocking()?;
+        let body = s
+            .read_frame_blocking()
+            .map_err(|e| BenchError::new(format!("handshake (is the server serving?): {e}")))?;
         let resp = decode_connect_response(&body)
             .map_err(|e| BenchError::new(format!("{addr}: bad ConnectResponse: {e}")))?;
         if resp.timeout_ms <= 0 {
