@@ -1,6 +1,6 @@
 //! Fills the four-letter-word context from the pipeline's state and answers a command.
 
-use crate::fourlw::{self, ConnStat, FourLwContext, MetricValue, Summary};
+use crate::fourlw::{self, ConnStat, FourLwContext, Summary};
 use crate::pipeline::Pipeline;
 use crate::stats::Latency;
 use ringkeeper_engine::proto::op;
@@ -78,7 +78,9 @@ fn summary(l: &Latency, scale_us: u64) -> Summary {
     }
 }
 
-pub fn context(p: &Pipeline) -> FourLwContext {
+/// The context as seen from the connection asking (`remote`), which ZooKeeper lists among
+/// the live connections too.
+pub fn context(p: &Pipeline, remote: SocketAddr) -> FourLwContext {
     let engine = &p.engine;
     let tree = engine.tree();
     let sessions = engine.sessions();
@@ -87,7 +89,7 @@ pub fn context(p: &Pipeline) -> FourLwContext {
         .keys()
         .filter_map(|c| engine.conn(*c).map(|s| (*c, s.session_id)))
         .collect();
-    let connections: Vec<ConnStat> = p
+    let mut connections: Vec<ConnStat> = p
         .conns
         .iter()
         .map(|(id, c)| {
@@ -116,6 +118,24 @@ pub fn context(p: &Pipeline) -> FourLwContext {
             }
         })
         .collect();
+    connections.push(ConnStat {
+        remote,
+        interest_ops: 0,
+        queued: 0,
+        received: 1,
+        sent: 0,
+        session_id: 0,
+        last_op: "NA".into(),
+        established_ms: 0,
+        timeout_ms: 0,
+        last_cxid: -1,
+        last_zxid: -1,
+        last_response_ms: 0,
+        last_latency: 0,
+        min_lat: 0,
+        avg_lat: 0,
+        max_lat: 0,
+    });
     let mut sessions_with_ephemerals: Vec<(i64, Vec<String>)> = tree
         .ephemerals()
         .iter()
@@ -201,16 +221,6 @@ pub fn context(p: &Pipeline) -> FourLwContext {
                 },
             ),
         ],
-        extra: vec![
-            (
-                "fsync_last_batch_txns".into(),
-                MetricValue::Int(st.last_batch_txns as i64),
-            ),
-            (
-                "fsync_avg_us".into(),
-                MetricValue::Double(st.fsync.avg_ms() * 1000.0),
-            ),
-        ],
         ..FourLwContext::default()
     }
 }
@@ -221,7 +231,7 @@ pub fn answer(p: &mut Pipeline, cmd: &'static str, remote: SocketAddr) -> String
         tracing::debug!(%remote, cmd, "four-letter word not in whitelist");
         return fourlw::not_whitelisted(cmd);
     }
-    let text = fourlw::render(cmd, &context(p));
+    let text = fourlw::render(cmd, &context(p, remote));
     match cmd {
         "srst" => p.stats.reset(),
         "crst" => p.conns.values_mut().for_each(|c| c.reset()),

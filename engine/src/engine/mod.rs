@@ -70,6 +70,8 @@ pub struct Engine {
     txns: VecDeque<Txn>,
     outputs: VecDeque<(i64, Output)>,
     next_container_check_ms: i64,
+    /// The latest `now_ms` seen, for txns made by inputs that carry no time.
+    last_now_ms: i64,
 }
 
 impl Engine {
@@ -95,6 +97,7 @@ impl Engine {
         }
         Engine {
             next_container_check_ms: now_ms + config.container_check_interval_ms,
+            last_now_ms: now_ms,
             config,
             tree,
             sessions: tracker,
@@ -280,6 +283,18 @@ impl Engine {
             return;
         }
         let session_id = req.session_id;
+        // Any other connection holding the session is closed (CLIENT_RECONNECT), before the
+        // password is checked, as ZooKeeper does.
+        let others: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(c, s)| **c != conn && s.session_id == session_id)
+            .map(|(c, _)| *c)
+            .collect();
+        for other in others {
+            self.drop_conn(other);
+            self.push(Output::Close { conn: other });
+        }
         let valid = self.sessions.is_live(session_id)
             && req.passwd.as_slice() == session_password(session_id).as_slice();
         if !valid {
@@ -293,17 +308,6 @@ impl Engine {
             self.push(Output::Connected { conn, resp });
             self.push(Output::Close { conn });
             return;
-        }
-        // Any other connection holding the session is closed (CLIENT_RECONNECT).
-        let others: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(c, s)| **c != conn && s.session_id == session_id)
-            .map(|(c, _)| *c)
-            .collect();
-        for other in others {
-            self.drop_conn(other);
-            self.push(Output::Close { conn: other });
         }
         self.conns.insert(
             conn,
@@ -340,6 +344,12 @@ impl Engine {
         if err == ErrorCode::Unimplemented {
             self.reply(conn, header.xid, -1, err, Response::Empty);
             self.push(Output::Close { conn });
+        } else if is_write_opcode(header.opcode) {
+            // Writes are decoded in prep, so a malformed one becomes an error txn.
+            let session_id = self.conns.get(&conn).map(|c| c.session_id).unwrap_or(0);
+            let body = TxnBody::Error { err: err.code() };
+            let (zxid, _) = self.commit(session_id, header.xid, self.last_now_ms, body);
+            self.reply(conn, header.xid, zxid, err, Response::Empty);
         } else {
             let zxid = self.last_zxid;
             self.reply(conn, header.xid, zxid, err, Response::Empty);
@@ -354,6 +364,7 @@ impl Engine {
         req: Request,
         now_ms: i64,
     ) {
+        self.last_now_ms = now_ms;
         let Some(state) = self.conns.get(&conn) else {
             return;
         };
@@ -498,6 +509,22 @@ impl Engine {
             }
         }
     }
+}
+
+fn is_write_opcode(opcode: i32) -> bool {
+    matches!(
+        opcode,
+        op::CREATE
+            | op::DELETE
+            | op::SET_DATA
+            | op::SET_ACL
+            | op::CHECK
+            | op::MULTI
+            | op::CREATE2
+            | op::RECONFIG
+            | op::CREATE_CONTAINER
+            | op::CREATE_TTL
+    )
 }
 
 fn is_write(req: &Request) -> bool {

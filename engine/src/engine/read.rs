@@ -102,8 +102,9 @@ impl Engine {
                     .get(&conn)
                     .map(|c| c.auth.clone())
                     .unwrap_or_default();
-                let infos = auth
+                let infos = acl::java_hash_set_order(&auth)
                     .into_iter()
+                    .cloned()
                     .map(|id| {
                         let user = match id.scheme.as_str() {
                             "digest" => id.id.split(':').next().unwrap_or("").to_string(),

@@ -57,7 +57,14 @@ impl Engine {
             add_watch_mode::PERSISTENT => false,
             add_watch_mode::PERSISTENT_RECURSIVE => true,
             _ => {
-                self.reply(conn, xid, zxid, ErrorCode::BadArguments, Response::Empty);
+                // AddWatchMode.fromIntValue throws while the request is read.
+                self.reply(
+                    conn,
+                    xid,
+                    zxid,
+                    ErrorCode::MarshallingError,
+                    Response::Empty,
+                );
                 return;
             }
         };
@@ -86,16 +93,25 @@ impl Engine {
             watcher_type::DATA => &[Table::Data],
             watcher_type::ANY => &[Table::Child, Table::Data],
             _ => {
-                self.reply(conn, xid, zxid, ErrorCode::BadArguments, Response::Empty);
+                // WatcherType.fromInt throws while the request is read.
+                self.reply(
+                    conn,
+                    xid,
+                    zxid,
+                    ErrorCode::MarshallingError,
+                    Response::Empty,
+                );
                 return;
             }
         };
         let mut found = false;
         for &t in tables {
+            // ZooKeeper 3.8 quirk (probed): checkWatches answers OK when any connection
+            // watches the path; removeWatches only touches the caller's own watches.
             found |= if remove {
                 self.watches.remove(t, path, conn, ALL_MODES)
             } else {
-                self.watches.contains(t, path, conn, ALL_MODES)
+                self.watches.is_watched(t, path)
             };
         }
         let err = if found {

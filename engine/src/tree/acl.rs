@@ -97,7 +97,11 @@ pub fn fixup_acl(acl: &[Acl], auth: &[Id], digest_enabled: bool) -> Result<Vec<A
             out.push(a);
         } else if a.id.scheme == "auth" {
             let mut any = false;
-            for cid in auth.iter().filter(|cid| is_authenticated(&cid.scheme)) {
+            let ordered = java_hash_set_order(auth);
+            for cid in ordered
+                .into_iter()
+                .filter(|cid| is_authenticated(&cid.scheme))
+            {
                 let expanded = Acl {
                     perms: a.perms,
                     id: cid.clone(),
@@ -160,6 +164,41 @@ pub fn mask_digests(acl: &[Acl]) -> Vec<Acl> {
             }
         })
         .collect()
+}
+
+/// Java's `String.hashCode`, over UTF-16 units.
+fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(u as i32))
+}
+
+/// The jute-generated `Id.hashCode`.
+fn java_id_hash(id: &Id) -> i32 {
+    let r = 17i32
+        .wrapping_mul(37)
+        .wrapping_add(java_string_hash(&id.scheme));
+    r.wrapping_mul(37).wrapping_add(java_string_hash(&id.id))
+}
+
+/// The order a Java `HashSet<Id>` iterates the given ids in (inserted in slice order):
+/// by bucket of the spread hash, then by insertion. ZooKeeper keeps a connection's auth ids
+/// in such a set, so whoAmI and the expansion of `auth` ACLs come out in this order.
+pub fn java_hash_set_order(ids: &[Id]) -> Vec<&Id> {
+    let mut capacity = 16usize;
+    while ids.len() * 4 > capacity * 3 {
+        capacity *= 2;
+    }
+    let bucket = |id: &Id| {
+        let h = java_id_hash(id) as u32;
+        ((h ^ (h >> 16)) as usize) & (capacity - 1)
+    };
+    let mut order: Vec<(usize, usize, &Id)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (bucket(id), i, id))
+        .collect();
+    order.sort_by_key(|(b, i, _)| (*b, *i));
+    order.into_iter().map(|(_, _, id)| id).collect()
 }
 
 /// Interned ACL lists: znodes hold a small index instead of their own copy, as ZooKeeper's
@@ -247,6 +286,26 @@ mod tests {
         assert_eq!(
             fixup_acl(&[Acl::new(31, "digest", "bob")], &auth, true),
             Err(ErrorCode::InvalidAcl)
+        );
+    }
+
+    #[test]
+    fn auth_ids_iterate_like_a_java_hash_set() {
+        let ip = id("ip", "127.0.0.1");
+        let alice = id("digest", &digest_id("alice:secret"));
+        let bob = id("digest", &digest_id("bob:pw"));
+        let sup = id("digest", &digest_id("super:test"));
+        let su = id("super", "");
+        // Orders probed on ZooKeeper 3.8 with whoAmI.
+        assert_eq!(
+            java_hash_set_order(&[ip.clone(), alice.clone()]),
+            vec![&alice, &ip]
+        );
+        let three = [ip.clone(), bob.clone(), alice.clone()];
+        assert_eq!(java_hash_set_order(&three), vec![&bob, &alice, &ip]);
+        assert_eq!(
+            java_hash_set_order(&[ip.clone(), sup.clone(), su.clone()]),
+            vec![&su, &ip, &sup]
         );
     }
 

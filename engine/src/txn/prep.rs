@@ -115,7 +115,10 @@ pub fn prep_create(
     }
     let is_ttl = flags == create_mode::PERSISTENT_WITH_TTL
         || flags == create_mode::PERSISTENT_SEQUENTIAL_WITH_TTL;
-    let is_container = flags == create_mode::CONTAINER;
+    // createContainer (19) makes a container whatever its flags say (sequential still
+    // applies); ZooKeeper 3.8.0 turns a plain create with flag 4 into a persistent node,
+    // Ringkeeper makes it the container it asked for.
+    let is_container = opcode == op::CREATE_CONTAINER || flags == create_mode::CONTAINER;
     let ttl = if opcode == op::CREATE_TTL {
         req.ttl.unwrap_or(-1)
     } else {
@@ -157,10 +160,11 @@ pub fn prep_create(
         return Err(ErrorCode::NoChildrenForEphemerals);
     }
     let parent_cversion = parent.cversion.wrapping_add(1);
-    let ephemeral = matches!(
-        flags,
-        create_mode::EPHEMERAL | create_mode::EPHEMERAL_SEQUENTIAL
-    );
+    let ephemeral = !is_container
+        && matches!(
+            flags,
+            create_mode::EPHEMERAL | create_mode::EPHEMERAL_SEQUENTIAL
+        );
     let ephemeral_owner = if ephemeral {
         ctx.session_id
     } else if is_container {
@@ -170,8 +174,6 @@ pub fn prep_create(
     } else {
         0
     };
-    // ZooKeeper 3.8.0 turns a plain create with the container flag into a persistent node;
-    // Ringkeeper makes it the container it asked for.
     let txn_opcode = if is_container {
         op::CREATE_CONTAINER
     } else if is_ttl {

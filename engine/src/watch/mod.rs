@@ -176,6 +176,15 @@ impl WatchManager {
         }
     }
 
+    /// Does any connection watch `path` in this table?
+    pub fn is_watched(&self, t: Table, path: &str) -> bool {
+        let table = match t {
+            Table::Data => &self.data,
+            Table::Child => &self.child,
+        };
+        table.by_path.get(path).is_some_and(|c| !c.is_empty())
+    }
+
     pub fn trigger(&mut self, t: Table, path: &str, children_changed: bool) -> BTreeSet<ConnId> {
         self.table(t).trigger(path, children_changed)
     }
@@ -191,10 +200,11 @@ impl WatchManager {
             + self.child.by_conn.values().map(|p| p.len()).sum::<usize>()
     }
 
-    /// Paths watched per connection (both tables).
+    /// Paths watched per connection. Like ZooKeeper 3.8's `wchc` and `wchp` (probed), this
+    /// reports the data table only.
     pub fn paths_by_conn(&self) -> BTreeMap<ConnId, BTreeSet<String>> {
         let mut out: BTreeMap<ConnId, BTreeSet<String>> = BTreeMap::new();
-        for t in [&self.data, &self.child] {
+        for t in [&self.data] {
             for (c, paths) in &t.by_conn {
                 out.entry(*c).or_default().extend(paths.iter().cloned());
             }
@@ -202,10 +212,10 @@ impl WatchManager {
         out
     }
 
-    /// Connections per watched path (both tables).
+    /// Connections per watched path, data table only (see `paths_by_conn`).
     pub fn conns_by_path(&self) -> BTreeMap<String, BTreeSet<ConnId>> {
         let mut out: BTreeMap<String, BTreeSet<ConnId>> = BTreeMap::new();
-        for t in [&self.data, &self.child] {
+        for t in [&self.data] {
             for (p, conns) in &t.by_path {
                 out.entry(p.clone())
                     .or_default()
