@@ -362,8 +362,9 @@ class Normalizer:
                     out[k] = self.sid(v)
                 elif k in ("ctime", "mtime") and isinstance(v, int):
                     out[k] = "T" if v else 0
-                elif k in ("children", "paths") and isinstance(v, list):
-                    out[k] = sorted(v)  # ZooKeeper returns hash order: unspecified
+                elif k in ("children", "paths", "clientInfo") and isinstance(v, list):
+                    # ZooKeeper returns these in hash-set order: unspecified
+                    out[k] = sorted(self.val(v, where))
                 elif k == "passwd" and isinstance(v, (bytes, type(None))):
                     out[k] = None if v is None else ("zero" if v == bytes(len(v)) else "pw") + str(len(v))
                 else:

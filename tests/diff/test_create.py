@@ -104,7 +104,7 @@ def test_sequential_naming(pair, base):
         st = a.exists(base)["stat"]
         # cversion = creates + deletes
         assert st["cversion"] == 7 + 2 and st["numChildren"] == 5
-        run.note(a.get_children(base)["children"])
+        run.note(sorted(a.get_children(base)["children"]))
     differential(pair, sc)
 
 
