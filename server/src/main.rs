@@ -34,6 +34,44 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Delete old snapshots and the logs they alone need, like zkCleanup.sh.
+    Purge {
+        /// The zoo.cfg naming dataDir and dataLogDir.
+        #[arg(long, short, conflicts_with = "data_dir")]
+        config: Option<PathBuf>,
+        /// dataDir, when no zoo.cfg is given.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// dataLogDir (default: dataDir).
+        #[arg(long)]
+        data_log_dir: Option<PathBuf>,
+        /// Snapshots to keep (at least 3).
+        #[arg(short = 'n', long, default_value_t = 3)]
+        count: usize,
+    },
+}
+
+fn purge(
+    config: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    data_log_dir: Option<PathBuf>,
+    count: usize,
+) -> Result<(), String> {
+    let (data_dir, data_log_dir) = match (config, data_dir) {
+        (Some(p), _) => {
+            let (c, _) = config::load(&p).map_err(|e| e.to_string())?;
+            (c.data_dir, c.data_log_dir)
+        }
+        (None, Some(d)) => (d.clone(), data_log_dir.unwrap_or(d)),
+        (None, None) => return Err("purge needs --config or --data-dir".into()),
+    };
+    let report = persist::purge(&data_dir, &data_log_dir, count)?;
+    println!(
+        "removed {} snapshot(s) and {} log file(s)",
+        report.removed_snapshots.len(),
+        report.removed_logs.len()
+    );
+    Ok(())
 }
 
 fn init_logging() {
@@ -69,6 +107,7 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
         ms = started.elapsed().as_millis() as u64,
         "recovered"
     );
+    persist::start_autopurge(&config);
     server::run(config, engine, persist)
 }
 
@@ -77,6 +116,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Server { config } => serve(config),
+        Command::Purge {
+            config,
+            data_dir,
+            data_log_dir,
+            count,
+        } => purge(config, data_dir, data_log_dir, count),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -342,6 +342,43 @@ impl Persist {
     }
 }
 
+/// Keeps the newest `count` snapshots (at least 3) and the logs needed to replay them.
+pub fn purge(
+    data_dir: &std::path::Path,
+    data_log_dir: &std::path::Path,
+    count: usize,
+) -> Result<ringkeeper_storage::PurgeReport, String> {
+    ringkeeper_storage::purge(&FsBackend::new(), data_dir, data_log_dir, count)
+        .map_err(|e| format!("purge failed: {e}"))
+}
+
+/// `autopurge.purgeInterval` (hours; 0 = off): purge on a thread of its own.
+pub fn start_autopurge(config: &ServerConfig) {
+    let hours = config.autopurge_purge_interval_hours;
+    if hours == 0 {
+        return;
+    }
+    let (data_dir, log_dir) = (config.data_dir.clone(), config.data_log_dir.clone());
+    let retain = config.autopurge_snap_retain_count as usize;
+    let every = std::time::Duration::from_secs(hours as u64 * 3600);
+    let spawned = std::thread::Builder::new()
+        .name("rk-autopurge".into())
+        .spawn(move || loop {
+            match purge(&data_dir, &log_dir, retain) {
+                Ok(r) => tracing::info!(
+                    snapshots = r.removed_snapshots.len(),
+                    logs = r.removed_logs.len(),
+                    "autopurge done"
+                ),
+                Err(e) => tracing::warn!("{e}"),
+            }
+            std::thread::sleep(every);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot start autopurge: {e}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::randomised_threshold;
