@@ -255,3 +255,36 @@ def test_session_expiry(make_pair, base):
             assert k.ping().ok
         assert k.exists("/").ok
     differential(pair, sc)
+
+
+def test_pipelined_replies_in_order_and_read_after_write(pair, base):
+    from zkraw import W, create_body, path_watch_body
+    def sc(run):
+        a = run.conn("a")
+        a.create(base)
+        reqs = []
+        for i in range(30):
+            p = f"{base}/n{i}"
+            reqs.append((1, create_body(p, str(i).encode())))
+            reqs.append((4, path_watch_body(p, False)))          # read waits behind the write
+            reqs.append((5, W().str(p).buf(b"v").int(0).bytes()))
+            reqs.append((3, path_watch_body(p, False)))
+        reps = a.pipeline(reqs)
+        assert [r.xid for r in reps] == list(range(2, 2 + len(reqs)))
+        assert all(r.ok for r in reps), [r for r in reps if not r.ok]
+        assert [r["data"] for r in reps[1::4]] == [str(i).encode() for i in range(30)]
+        assert all(r["stat"]["version"] == 1 for r in reps[3::4])
+        zx = [r.zxid for r in reps]
+        assert zx == sorted(zx)
+    differential(pair, sc)
+
+
+def test_xid_echo(pair, base):
+    from zkraw import path_watch_body
+    def sc(run):
+        a = run.conn("a")
+        for xid in (0, 2147483647, -100, -8, 12345):
+            r = a.request(3, path_watch_body("/", False), xid=xid)
+            assert r.xid == xid and r.ok, (xid, r)
+        assert a.ping().ok
+    differential(pair, sc)
