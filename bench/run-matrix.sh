@@ -237,7 +237,8 @@ def ratio(b, a):
 lines = [f"# Benchmark matrix", "",
          f"{datetime.datetime.now():%Y-%m-%d %H:%M}, host {platform.node()}, {os.cpu_count()} CPUs, "
          f"loopback, forceSync={force_sync}, {duration} s per scenario, 100-byte values, "
-         f"1000 keys, ringkeeper-bench closed loop.", ""]
+         f"1000 keys, ringkeeper-bench closed loop; 1-minute load average at the end "
+         f"{os.getloadavg()[0]:.1f} (a shared machine makes tails noisy).", ""]
 metrics = [("ops/s", "ops_per_sec"), ("p50 us", "p50_us"), ("p99 us", "p99_us"),
            ("p99.9 us", "p999_us")]
 head = "| scenario | metric | " + " | ".join(names[s] for s in servers)
