@@ -171,3 +171,23 @@ def test_many_connections_then_sentinel(pair):
             k.close()
         assert sentinel.ping().ok
         sentinel.close()
+
+
+def test_internal_and_rare_opcodes(pair, base):
+    """deleteContainer (20) sent by a client must not delete anything (3.8.0:
+    BADARGUMENTS for every path, raw or jute-encoded); sasl (102) without a SASL
+    provider is answered OK with a null token and zxid 0."""
+    def sc(run):
+        a = run.conn("a")
+        a.create(base)
+        a.create_container(base + "/c")
+        a.create(base + "/c/x")
+        a.delete(base + "/c/x")
+        for p in (base, base + "/c", base + "/missing"):
+            assert a.delete_container(p).err == E["BADARGUMENTS"], p
+            assert a.request(20, W().str(p).bytes()).err == E["BADARGUMENTS"], p
+        assert a.exists(base).ok
+        r = a.sasl(b"token")
+        assert r.ok and r.zxid == 0 and r["token"] is None
+        assert a.ping().ok
+    differential(pair, sc)

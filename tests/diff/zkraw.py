@@ -297,6 +297,8 @@ def decode_body(opcode: int, body: bytes) -> dict:
     elif opcode == 106:
         if r.remaining() >= 4:
             f["errbody"] = r.int()
+    elif opcode == 102:
+        f["token"] = r.buf()
     elif opcode == 107:
         n = r.int()
         f["clientInfo"] = [] if n < 0 else [(r.str(), r.str()) for _ in range(n)]
@@ -683,6 +685,13 @@ class ZkConn:
         body = (W().long(rel_zxid).strs(list(data)).strs(list(exist)).strs(list(child))
                 .strs(list(persistent)).strs(list(recursive)).bytes())
         return self.request(105, body, xid=xid)
+
+    def sasl(self, token: bytes):
+        return self.request(102, W().buf(token).bytes())
+
+    def delete_container(self, path: str):
+        """deleteContainer (20) is internal; its body is the raw UTF-8 path."""
+        return self.request(20, path.encode())
 
     def who_am_i(self):
         return self.request(107, b"")
