@@ -283,8 +283,9 @@ def test_xid_echo(pair, base):
     from zkraw import path_watch_body
     def sc(run):
         a = run.conn("a")
+        a.create(base)
         for xid in (0, 2147483647, -100, -8, 12345):
-            r = a.request(3, path_watch_body("/", False), xid=xid)
+            r = a.request(3, path_watch_body(base, False), xid=xid)
             assert r.xid == xid and r.ok, (xid, r)
         assert a.ping().ok
     differential(pair, sc)

@@ -328,6 +328,8 @@ class Reply:
         return ERR.get(self.err, str(self.err))
 
     def __getitem__(self, k):
+        if k not in self.f:
+            raise AssertionError(f"{self!r} has no field {k!r}")
         return self.f[k]
 
     def __repr__(self) -> str:
@@ -361,6 +363,10 @@ class Closed:
 
     ok = False
     err = None
+    errname = "CLOSED"
+
+    def __getitem__(self, k):
+        raise AssertionError(f"connection closed, no field {k!r}")
 
 
 class TimedOut:
@@ -371,6 +377,10 @@ class TimedOut:
 
     ok = False
     err = None
+    errname = "TIMEOUT"
+
+    def __getitem__(self, k):
+        raise AssertionError(f"no reply (timeout), no field {k!r}")
 
 
 class ConnectionClosed(Exception):
