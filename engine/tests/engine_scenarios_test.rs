@@ -1142,6 +1142,39 @@ fn digest_auth_and_acl_checks() {
     assert_eq!(trace(&outs), ["R-4:-115", "X"]);
 }
 
+/// ZooKeeperServer.processPacket answers an auth packet with `new ReplyHeader(h.getXid(), 0,
+/// ...)`: the request's own xid. The Java client happens to send -4; other clients (the Rust
+/// `zookeeper-client` crate) send an ordinary xid and wait for it.
+#[test]
+#[ignore = "bug: handle_auth replies with xid -4 whatever xid the auth packet carried"]
+fn auth_reply_echoes_request_xid() {
+    let mut sim = Sim::with_defaults();
+    let mut a = sim.connect();
+    let auth = |user_pass: &str| Request::Auth {
+        auth_type: 0,
+        scheme: "digest".into(),
+        auth: user_pass.as_bytes().to_vec(),
+    };
+    sim.send_with_xid(&a, 7, auth("alice:secret"));
+    assert_eq!(trace(&sim.take(a.conn)), ["R7:0"]);
+    // The -4 the Java client sends is echoed too.
+    sim.send_with_xid(&a, -4, auth("bob:pw"));
+    assert_eq!(trace(&sim.take(a.conn)), ["R-4:0"]);
+    // A failing one echoes its xid before the close.
+    let bogus = Request::Auth {
+        auth_type: 0,
+        scheme: "bogus".into(),
+        auth: vec![],
+    };
+    let xid = a.peek_xid();
+    sim.send_with_xid(&a, xid, bogus);
+    assert_eq!(
+        trace(&sim.take(a.conn)),
+        [format!("R{xid}:-115"), "X".to_string()]
+    );
+    let _ = &mut a;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bad requests
 

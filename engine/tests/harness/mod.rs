@@ -290,6 +290,17 @@ impl Sim {
         xid
     }
 
+    /// Sends a request with an explicit xid (the client's own counter is left alone).
+    pub fn send_with_xid(&mut self, c: &Client, xid: i32, req: Request) {
+        let header = RequestHeader {
+            xid,
+            opcode: ringkeeper_engine::opcode_of(&req),
+        };
+        self.step();
+        self.engine.handle_request(c.conn, header, req, self.now_ms);
+        self.settle();
+    }
+
     /// Sends a request and returns every output released to this client, in order
     /// (notifications included).
     pub fn request(&mut self, c: &mut Client, req: Request) -> Vec<Output> {
