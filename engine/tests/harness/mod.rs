@@ -51,6 +51,9 @@ pub struct Sim {
     pub wal: Vec<Txn>,
     next_conn: ConnId,
     inbox: HashMap<ConnId, VecDeque<Output>>,
+    /// Outputs that are not frames for a client (e.g. state for the server's own use), in
+    /// release order.
+    pub side_outputs: Vec<Output>,
     steps: u64,
 }
 
@@ -63,6 +66,7 @@ impl Sim {
             wal: Vec::new(),
             next_conn: 1,
             inbox: HashMap::new(),
+            side_outputs: Vec::new(),
             steps: 0,
         }
     }
@@ -122,8 +126,10 @@ impl Sim {
                     self.engine.durable_zxid()
                 );
             }
-            let conn = out_conn(&out);
-            self.inbox.entry(conn).or_default().push_back(out);
+            match frame_conn(&out) {
+                Some(conn) => self.inbox.entry(conn).or_default().push_back(out),
+                None => self.side_outputs.push(out),
+            }
         }
     }
 
@@ -501,12 +507,16 @@ pub fn multi_create(path: &str, data: &[u8]) -> MultiOp {
     }
 }
 
-pub fn out_conn(o: &Output) -> ConnId {
+/// The connection a client-facing output (a frame or a close) is for; None for outputs the
+/// server keeps to itself.
+#[allow(unreachable_patterns)] // tolerate output kinds added later
+pub fn frame_conn(o: &Output) -> Option<ConnId> {
     match o {
         Output::Connected { conn, .. }
         | Output::Reply { conn, .. }
         | Output::Notify { conn, .. }
-        | Output::Close { conn } => *conn,
+        | Output::Close { conn } => Some(*conn),
+        _ => None,
     }
 }
 
@@ -538,6 +548,7 @@ pub fn events_of(outs: &[Output]) -> Vec<(i32, String)> {
 }
 
 /// A compact trace of `outs`: "N<type>:<path>", "R<xid>:<err>", "C", "X" (close).
+#[allow(unreachable_patterns)] // tolerate output kinds added later
 pub fn trace(outs: &[Output]) -> Vec<String> {
     outs.iter()
         .map(|o| match o {
@@ -545,6 +556,7 @@ pub fn trace(outs: &[Output]) -> Vec<String> {
             Output::Reply { header, .. } => format!("R{}:{}", header.xid, header.err),
             Output::Notify { event, .. } => format!("N{}:{}", event.event_type, event.path),
             Output::Close { .. } => "X".to_string(),
+            other => format!("{other:?}"),
         })
         .collect()
 }
