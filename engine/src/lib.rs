@@ -9,6 +9,7 @@ pub mod config;
 mod engine;
 pub mod limits;
 pub mod proto;
+pub mod read;
 pub mod session;
 pub mod tree;
 pub mod txn;

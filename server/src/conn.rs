@@ -3,10 +3,11 @@
 
 use crate::fourlw;
 use crate::msg::ToPipeline;
+use crate::shard::{Serve, Shard};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use futures_lite::{AsyncRead, AsyncWrite};
 use glommio::channels::local_channel::LocalReceiver;
-use ringkeeper_engine::proto::{self, DecodeError, ErrorCode};
+use ringkeeper_engine::proto::{self, op, DecodeError, ErrorCode};
 use ringkeeper_engine::{ConnId, Output};
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -50,6 +51,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
     remote: SocketAddr,
     max_frame: usize,
     tx: PipelineTx,
+    shard: &Shard,
 ) -> ReadEnd {
     let mut r = BufReader::with_capacity(64 * 1024, reader);
     let mut len = [0u8; 4];
@@ -72,6 +74,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
         let _ = tx.send(ToPipeline::Disconnect { conn }).await;
         return ReadEnd::Closed;
     };
+    shard.borrow_mut().count_forwarded(conn);
     if tx
         .send(ToPipeline::Connect { conn, remote, req })
         .await
@@ -90,23 +93,36 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
         let msg = match proto::decode_request_header(&buf) {
             Err(_) => break,
             Ok((header, body)) => match proto::decode_request(header.opcode, body) {
-                Ok(req) => ToPipeline::Request {
-                    conn,
-                    header,
-                    req,
-                    received,
-                    bytes: buf.len() + 4,
+                Ok(req) => match shard.borrow_mut().serve(conn, header, &req) {
+                    Serve::Local(None) => continue,
+                    Serve::Local(Some(watch)) => watch,
+                    Serve::Forward => ToPipeline::Request {
+                        conn,
+                        header,
+                        req,
+                        received,
+                        bytes: buf.len() + 4,
+                    },
                 },
-                Err(DecodeError::UnknownOpcode(_)) => ToPipeline::BadRequest {
-                    conn,
-                    header,
-                    err: ErrorCode::Unimplemented,
-                },
-                Err(_) => ToPipeline::BadRequest {
-                    conn,
-                    header,
-                    err: ErrorCode::MarshallingError,
-                },
+                Err(DecodeError::UnknownOpcode(_)) => {
+                    shard.borrow_mut().count_forwarded(conn);
+                    // deleteContainer (20) is internal: from a client it is a bad argument,
+                    // not an unknown opcode (ZooKeeper 3.8, probed).
+                    let err = if header.opcode == op::DELETE_CONTAINER {
+                        ErrorCode::BadArguments
+                    } else {
+                        ErrorCode::Unimplemented
+                    };
+                    ToPipeline::BadRequest { conn, header, err }
+                }
+                Err(_) => {
+                    shard.borrow_mut().count_forwarded(conn);
+                    ToPipeline::BadRequest {
+                        conn,
+                        header,
+                        err: ErrorCode::MarshallingError,
+                    }
+                }
             },
         };
         if tx.send(msg).await.is_err() {
@@ -124,6 +140,7 @@ fn encode(o: &Output, out: &mut Vec<u8>) -> bool {
         Output::Reply { header, body, .. } => proto::encode_reply(header, body, out),
         Output::Notify { event, .. } => proto::encode_notification(event, out),
         Output::Close { .. } => return true,
+        Output::AuthIds { .. } => {}
     }
     false
 }

@@ -1,8 +1,11 @@
 //! Messages between connection shards and the pipeline core.
 
 use ringkeeper_engine::proto::{ConnectRequest, ErrorCode, Request, RequestHeader};
+use ringkeeper_engine::read::WatchRequest;
+use ringkeeper_engine::txn::Txn;
 use ringkeeper_engine::{ConnId, Output};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Shard to pipeline: what a connection said.
@@ -27,6 +30,17 @@ pub enum ToPipeline {
     },
     /// The socket closed or sent something unacceptable.
     Disconnect { conn: ConnId },
+    /// A read the shard served from its replica at `served_zxid` asked for a watch.
+    Watch {
+        conn: ConnId,
+        served_zxid: i64,
+        watch: WatchRequest,
+    },
+    /// Sessions active on a shard through reads it served, and how many per connection.
+    Touch {
+        sessions: Vec<i64>,
+        reads: Vec<(ConnId, u64)>,
+    },
     /// A four-letter word arrived as the first bytes of a connection.
     FourLetterWord {
         conn: ConnId,
@@ -44,6 +58,9 @@ pub enum ToShard {
         conn: ConnId,
         text: String,
     },
+    /// Committed txns, in zxid order, for the shard's replica: applied after the outputs
+    /// before them, so a read never shows a change before its notification went out.
+    Apply(Arc<Vec<Txn>>),
 }
 
 /// Connection ids carry their shard in the top 16 bits, so the pipeline can route replies.
@@ -60,6 +77,7 @@ pub fn output_conn(o: &Output) -> ConnId {
         Output::Connected { conn, .. }
         | Output::Reply { conn, .. }
         | Output::Notify { conn, .. }
-        | Output::Close { conn } => *conn,
+        | Output::Close { conn }
+        | Output::AuthIds { conn, .. } => *conn,
     }
 }

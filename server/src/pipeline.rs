@@ -29,6 +29,7 @@ pub struct PipelineSetup {
     pub from_shards: Vec<SharedReceiver<ToPipeline>>,
     pub to_shards: Vec<SharedSender<ToShard>>,
     pub started: Instant,
+    pub released_zxid: Arc<std::sync::atomic::AtomicI64>,
 }
 
 enum In {
@@ -46,6 +47,10 @@ pub struct Pipeline {
     pub started: Instant,
     shards: Vec<ConnectedSender<ToShard>>,
     pending: Vec<Vec<crate::msg::ToShard>>,
+    /// Txns made durable by the last commit, for the shards' replicas.
+    committed: Option<Arc<Vec<ringkeeper_engine::txn::Txn>>>,
+    /// Shared with the shards: see `ShardState::committed`.
+    released_zxid: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// Upper bound on messages handled before the batch is committed and answered.
@@ -91,6 +96,8 @@ pub async fn run(setup: PipelineSetup) {
         started: setup.started,
         shards,
         pending: (0..n).map(|_| Vec::new()).collect(),
+        committed: None,
+        released_zxid: setup.released_zxid,
     };
     loop {
         // While a snapshot is being copied, do a chunk whenever no message is waiting
@@ -173,6 +180,24 @@ impl Pipeline {
                 self.stats.packets_received += 1;
                 self.engine.handle_bad_request(conn, header, err);
             }
+            In::Shard(ToPipeline::Watch {
+                conn,
+                served_zxid,
+                watch,
+            }) => {
+                self.engine.handle_watch_request(conn, served_zxid, watch);
+            }
+            In::Shard(ToPipeline::Touch { sessions, reads }) => {
+                self.engine.handle_touch(&sessions, now);
+                for (conn, n) in reads {
+                    self.stats.packets_received += n;
+                    self.stats.packets_sent += n;
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.received += n;
+                        c.sent += n;
+                    }
+                }
+            }
             In::Shard(ToPipeline::Disconnect { conn }) => {
                 self.conns.remove(&conn);
                 self.engine.handle_disconnect(conn);
@@ -187,13 +212,14 @@ impl Pipeline {
     /// Appends what the engine prepared and makes it durable in one batch. A storage error
     /// is fatal: nothing more may be acknowledged.
     fn persist(&mut self) {
-        let mut count = 0u64;
+        let mut committed = Vec::new();
         while let Some(txn) = self.engine.poll_txn() {
             if let Err(e) = self.persist.append(&txn) {
                 storage_failed(&e);
             }
-            count += 1;
+            committed.push(txn);
         }
+        let count = committed.len() as u64;
         if count == 0 {
             return;
         }
@@ -217,6 +243,7 @@ impl Pipeline {
             );
         }
         self.persist.maybe_start_snapshot(&self.engine);
+        self.committed = Some(Arc::new(committed));
         self.stats.snap_count = self.persist.snapshots_taken;
     }
 
@@ -257,7 +284,7 @@ impl Pipeline {
                         c.sent += 1;
                         self.stats.packets_sent += 1;
                     }
-                    Output::Close { .. } => {}
+                    Output::Close { .. } | Output::AuthIds { .. } => {}
                 }
             }
             if matches!(o, Output::Close { .. }) {
@@ -268,6 +295,16 @@ impl Pipeline {
     }
 
     async fn flush(&mut self) {
+        // The replicas apply this batch's txns after its outputs.
+        if let Some(txns) = self.committed.take() {
+            if let Some(last) = txns.last() {
+                self.released_zxid
+                    .store(last.zxid, std::sync::atomic::Ordering::Release);
+            }
+            for queue in self.pending.iter_mut() {
+                queue.push(ToShard::Apply(txns.clone()));
+            }
+        }
         for (i, queue) in self.pending.iter_mut().enumerate() {
             for msg in queue.drain(..) {
                 if self.shards[i].send(msg).await.is_err() {

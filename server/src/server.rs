@@ -9,7 +9,7 @@ use glommio::{LocalExecutorBuilder, Placement};
 use ringkeeper_engine::{Engine, EngineConfig};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Capacity of each shard-to-pipeline and pipeline-to-shard channel (messages).
 const CHANNEL_CAPACITY: usize = 1024;
@@ -52,6 +52,7 @@ pub fn run(config: ServerConfig, engine: Engine, persist: Persist) -> Result<(),
     let mut to_shard_tx = Vec::new();
     let mut handles = Vec::new();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let released_zxid = Arc::new(std::sync::atomic::AtomicI64::new(engine.last_zxid()));
     for index in 0..shards {
         let (ptx, prx) = shared_channel::new_bounded::<ToPipeline>(CHANNEL_CAPACITY);
         let (stx, srx) = shared_channel::new_bounded::<ToShard>(CHANNEL_CAPACITY);
@@ -61,6 +62,11 @@ pub fn run(config: ServerConfig, engine: Engine, persist: Persist) -> Result<(),
             index,
             listen,
             max_frame,
+            skip_acl: config.skip_acl,
+            replica: engine.tree().clone(),
+            replica_zxid: engine.last_zxid(),
+            committed: released_zxid.clone(),
+            touch_interval: Duration::from_millis((config.tick_time_ms as u64 / 4).clamp(10, 250)),
             to_pipeline: ptx,
             from_pipeline: srx,
             ready: ready_tx.clone(),
@@ -78,6 +84,7 @@ pub fn run(config: ServerConfig, engine: Engine, persist: Persist) -> Result<(),
         from_shards: to_pipeline_rx,
         to_shards: to_shard_tx,
         started: Instant::now(),
+        released_zxid,
     };
     let pipeline = LocalExecutorBuilder::new(Placement::Fixed(pipeline_core))
         .name("rk-pipeline")

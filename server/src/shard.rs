@@ -1,80 +1,292 @@
 //! A connection shard: one glommio executor that accepts on the client port (SO_REUSEPORT,
 //! so every shard binds it and the kernel spreads connections) and owns its connections.
+//!
+//! Each shard keeps a replica of the data tree, fed by the committed txns the pipeline sends
+//! after each batch's outputs. A tree read (getData, exists, getChildren, getACL, ...) from a
+//! connection with nothing outstanding at the pipeline is answered here, from the replica,
+//! with no cross-core hop. A read behind a forwarded request of the same connection goes to
+//! the pipeline instead, so it waits behind that request as ZooKeeper makes it wait.
 
 use crate::conn::{read_loop, write_loop, ConnCmd, PipelineTx, ReadEnd};
 use crate::msg::{conn_id, output_conn, ToPipeline, ToShard};
 use glommio::channels::local_channel::{self, LocalSender};
 use glommio::channels::shared_channel::{SharedReceiver, SharedSender};
 use glommio::net::TcpListener;
+use ringkeeper_engine::proto::{ErrorCode, Id, ReplyHeader, Request, RequestHeader, Response};
+use ringkeeper_engine::read::{is_tree_read, read_tree};
+use ringkeeper_engine::tree::DataTree;
+use ringkeeper_engine::txn::apply;
+use ringkeeper_engine::watch::WatchManager;
 use ringkeeper_engine::{ConnId, Output};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
-type Conns = Rc<RefCell<HashMap<ConnId, LocalSender<ConnCmd>>>>;
+/// One connection as its shard sees it.
+struct ConnEntry {
+    tx: LocalSender<ConnCmd>,
+    /// Requests handed to the pipeline and not answered yet.
+    forwarded: u32,
+    /// Reads waiting in `ShardState::waiting` for the replica to catch up.
+    waiting: u32,
+    /// Set once the pipeline accepted the session.
+    session_id: i64,
+    auth: Vec<Id>,
+}
+
+/// Everything a shard's tasks share (one thread; never borrowed across an await).
+pub struct ShardState {
+    conns: HashMap<ConnId, ConnEntry>,
+    replica: DataTree,
+    replica_zxid: i64,
+    /// The zxid of the last batch the pipeline released to any shard. A reply for it may
+    /// already be on its way to a client on another shard, so a read here must not be
+    /// answered from an older replica: it waits for this shard's copy of that batch.
+    committed: Arc<AtomicI64>,
+    /// Reads waiting for the replica to reach their zxid, in arrival order.
+    waiting: VecDeque<WaitingRead>,
+    /// Watch requests from reads served while routing, to send to the pipeline.
+    watch_requests: Vec<ToPipeline>,
+    skip_acl: bool,
+    touched: HashSet<i64>,
+    reads: HashMap<ConnId, u64>,
+}
+
+struct WaitingRead {
+    conn: ConnId,
+    header: RequestHeader,
+    req: Request,
+    zxid: i64,
+}
+
+pub type Shard = Rc<RefCell<ShardState>>;
 
 pub struct ShardSetup {
     pub index: usize,
     pub listen: SocketAddr,
     pub max_frame: usize,
+    pub skip_acl: bool,
+    pub replica: DataTree,
+    pub replica_zxid: i64,
+    pub committed: Arc<AtomicI64>,
+    pub touch_interval: Duration,
     pub to_pipeline: SharedSender<ToPipeline>,
     pub from_pipeline: SharedReceiver<ToShard>,
     /// Told once the listener is bound (or failed to bind).
     pub ready: std::sync::mpsc::Sender<Result<(), String>>,
 }
 
-fn route(conns: &Conns, msg: ToShard) {
-    match msg {
-        ToShard::Text { conn, text } => {
-            if let Some(tx) = conns.borrow_mut().remove(&conn) {
-                let _ = tx.try_send(ConnCmd::Text(text));
-            }
+/// What the reader should do with a decoded request.
+pub enum Serve {
+    /// Answered from the replica; send this watch request to the pipeline, if any.
+    Local(Option<ToPipeline>),
+    Forward,
+}
+
+impl ShardState {
+    /// Answers a tree read locally when the connection has an established session and
+    /// nothing outstanding at the pipeline; otherwise counts it as forwarded.
+    pub fn serve(&mut self, conn: ConnId, header: RequestHeader, req: &Request) -> Serve {
+        let Some(entry) = self.conns.get_mut(&conn) else {
+            return Serve::Forward;
+        };
+        if !is_tree_read(req) || entry.forwarded > 0 || entry.session_id == 0 {
+            entry.forwarded += 1;
+            return Serve::Forward;
         }
-        ToShard::Outputs(outputs) => {
-            let mut batch: Vec<Output> = Vec::new();
-            let mut current: Option<ConnId> = None;
-            let flush = |conn: Option<ConnId>, batch: &mut Vec<Output>| {
-                let Some(conn) = conn else { return };
-                if batch.is_empty() {
-                    return;
-                }
-                let closing = matches!(batch.last(), Some(Output::Close { .. }));
-                let mut map = conns.borrow_mut();
-                if let Some(tx) = map.get(&conn) {
-                    let _ = tx.try_send(ConnCmd::Outputs(std::mem::take(batch)));
-                }
-                if closing {
-                    map.remove(&conn);
-                }
-                batch.clear();
+        let committed = self.committed.load(Ordering::Acquire);
+        if entry.waiting > 0 || committed > self.replica_zxid {
+            entry.waiting += 1;
+            let req = req.clone();
+            self.waiting.push_back(WaitingRead {
+                conn,
+                header,
+                req,
+                zxid: committed,
+            });
+            return Serve::Local(None);
+        }
+        Serve::Local(self.answer(conn, header, req))
+    }
+
+    /// Answers a read from the replica; returns the watch request to send, if any.
+    fn answer(&mut self, conn: ConnId, header: RequestHeader, req: &Request) -> Option<ToPipeline> {
+        let entry = self.conns.get_mut(&conn)?;
+        let outcome = read_tree(&self.replica, &entry.auth, self.skip_acl, req);
+        let (err, body) = match outcome.result {
+            Ok(body) => (ErrorCode::Ok, body),
+            Err(e) => (e, Response::Empty),
+        };
+        let header = ReplyHeader {
+            xid: header.xid,
+            zxid: self.replica_zxid,
+            err: err.code(),
+        };
+        let _ = entry
+            .tx
+            .try_send(ConnCmd::Outputs(vec![Output::Reply { conn, header, body }]));
+        self.touched.insert(entry.session_id);
+        *self.reads.entry(conn).or_default() += 1;
+        outcome.watch.map(|watch| ToPipeline::Watch {
+            conn,
+            served_zxid: self.replica_zxid,
+            watch,
+        })
+    }
+
+    /// Serves the waiting reads the replica has caught up with.
+    fn serve_waiting(&mut self) {
+        while self
+            .waiting
+            .front()
+            .is_some_and(|w| w.zxid <= self.replica_zxid)
+        {
+            let Some(w) = self.waiting.pop_front() else {
+                break;
             };
-            for o in outputs {
-                let c = output_conn(&o);
-                if current != Some(c) {
-                    flush(current, &mut batch);
-                    current = Some(c);
-                }
-                let is_close = matches!(o, Output::Close { .. });
-                batch.push(o);
-                if is_close {
-                    flush(current, &mut batch);
+            if let Some(e) = self.conns.get_mut(&w.conn) {
+                e.waiting -= 1;
+            }
+            if let Some(msg) = self.answer(w.conn, w.header, &w.req) {
+                self.watch_requests.push(msg);
+            }
+        }
+    }
+
+    /// A request that went to the pipeline without `serve` (a bad one) still gets a reply.
+    pub fn count_forwarded(&mut self, conn: ConnId) {
+        if let Some(e) = self.conns.get_mut(&conn) {
+            e.forwarded += 1;
+        }
+    }
+
+    fn route(&mut self, msg: ToShard) {
+        match msg {
+            ToShard::Text { conn, text } => {
+                if let Some(e) = self.conns.remove(&conn) {
+                    let _ = e.tx.try_send(ConnCmd::Text(text));
                 }
             }
-            flush(current, &mut batch);
+            ToShard::Apply(txns) => {
+                let mut no_watches = WatchManager::default();
+                let mut events = Vec::new();
+                for txn in txns.iter() {
+                    apply(&mut self.replica, &mut no_watches, txn, &mut events);
+                    self.replica_zxid = self.replica_zxid.max(txn.zxid);
+                }
+                self.serve_waiting();
+            }
+            ToShard::Outputs(outputs) => {
+                let mut batch: Vec<Output> = Vec::new();
+                let mut current: Option<ConnId> = None;
+                for o in outputs {
+                    let c = output_conn(&o);
+                    if current != Some(c) {
+                        self.flush(current, &mut batch);
+                        current = Some(c);
+                    }
+                    self.track(c, &o);
+                    let is_close = matches!(o, Output::Close { .. });
+                    if !matches!(o, Output::AuthIds { .. }) {
+                        batch.push(o);
+                    }
+                    if is_close {
+                        self.flush(current, &mut batch);
+                    }
+                }
+                self.flush(current, &mut batch);
+            }
         }
+    }
+
+    /// Keeps the connection's view of its session up to date as outputs go by.
+    fn track(&mut self, conn: ConnId, o: &Output) {
+        let Some(e) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        match o {
+            Output::Connected { resp, .. } => {
+                e.forwarded = e.forwarded.saturating_sub(1);
+                e.session_id = resp.session_id;
+            }
+            Output::Reply { .. } => e.forwarded = e.forwarded.saturating_sub(1),
+            Output::AuthIds { ids, .. } => e.auth = ids.clone(),
+            Output::Notify { .. } | Output::Close { .. } => {}
+        }
+    }
+
+    fn flush(&mut self, conn: Option<ConnId>, batch: &mut Vec<Output>) {
+        let Some(conn) = conn else { return };
+        if batch.is_empty() {
+            return;
+        }
+        let closing = matches!(batch.last(), Some(Output::Close { .. }));
+        if let Some(e) = self.conns.get(&conn) {
+            let _ = e.tx.try_send(ConnCmd::Outputs(std::mem::take(batch)));
+        }
+        if closing {
+            self.conns.remove(&conn);
+        }
+        batch.clear();
+    }
+
+    fn take_touches(&mut self) -> Option<ToPipeline> {
+        if self.touched.is_empty() && self.reads.is_empty() {
+            return None;
+        }
+        Some(ToPipeline::Touch {
+            sessions: self.touched.drain().collect(),
+            reads: self.reads.drain().collect(),
+        })
     }
 }
 
 pub async fn run(setup: ShardSetup) {
     let tx: PipelineTx = Rc::new(setup.to_pipeline.connect().await);
     let rx = setup.from_pipeline.connect().await;
-    let conns: Conns = Rc::new(RefCell::new(HashMap::new()));
-    let dispatch_conns = conns.clone();
+    let shard: Shard = Rc::new(RefCell::new(ShardState {
+        conns: HashMap::new(),
+        replica: setup.replica,
+        replica_zxid: setup.replica_zxid,
+        committed: setup.committed,
+        waiting: VecDeque::new(),
+        watch_requests: Vec::new(),
+        skip_acl: setup.skip_acl,
+        touched: HashSet::new(),
+        reads: HashMap::new(),
+    }));
+    let (dispatch, dispatch_tx) = (shard.clone(), tx.clone());
     glommio::spawn_local(async move {
         while let Some(msg) = rx.recv().await {
-            route(&dispatch_conns, msg);
+            let watches = {
+                let mut s = dispatch.borrow_mut();
+                s.route(msg);
+                std::mem::take(&mut s.watch_requests)
+            };
+            for w in watches {
+                let _ = dispatch_tx.send(w).await;
+            }
+        }
+    })
+    .detach();
+    // Session touches from locally served reads reach the session tracker a few times per
+    // tick, well inside any session timeout.
+    let (toucher, touch_tx) = (shard.clone(), tx.clone());
+    let every = setup.touch_interval;
+    glommio::spawn_local(async move {
+        loop {
+            glommio::timer::sleep(every).await;
+            let msg = toucher.borrow_mut().take_touches();
+            if let Some(msg) = msg {
+                if touch_tx.send(msg).await.is_err() {
+                    break;
+                }
+            }
         }
     })
     .detach();
@@ -97,7 +309,7 @@ pub async fn run(setup: ShardSetup) {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
-                glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
+                glommio::timer::sleep(Duration::from_millis(10)).await;
                 continue;
             }
         };
@@ -108,9 +320,16 @@ pub async fn run(setup: ShardSetup) {
         let conn = conn_id(setup.index, next);
         next += 1;
         let (ctx, crx) = local_channel::new_unbounded();
-        conns.borrow_mut().insert(conn, ctx);
+        let entry = ConnEntry {
+            tx: ctx,
+            forwarded: 0,
+            waiting: 0,
+            session_id: 0,
+            auth: Vec::new(),
+        };
+        shard.borrow_mut().conns.insert(conn, entry);
         let tx = tx.clone();
-        let conns = conns.clone();
+        let shard = shard.clone();
         let max_frame = setup.max_frame;
         glommio::spawn_local(async move {
             let fd = stream.as_raw_fd();
@@ -118,8 +337,8 @@ pub async fn run(setup: ShardSetup) {
             let writer = glommio::spawn_local(write_loop(w, crx, fd));
             // After a four-letter word the writer still has the answer to send; it removes
             // the connection itself. Otherwise dropping the sender lets the writer drain.
-            if let ReadEnd::Closed = read_loop(r, conn, remote, max_frame, tx).await {
-                conns.borrow_mut().remove(&conn);
+            if let ReadEnd::Closed = read_loop(r, conn, remote, max_frame, tx, &shard).await {
+                shard.borrow_mut().conns.remove(&conn);
             }
             writer.await;
         })

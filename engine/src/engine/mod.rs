@@ -47,6 +47,12 @@ pub enum Output {
     Close {
         conn: ConnId,
     },
+    /// The connection's authenticated ids changed (connect, auth). Not a frame: a shard that
+    /// serves reads itself keeps them for ACL checks.
+    AuthIds {
+        conn: ConnId,
+        ids: Vec<Id>,
+    },
 }
 
 /// Per-connection state the engine keeps.
@@ -268,9 +274,13 @@ impl Engine {
                 conn,
                 ConnState {
                     session_id,
-                    auth: vec![ip],
+                    auth: vec![ip.clone()],
                 },
             );
+            self.push(Output::AuthIds {
+                conn,
+                ids: vec![ip],
+            });
             self.commit(session_id, 0, now_ms, TxnBody::CreateSession { timeout_ms });
             let resp = ConnectResponse {
                 protocol_version: 0,
@@ -313,9 +323,13 @@ impl Engine {
             conn,
             ConnState {
                 session_id,
-                auth: vec![ip],
+                auth: vec![ip.clone()],
             },
         );
+        self.push(Output::AuthIds {
+            conn,
+            ids: vec![ip],
+        });
         self.sessions.set_touch_timeout(session_id, timeout_ms);
         self.sessions.touch(session_id, now_ms);
         let resp = ConnectResponse {
@@ -344,7 +358,7 @@ impl Engine {
         if err == ErrorCode::Unimplemented {
             self.reply(conn, header.xid, -1, err, Response::Empty);
             self.push(Output::Close { conn });
-        } else if is_write_opcode(header.opcode) {
+        } else if is_write_opcode(header.opcode) || header.opcode == op::DELETE_CONTAINER {
             // Writes are decoded in prep, so a malformed one becomes an error txn.
             let session_id = self.conns.get(&conn).map(|c| c.session_id).unwrap_or(0);
             let body = TxnBody::Error { err: err.code() };
@@ -381,10 +395,14 @@ impl Engine {
                 self.reply(conn, xid::PING, zxid, ErrorCode::Ok, Response::Empty);
             }
             Request::Auth { scheme, auth, .. } => self.handle_auth(conn, &scheme, &auth),
-            Request::Sasl { .. } => {
-                self.reply(conn, xid, 0, ErrorCode::AuthFailed, Response::Empty);
-                self.push(Output::Close { conn });
-            }
+            // No SASL provider is configured: ZooKeeper answers OK with a null token.
+            Request::Sasl { .. } => self.reply(
+                conn,
+                xid,
+                0,
+                ErrorCode::Ok,
+                Response::Sasl { token: Vec::new() },
+            ),
             Request::CloseSession => self.close_session(conn, session_id, xid, now_ms),
             Request::SetWatches { watches, .. } => self.set_watches(conn, xid, &watches),
             Request::AddWatch { path, mode } => self.add_watch(conn, xid, &path, mode),
@@ -431,6 +449,8 @@ impl Engine {
                     state.auth.push(id);
                 }
             }
+            let ids = state.auth.clone();
+            self.push(Output::AuthIds { conn, ids });
         }
         self.reply(conn, xid::AUTH, 0, ErrorCode::Ok, Response::Empty);
     }
@@ -447,6 +467,13 @@ impl Engine {
         self.reply(conn, xid, zxid, ErrorCode::Ok, Response::Empty);
         self.drop_conn(conn);
         self.push(Output::Close { conn });
+    }
+
+    /// Sessions were active where the engine could not see it (reads a shard served).
+    pub fn handle_touch(&mut self, session_ids: &[i64], now_ms: i64) {
+        for &id in session_ids {
+            self.sessions.touch(id, now_ms);
+        }
     }
 
     /// Time passes: expire sessions, reap containers and TTL nodes.

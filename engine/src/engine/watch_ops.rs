@@ -4,6 +4,7 @@ use super::{Engine, Output};
 use crate::proto::{
     add_watch_mode, event, watcher_type, ErrorCode, Response, SetWatches, WatcherEvent,
 };
+use crate::read::WatchRequest;
 use crate::watch::{ConnId, Table, ALL_MODES, STANDARD};
 
 impl Engine {
@@ -19,6 +20,31 @@ impl Engine {
     /// `DataTree.setWatches`: what changed since `relative_zxid` fires now, before the reply;
     /// the rest is re-armed.
     pub(super) fn set_watches(&mut self, conn: ConnId, xid: i32, w: &SetWatches) {
+        self.arm_watches(conn, w);
+        let zxid = self.last_zxid;
+        self.reply(conn, xid, zxid, ErrorCode::Ok, Response::Empty);
+    }
+
+    /// A read served elsewhere (a shard's replica, at `served_zxid`) asked for a watch.
+    /// Registering it here, later, is a setWatches with that zxid: whatever changed in
+    /// between fires at once, so no change after the read is missed.
+    pub fn handle_watch_request(&mut self, conn: ConnId, served_zxid: i64, w: WatchRequest) {
+        if !self.conns.contains_key(&conn) {
+            return;
+        }
+        let mut sw = SetWatches {
+            relative_zxid: served_zxid,
+            ..SetWatches::default()
+        };
+        match (w.table, w.existed) {
+            (Table::Data, true) => sw.data.push(w.path),
+            (Table::Data, false) => sw.exist.push(w.path),
+            (Table::Child, _) => sw.child.push(w.path),
+        }
+        self.arm_watches(conn, &sw);
+    }
+
+    fn arm_watches(&mut self, conn: ConnId, w: &SetWatches) {
         let rel = w.relative_zxid;
         for p in &w.data {
             match self.tree.get(p).map(|n| n.mzxid) {
@@ -47,8 +73,6 @@ impl Engine {
         for p in &w.persistent_recursive {
             self.watches.add_persistent(p, conn, true);
         }
-        let zxid = self.last_zxid;
-        self.reply(conn, xid, zxid, ErrorCode::Ok, Response::Empty);
     }
 
     pub(super) fn add_watch(&mut self, conn: ConnId, xid: i32, path: &str, mode: i32) {

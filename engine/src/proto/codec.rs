@@ -550,6 +550,9 @@ fn write_response_body(w: &mut JuteWriter<'_>, body: &Response) {
                 w.write_client_info(info);
             }
         }
+        // A server without SASL answers with a null token, as ZooKeeper does; an empty token
+        // is written as null.
+        Response::Sasl { token } if token.is_empty() => w.write_null_buffer(),
         Response::Sasl { token } => w.write_buffer(token),
     }
 }
