@@ -1146,7 +1146,6 @@ fn digest_auth_and_acl_checks() {
 /// ...)`: the request's own xid. The Java client happens to send -4; other clients (the Rust
 /// `zookeeper-client` crate) send an ordinary xid and wait for it.
 #[test]
-#[ignore = "bug: handle_auth replies with xid -4 whatever xid the auth packet carried"]
 fn auth_reply_echoes_request_xid() {
     let mut sim = Sim::with_defaults();
     let mut a = sim.connect();
@@ -1398,8 +1397,6 @@ fn replay_is_idempotent_over_fuzzy_snapshot() {
 }
 
 #[test]
-#[ignore = "bug: replayed create skips a path still in the node map as an orphan of a replayed \
-            delete, so the recreated parent never lists it (ZK checks parent.getChildren())"]
 fn replay_recreates_subtree_deleted_in_overlap() {
     assert_fuzzy_replay_converges(&workload(true));
 }
@@ -1408,7 +1405,6 @@ fn replay_recreates_subtree_deleted_in_overlap() {
 /// replay from 1. Replaying `delete /a` drops /a but leaves /a/y in the node map; replaying
 /// `create /a/y` then finds the path and skips, so the new /a never lists y.
 #[test]
-#[ignore = "bug: DataTree::create tests nodes.contains_key(path), not the parent's child set"]
 fn replay_relinks_child_of_recreated_parent() {
     let mut sim = Sim::with_defaults();
     let mut a = sim.connect();

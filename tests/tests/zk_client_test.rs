@@ -353,8 +353,6 @@ async fn acl_noauth_and_whoami_without_auth() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: auth reply carries xid -4 instead of echoing the request xid; this client \
-            sends auth with an ordinary xid and waits forever (ZooKeeperServer echoes h.getXid())"]
 async fn digest_auth_acl_and_whoami() {
     let server = RingkeeperProcess::start(&[
         "DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=",

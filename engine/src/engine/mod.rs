@@ -394,7 +394,7 @@ impl Engine {
                 let zxid = self.last_zxid;
                 self.reply(conn, xid::PING, zxid, ErrorCode::Ok, Response::Empty);
             }
-            Request::Auth { scheme, auth, .. } => self.handle_auth(conn, &scheme, &auth),
+            Request::Auth { scheme, auth, .. } => self.handle_auth(conn, xid, &scheme, &auth),
             // No SASL provider is configured: ZooKeeper answers OK with a null token.
             Request::Sasl { .. } => self.reply(
                 conn,
@@ -417,7 +417,8 @@ impl Engine {
         }
     }
 
-    fn handle_auth(&mut self, conn: ConnId, scheme: &str, auth: &[u8]) {
+    /// The reply echoes the request's xid (Java clients send -4, others an ordinary xid).
+    fn handle_auth(&mut self, conn: ConnId, xid: i32, scheme: &str, auth: &[u8]) {
         let mut ids = Vec::new();
         match scheme {
             "digest" if self.config.digest_enabled => {
@@ -438,7 +439,7 @@ impl Engine {
             }
             "ip" => {}
             _ => {
-                self.reply(conn, xid::AUTH, 0, ErrorCode::AuthFailed, Response::Empty);
+                self.reply(conn, xid, 0, ErrorCode::AuthFailed, Response::Empty);
                 self.push(Output::Close { conn });
                 return;
             }
@@ -452,7 +453,7 @@ impl Engine {
             let ids = state.auth.clone();
             self.push(Output::AuthIds { conn, ids });
         }
-        self.reply(conn, xid::AUTH, 0, ErrorCode::Ok, Response::Empty);
+        self.reply(conn, xid, 0, ErrorCode::Ok, Response::Empty);
     }
 
     fn close_session(&mut self, conn: ConnId, session_id: i64, xid: i32, now_ms: i64) {

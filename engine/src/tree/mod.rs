@@ -296,8 +296,11 @@ impl DataTree {
     ) -> Result<(), ErrorCode> {
         let parent_path = path::parent_of(path).ok_or(ErrorCode::BadArguments)?;
         let name = path::name_of(path);
-        let exists = self.nodes.contains_key(path);
         let parent = self.lookup_mut(parent_path).ok_or(ErrorCode::NoNode)?;
+        // Existence is the parent's child set, as in ZooKeeper: replaying a delete of an
+        // ancestor over a fuzzy snapshot can leave an unlinked node in the map, and a later
+        // create must relink (replace) it.
+        let exists = parent.children.contains(name);
         let new_cversion = if parent_cversion == -1 {
             parent.cversion.wrapping_add(1)
         } else {
@@ -311,6 +314,10 @@ impl DataTree {
             return Err(ErrorCode::NodeExists);
         }
         parent.children.insert(name.into());
+        if let Some(orphan) = self.nodes.remove(path) {
+            self.unindex_owner(path, orphan.ephemeral_owner);
+            self.approximate_data_size -= (path.len() + orphan.data.len()) as i64;
+        }
         let acl = self.acls.intern(acl);
         self.index_owner(path, ephemeral_owner);
         self.approximate_data_size += (path.len() + data.len()) as i64;
