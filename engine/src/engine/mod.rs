@@ -218,10 +218,10 @@ impl Engine {
 
     fn after_apply_sessions(&mut self, txn: &Txn, now_ms: i64) {
         match &txn.body {
-            TxnBody::CreateSession { timeout_ms } => {
-                if self.sessions.get(txn.session_id).is_none() {
-                    self.sessions.add(txn.session_id, *timeout_ms, now_ms);
-                }
+            TxnBody::CreateSession { timeout_ms }
+                if self.sessions.get(txn.session_id).is_none() =>
+            {
+                self.sessions.add(txn.session_id, *timeout_ms, now_ms);
             }
             TxnBody::CloseSession { .. } => self.sessions.remove(txn.session_id),
             _ => {}
