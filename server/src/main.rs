@@ -96,7 +96,7 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     };
     let engine_config = server::engine_config(&config);
     let started = std::time::Instant::now();
-    let (persist, engine, report) =
+    let (persist, mut engine, report) =
         persist::Persist::open(&config, engine_config, pipeline::now_ms())?;
     tracing::info!(
         snapshot_zxid = report.snapshot_zxid.map(|z| format!("{z:#x}")),
@@ -107,6 +107,9 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
         ms = started.elapsed().as_millis() as u64,
         "recovered"
     );
+    // Restored sessions get their full timeout from now, not from before recovery.
+    let restored: Vec<i64> = engine.sessions().iter().map(|s| s.session_id).collect();
+    engine.handle_touch(&restored, pipeline::now_ms());
     persist::start_autopurge(&config);
     server::run(config, engine, persist)
 }

@@ -247,8 +247,12 @@ impl ShardState {
 }
 
 pub async fn run(setup: ShardSetup) {
-    let tx: PipelineTx = Rc::new(setup.to_pipeline.connect().await);
+    // Connect the pipeline-to-shard channel first: the pipeline's main task connects those
+    // in shard order before anything else, and only then lets its per-shard forwarders
+    // connect the other direction. Connecting in the other order could leave each side
+    // waiting for the other (a start-up hang seen about once in 50 starts).
     let rx = setup.from_pipeline.connect().await;
+    let tx: PipelineTx = Rc::new(setup.to_pipeline.connect().await);
     let shard: Shard = Rc::new(RefCell::new(ShardState {
         conns: HashMap::new(),
         replica: setup.replica,
