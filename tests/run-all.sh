@@ -91,4 +91,6 @@ fi
 # ---- differential suite ------------------------------------------------------
 export RINGKEEPER_BIN="${RINGKEEPER_BIN:-$ROOT/target/debug/ringkeeper}"
 log "differential suite (candidate: ${RINGKEEPER_DIFF_CANDIDATE:-ringkeeper})"
-exec "$PY" -m pytest -x -q tests/diff "$@"
+"$PY" -m pytest -x -q tests/diff "$@"
+log "crash/recovery suite"
+exec "$PY" -m pytest -q tests/crash --timeout 300

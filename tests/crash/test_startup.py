@@ -1,10 +1,9 @@
 """Start-up liveness: a fresh server must serve after start-up, every time.
 
-Observed while writing this suite: about 1 start in 30-60 hangs for good after logging
-"recovered" (never "serving clients"): the pipeline thread spins, the shards wait in
-io_uring. The other tests kill and retry such a start (crashlib.STARTUP_HANGS) so they can
-check durability; this test reports the hang itself. It is not deterministic, hence the
-non-strict xfail.
+Observed while writing this suite: about 1 start in 30-60 hung for good after logging
+"recovered" (never "serving clients"): the shards and the pipeline connected their channels
+in orders that could wait on each other. Fixed; this test keeps it fixed. The other tests
+still kill and retry a hung start (crashlib.STARTUP_HANGS) and report it.
 """
 
 from __future__ import annotations
@@ -18,8 +17,6 @@ import crashlib
 STARTS = int(os.environ.get("CRASH_STARTUP_STARTS", "30"))
 
 
-@pytest.mark.xfail(strict=False, reason="bug: ~2% of starts hang after 'recovered' "
-                   "(pipeline thread spinning, shards never bound); see README.md")
 def test_every_start_serves(make_server):
     hung = []
     for i in range(STARTS):
