@@ -44,8 +44,11 @@ pub fn run(config: ServerConfig, engine: Engine, persist: Persist) -> Result<(),
         .map(|n| n.get())
         .unwrap_or(1);
     let shards = config.shards.max(1);
-    let pipeline_core = config.pipeline_core.unwrap_or(0) % cpus;
+    // The pipeline gets the last core; shards fill the others first, so on a small machine
+    // the write path and the read path do not share a core.
+    let pipeline_core = config.pipeline_core.unwrap_or(cpus - 1) % cpus;
     let max_frame = config.jute_maxbuffer as usize;
+    let spin = Duration::from_micros(config.spin_before_park_us);
     let config = Arc::new(config);
 
     let mut to_pipeline_rx = Vec::new();
@@ -71,8 +74,14 @@ pub fn run(config: ServerConfig, engine: Engine, persist: Persist) -> Result<(),
             from_pipeline: srx,
             ready: ready_tx.clone(),
         };
-        let h = LocalExecutorBuilder::new(Placement::Fixed(index % cpus))
+        let core = if cpus > 1 {
+            (pipeline_core + 1 + index) % cpus
+        } else {
+            0
+        };
+        let h = LocalExecutorBuilder::new(Placement::Fixed(core))
             .name(&format!("rk-shard-{index}"))
+            .spin_before_park(spin)
             .spawn(move || shard::run(setup))
             .map_err(|e| format!("cannot start shard {index}: {e}"))?;
         handles.push(h);
@@ -88,6 +97,7 @@ pub fn run(config: ServerConfig, engine: Engine, persist: Persist) -> Result<(),
     };
     let pipeline = LocalExecutorBuilder::new(Placement::Fixed(pipeline_core))
         .name("rk-pipeline")
+        .spin_before_park(spin)
         .spawn(move || pipeline::run(setup))
         .map_err(|e| format!("cannot start pipeline: {e}"))?;
     for _ in 0..shards {
