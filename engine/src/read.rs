@@ -65,7 +65,7 @@ fn read_result(
             check(tree, auth, skip_acl, path, perms::READ)?;
             let n = tree.get(path).ok_or(ErrorCode::NoNode)?;
             Ok(Response::GetData {
-                data: n.data.clone(),
+                data: n.data.to_vec(),
                 stat: n.stat(),
             })
         }

@@ -861,7 +861,7 @@ fn txn_cases() -> Vec<(&'static str, Txn)> {
                 TxnBody::Create {
                     opcode: op::CREATE,
                     path: s("/e"),
-                    data: Vec::new(),
+                    data: Vec::new().into(),
                     acl: open(),
                     ephemeral_owner: SESSION,
                     parent_cversion: 1,
@@ -876,7 +876,7 @@ fn txn_cases() -> Vec<(&'static str, Txn)> {
                 TxnBody::Create {
                     opcode: op::CREATE2,
                     path: s("/p"),
-                    data: b"hi".to_vec(),
+                    data: b"hi"[..].into(),
                     acl: open(),
                     ephemeral_owner: 0,
                     parent_cversion: 2,
@@ -891,7 +891,7 @@ fn txn_cases() -> Vec<(&'static str, Txn)> {
                 TxnBody::Create {
                     opcode: op::CREATE_CONTAINER,
                     path: s("/c"),
-                    data: b"d".to_vec(),
+                    data: b"d"[..].into(),
                     acl: open(),
                     ephemeral_owner: i64::MIN,
                     parent_cversion: 3,
@@ -906,7 +906,7 @@ fn txn_cases() -> Vec<(&'static str, Txn)> {
                 TxnBody::Create {
                     opcode: op::CREATE_TTL,
                     path: s("/t"),
-                    data: Vec::new(),
+                    data: Vec::new().into(),
                     acl: open(),
                     ephemeral_owner: 0xFF00_0000_0000_1388_u64 as i64,
                     parent_cversion: 4,
@@ -944,7 +944,7 @@ fn txn_cases() -> Vec<(&'static str, Txn)> {
                 8,
                 TxnBody::SetData {
                     path: s("/a"),
-                    data: b"x".to_vec(),
+                    data: b"x"[..].into(),
                     version: 4,
                 },
             ),
@@ -981,14 +981,14 @@ fn txn_cases() -> Vec<(&'static str, Txn)> {
                     TxnBody::Create {
                         opcode: op::CREATE,
                         path: s("/m"),
-                        data: Vec::new(),
+                        data: Vec::new().into(),
                         acl: open(),
                         ephemeral_owner: 0,
                         parent_cversion: 5,
                     },
                     TxnBody::SetData {
                         path: s("/m"),
-                        data: b"v".to_vec(),
+                        data: b"v"[..].into(),
                         version: 1,
                     },
                 ]),

@@ -334,7 +334,7 @@ fn txn_body(session_id: i64, allow_multi: bool) -> BoxedStrategy<TxnBody> {
                 TxnBody::Create {
                     opcode,
                     path,
-                    data,
+                    data: data.into(),
                     acl,
                     ephemeral_owner,
                     parent_cversion,
@@ -352,7 +352,7 @@ fn txn_body(session_id: i64, allow_multi: bool) -> BoxedStrategy<TxnBody> {
             .prop_map(|(opcode, path)| TxnBody::Delete { opcode, path }),
         (text(), bytes(), any::<i32>()).prop_map(|(path, data, version)| TxnBody::SetData {
             path,
-            data,
+            data: data.into(),
             version
         }),
         (text(), acls(), any::<i32>()).prop_map(|(path, acl, version)| TxnBody::SetAcl {

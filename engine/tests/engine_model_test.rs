@@ -343,7 +343,7 @@ fn compare_trees(sim: &Sim, model: &Model) -> Result<(), TestCaseError> {
             continue;
         }
         let st = n.stat();
-        prop_assert_eq!(&n.data, &m.data, "data of {}", path);
+        prop_assert_eq!(&n.data[..], &m.data[..], "data of {}", path);
         prop_assert_eq!(st.version, m.version, "version of {}", path);
         prop_assert_eq!(st.num_children as usize, m.children.len());
         prop_assert_eq!(st.ephemeral_owner, m.owner, "owner of {}", path);

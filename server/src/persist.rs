@@ -82,7 +82,7 @@ fn tree_from_snapshot(image: &ringkeeper_storage::snapshot::ArchivedSnapshotImag
             .copied()
             .unwrap_or(0);
         let mut node = Znode::new(
-            n.data.as_slice().to_vec(),
+            n.data.as_slice().into(),
             acl,
             n.ephemeral_owner.to_native(),
             n.czxid.to_native(),
@@ -102,7 +102,7 @@ fn tree_from_snapshot(image: &ringkeeper_storage::snapshot::ArchivedSnapshotImag
 fn snap_node(path: &str, n: &Znode) -> SnapNode {
     SnapNode {
         path: path.to_string(),
-        data: n.data.clone(),
+        data: n.data.to_vec(),
         acl_index: n.acl,
         czxid: n.czxid,
         mzxid: n.mzxid,

@@ -158,7 +158,7 @@ fn read_record(
             TxnBody::Create {
                 opcode: txn_type,
                 path,
-                data,
+                data: data.into(),
                 acl,
                 ephemeral_owner,
                 parent_cversion,
@@ -171,7 +171,7 @@ fn read_record(
         // reconfig (16) logs a SetDataTxn on /zookeeper/config.
         op::SET_DATA | op::RECONFIG => TxnBody::SetData {
             path: r.read_string()?,
-            data: r.read_buffer_or_empty()?,
+            data: r.read_buffer_or_empty()?.into(),
             version: r.read_int()?,
         },
         op::SET_ACL => TxnBody::SetAcl {

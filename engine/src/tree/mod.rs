@@ -9,6 +9,7 @@ pub mod path;
 
 use crate::limits::{CONTAINER_EPHEMERAL_OWNER, TTL_OWNER_MASK};
 use crate::proto::{perms, Acl, ErrorCode, Stat};
+use crate::txn::Data;
 use acl::AclCache;
 use std::collections::{BTreeSet, HashMap};
 
@@ -50,7 +51,7 @@ impl EphemeralType {
 /// One znode. `cversion` is the *stored* cversion: the count of child creations.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Znode {
-    pub data: Vec<u8>,
+    pub data: Data,
     pub acl: u32,
     pub czxid: i64,
     pub mzxid: i64,
@@ -65,7 +66,7 @@ pub struct Znode {
 }
 
 impl Znode {
-    pub fn new(data: Vec<u8>, acl: u32, owner: i64, zxid: i64, time: i64) -> Znode {
+    pub fn new(data: Data, acl: u32, owner: i64, zxid: i64, time: i64) -> Znode {
         Znode {
             data,
             acl,
@@ -108,7 +109,9 @@ impl Znode {
 
 #[derive(Clone)]
 pub struct DataTree {
-    nodes: HashMap<String, Znode>,
+    /// Boxed: the map's buckets stay small (a hash map at 1M entries has up to twice that
+    /// many buckets), which roughly halves the tree's memory.
+    nodes: HashMap<String, Box<Znode>>,
     acls: AclCache,
     ephemerals: HashMap<i64, BTreeSet<String>>,
     containers: BTreeSet<String>,
@@ -132,9 +135,9 @@ impl DataTree {
             .acls
             .intern(&[Acl::new(perms::READ, "world", "anyone")]);
         for path in [ROOT, ZOOKEEPER, QUOTA] {
-            tree.insert_raw(path, Znode::new(Vec::new(), open, 0, 0, 0));
+            tree.insert_raw(path, Znode::new(Data::from(&[][..]), open, 0, 0, 0));
         }
-        let mut config = Znode::new(Vec::new(), read_only, 0, 0, 0);
+        let mut config = Znode::new(Data::from(&[][..]), read_only, 0, 0, 0);
         config.aversion = -1;
         tree.insert_raw(CONFIG, config);
         tree
@@ -163,7 +166,7 @@ impl DataTree {
         }
         self.index_owner(path, node.ephemeral_owner);
         self.approximate_data_size += (path.len() + node.data.len()) as i64;
-        self.nodes.insert(path.to_string(), node);
+        self.nodes.insert(path.to_string(), Box::new(node));
     }
 
     fn index_owner(&mut self, path: &str, owner: i64) {
@@ -214,11 +217,11 @@ impl DataTree {
     }
 
     pub fn get(&self, path: &str) -> Option<&Znode> {
-        self.nodes.get(Self::key(path))
+        self.nodes.get(Self::key(path)).map(|n| &**n)
     }
 
     fn lookup_mut(&mut self, path: &str) -> Option<&mut Znode> {
-        self.nodes.get_mut(Self::key(path))
+        self.nodes.get_mut(Self::key(path)).map(|n| &mut **n)
     }
 
     pub fn acl_of(&self, node: &Znode) -> &[Acl] {
@@ -268,7 +271,7 @@ impl DataTree {
 
     /// Every znode, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Znode)> {
-        self.nodes.iter()
+        self.nodes.iter().map(|(p, n)| (p, &**n))
     }
 
     /// Number of znodes below `path` (not counting it).
@@ -287,7 +290,7 @@ impl DataTree {
     pub fn create(
         &mut self,
         path: &str,
-        data: Vec<u8>,
+        data: Data,
         acl: &[Acl],
         ephemeral_owner: i64,
         parent_cversion: i32,
@@ -321,10 +324,8 @@ impl DataTree {
         let acl = self.acls.intern(acl);
         self.index_owner(path, ephemeral_owner);
         self.approximate_data_size += (path.len() + data.len()) as i64;
-        self.nodes.insert(
-            path.to_string(),
-            Znode::new(data, acl, ephemeral_owner, zxid, time),
-        );
+        let node = Znode::new(data, acl, ephemeral_owner, zxid, time);
+        self.nodes.insert(path.to_string(), Box::new(node));
         Ok(())
     }
 
@@ -348,7 +349,7 @@ impl DataTree {
     pub fn set_data(
         &mut self,
         path: &str,
-        data: Vec<u8>,
+        data: Data,
         version: i32,
         zxid: i64,
         time: i64,
@@ -402,15 +403,18 @@ mod tests {
     fn cversion_counts_creates_and_deletes() {
         let mut t = DataTree::new();
         let acl = Acl::open_unsafe();
-        t.create("/a", vec![], &acl, 0, 1, 10, 100).unwrap();
-        t.create("/a/x", vec![], &acl, 0, 1, 11, 101).unwrap();
-        t.create("/a/y", vec![], &acl, 0, 2, 12, 102).unwrap();
+        t.create("/a", Data::from(&[][..]), &acl, 0, 1, 10, 100)
+            .unwrap();
+        t.create("/a/x", Data::from(&[][..]), &acl, 0, 1, 11, 101)
+            .unwrap();
+        t.create("/a/y", Data::from(&[][..]), &acl, 0, 2, 12, 102)
+            .unwrap();
         t.delete("/a/x", 13).unwrap();
         let s = t.get("/a").unwrap().stat();
         assert_eq!((s.cversion, s.num_children, s.pzxid), (3, 1, 13));
         // Replay of an old create over a newer state: NODEEXISTS, cversion stays.
         assert_eq!(
-            t.create("/a/y", vec![], &acl, 0, 2, 12, 102),
+            t.create("/a/y", Data::from(&[][..]), &acl, 0, 2, 12, 102),
             Err(ErrorCode::NodeExists)
         );
         assert_eq!(t.get("/a").unwrap().cversion, 2);
@@ -420,11 +424,28 @@ mod tests {
     fn owner_indexes() {
         let mut t = DataTree::new();
         let acl = Acl::open_unsafe();
-        t.create("/e", vec![], &acl, 77, -1, 1, 1).unwrap();
-        t.create("/c", vec![], &acl, CONTAINER_EPHEMERAL_OWNER, -1, 2, 1)
+        t.create("/e", Data::from(&[][..]), &acl, 77, -1, 1, 1)
             .unwrap();
-        t.create("/t", vec![], &acl, EphemeralType::ttl_owner(500), -1, 3, 1)
-            .unwrap();
+        t.create(
+            "/c",
+            Data::from(&[][..]),
+            &acl,
+            CONTAINER_EPHEMERAL_OWNER,
+            -1,
+            2,
+            1,
+        )
+        .unwrap();
+        t.create(
+            "/t",
+            Data::from(&[][..]),
+            &acl,
+            EphemeralType::ttl_owner(500),
+            -1,
+            3,
+            1,
+        )
+        .unwrap();
         assert_eq!(t.ephemerals_of(77), vec!["/e".to_string()]);
         assert!(t.containers().contains("/c"));
         assert!(t.ttls().contains("/t"));

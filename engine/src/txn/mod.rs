@@ -3,4 +3,4 @@ pub mod apply;
 pub mod prep;
 mod types;
 pub use apply::{apply, Applied, Events};
-pub use types::{Txn, TxnBody};
+pub use types::{Data, Txn, TxnBody};

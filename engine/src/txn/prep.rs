@@ -205,7 +205,7 @@ pub fn prep_create(
     Ok(TxnBody::Create {
         opcode: txn_opcode,
         path: new_path,
-        data: req.data.clone(),
+        data: req.data.as_slice().into(),
         acl: fixed_acl,
         ephemeral_owner,
         parent_cversion,
@@ -291,7 +291,7 @@ pub fn prep_set_data(
     );
     Ok(TxnBody::SetData {
         path: p.to_string(),
-        data: data.to_vec(),
+        data: data.into(),
         version: new_version,
     })
 }

@@ -3,6 +3,11 @@
 //! imported one day.
 
 use crate::proto::Acl;
+use std::sync::Arc;
+
+/// Znode data as txns and trees hold it: shared, so the pipeline's tree and every shard
+/// replica applying the same txn keep one copy of the bytes.
+pub type Data = Arc<[u8]>;
 
 /// One logged transaction: TxnHeader plus its record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,7 +36,7 @@ pub enum TxnBody {
     Create {
         opcode: i32,
         path: String,
-        data: Vec<u8>,
+        data: Data,
         acl: Vec<Acl>,
         ephemeral_owner: i64,
         parent_cversion: i32,
@@ -41,7 +46,7 @@ pub enum TxnBody {
     /// setData (5): `version` is the new version.
     SetData {
         path: String,
-        data: Vec<u8>,
+        data: Data,
         version: i32,
     },
     /// setACL (7): `version` is the new aversion.

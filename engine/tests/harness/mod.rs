@@ -585,7 +585,7 @@ pub fn tree_image(tree: &DataTree) -> BTreeMap<String, NodeImage> {
             (
                 p.clone(),
                 NodeImage {
-                    data: n.data.clone(),
+                    data: n.data.to_vec(),
                     acl: tree.acl_of(n).to_vec(),
                     stat: n.stat(),
                     stored_cversion: n.cversion,
