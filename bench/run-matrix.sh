@@ -91,6 +91,7 @@ maxClientCnxns=0
 admin.enableServer=false
 4lw.commands.whitelist=*
 forceSync=$FORCE_SYNC
+${EXTRA_CFG:-}
 EOF
 }
 
@@ -221,6 +222,17 @@ for tag in "${SERVERS[@]}"; do
     measure_rss "$tag" "$starter"
 done
 
+# --- Ringkeeper read scaling: the same read load with 1 and 2 connection shards ------------------
+if [ "$SKIP_RK" = 0 ]; then
+    for n in 1 2; do
+        EXTRA_CFG="ringkeeper.shards=$n" start_rk "rk-shards$n"
+        log "rk: r100-32x4 with $n shard(s)"
+        "$BENCH" --servers "$STARTED_ADDR" --sessions 32 --inflight 4 --read-ratio 1 "${COMMON[@]}" \
+            --label "rk shards=$n" --json "$WORK/rk-shards$n.json" >&2
+        stop "$STARTED_PID"
+    done
+fi
+
 # --- Markdown --------------------------------------------------------------------------------
 python3 - "$WORK" "$OUT" "$FORCE_SYNC" "$DURATION" "${SERVERS[@]}" <<'EOF'
 import json, os, sys, datetime, platform
@@ -261,6 +273,14 @@ for s in servers:
     if r:
         b, a = r["rss_before_kib"] / 1024, r["rss_after_kib"] / 1024
         lines.append(f"| {names[s]} | {r['znodes']} | {b:.0f} | {a:.0f} | {a - b:.0f} |")
+sc = [(n, load(f"rk-shards{n}.json")) for n in (1, 2)]
+if any(r for _, r in sc):
+    lines += ["", "## Ringkeeper read scaling (32x4, 100% reads)", "",
+              "| shards | ops/s | p50 us | p99 us |", "|---|---|---|---|"]
+    for n, r in sc:
+        if r:
+            t = r["total"]
+            lines.append(f"| {n} | {t['ops_per_sec']:.0f} | {t['p50_us']:.0f} | {t['p99_us']:.0f} |")
 lines += ["", f"ZooKeeper runs with -Xmx{os.environ.get('ZK_HEAP', '2g')}; its RSS depends on the JVM heap policy.", ""]
 open(out, "w").write("\n".join(lines))
 print("\n".join(lines))
