@@ -3,7 +3,9 @@
 from zkraw import (CONTAINER, E, EPHEMERAL, EPHEMERAL_SEQUENTIAL, OPEN_ACL,
                    PERSISTENT, PERSISTENT_SEQUENTIAL, PERSISTENT_WITH_TTL)
 
-from conftest import differential
+import pytest
+
+from conftest import CANDIDATE, differential
 
 
 def test_create_modes_and_errors(pair, base):
@@ -59,11 +61,6 @@ def test_create_modes_and_errors(pair, base):
         r = a.create(base + "/dup", acl=OPEN_ACL + OPEN_ACL)
         assert r.ok
         assert a.get_acl(base + "/dup")["acl"] == OPEN_ACL
-        # null data
-        r = a.create2(base + "/nulldata", None)
-        assert r.ok and r["stat"]["dataLength"] == 0
-        g = a.get_data(base + "/nulldata")
-        run.note("nulldata", g["data"])
         # container via create2 path of createContainer only; plain create flag 4 is
         # a 3.8.0 bug (persistent node) -> recorded, not asserted
         assert a.create_container(base + "/cont").ok
@@ -178,9 +175,22 @@ def test_setdata_getdata_versions(pair, base):
         assert a.exists(base + "//bad").err == E["NONODE"]
         assert a.exists(base + "/nul\x00").err == E["BADARGUMENTS"]
         assert a.set_data(base, b"", -1)["stat"]["dataLength"] == 0
-        assert a.set_data(base, None, -1).ok
-        run.note(a.get_data(base)["data"])
         r = a.sync(base)
         assert r.ok and r["path"] == base
         run.note("sync missing", a.sync(base + "/missing").err)
+    differential(pair, sc)
+
+
+@pytest.mark.xfail(CANDIDATE == "ringkeeper", strict=True,
+                   reason="known difference (README): Ringkeeper stores null data as empty")
+def test_null_data_stays_null(pair, base):
+    """create and setData with a null buffer (length -1): ZooKeeper returns null again."""
+    def sc(run):
+        a = run.conn("a")
+        r = a.create2(base, None)
+        assert r.ok and r["stat"]["dataLength"] == 0
+        run.note("create null", a.get_data(base)["data"])
+        assert a.set_data(base, b"x", -1).ok
+        assert a.set_data(base, None, -1).ok
+        run.note("setData null", a.get_data(base)["data"])
     differential(pair, sc)
