@@ -36,6 +36,9 @@ async fn read_frame<R: AsyncRead + Unpin>(
     r.read_exact(buf).await.ok()
 }
 
+/// `zookeeper.nio.sessionlessCnxnTimeout`.
+const SESSIONLESS_CNXN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How a connection's reader ended.
 pub enum ReadEnd {
     /// The socket closed or misbehaved; the pipeline was told.
@@ -56,19 +59,25 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
     let mut r = BufReader::with_capacity(64 * 1024, reader);
     let mut len = [0u8; 4];
     let mut buf = Vec::with_capacity(1024);
-    if r.read_exact(&mut len).await.is_err() {
-        let _ = tx.send(ToPipeline::Disconnect { conn }).await;
-        return ReadEnd::Closed;
-    }
-    if let Some(cmd) = fourlw::command_from_u32(i32::from_be_bytes(len)) {
-        let _ = tx
-            .send(ToPipeline::FourLetterWord { conn, remote, cmd })
-            .await;
-        return ReadEnd::FourLetterWord;
-    }
-    let connected = match read_frame(&mut r, len, max_frame, &mut buf).await {
-        Some(()) => proto::decode_connect_request(&buf).ok(),
-        None => None,
+    // A connection that sends no complete ConnectRequest (or four-letter word) in time is
+    // dropped, as ZooKeeper's zookeeper.nio.sessionlessCnxnTimeout does.
+    let handshake = glommio::timer::timeout(SESSIONLESS_CNXN_TIMEOUT, async {
+        r.read_exact(&mut len).await?;
+        if let Some(cmd) = fourlw::command_from_u32(i32::from_be_bytes(len)) {
+            return Ok(Err(cmd));
+        }
+        Ok(Ok(read_frame(&mut r, len, max_frame, &mut buf).await))
+    })
+    .await;
+    let connected = match handshake {
+        Ok(Err(cmd)) => {
+            let _ = tx
+                .send(ToPipeline::FourLetterWord { conn, remote, cmd })
+                .await;
+            return ReadEnd::FourLetterWord;
+        }
+        Ok(Ok(Some(()))) => proto::decode_connect_request(&buf).ok(),
+        Ok(Ok(None)) | Err(_) => None,
     };
     let Some(req) = connected else {
         let _ = tx.send(ToPipeline::Disconnect { conn }).await;
@@ -83,6 +92,11 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
         return ReadEnd::Closed;
     }
     loop {
+        // Back-pressure: stop reading while this connection's replies pile up unsent or the
+        // shard has its share of globalOutstandingLimit requests at the pipeline.
+        while shard.borrow().must_wait(conn) {
+            glommio::timer::sleep(std::time::Duration::from_micros(200)).await;
+        }
         if r.read_exact(&mut len).await.is_err() {
             break;
         }

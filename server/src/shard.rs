@@ -55,7 +55,14 @@ pub struct ShardState {
     skip_acl: bool,
     touched: HashSet<i64>,
     reads: HashMap<ConnId, u64>,
+    /// Requests of this shard's connections now at the pipeline, and this shard's share of
+    /// `globalOutstandingLimit`.
+    outstanding: u32,
+    outstanding_limit: u32,
 }
+
+/// Reply batches a connection may have queued for its writer before its reader pauses.
+const MAX_QUEUED_WRITES: usize = 1024;
 
 struct WaitingRead {
     conn: ConnId,
@@ -75,6 +82,7 @@ pub struct ShardSetup {
     pub replica_zxid: i64,
     pub committed: Arc<AtomicI64>,
     pub touch_interval: Duration,
+    pub outstanding_limit: u32,
     pub to_pipeline: SharedSender<ToPipeline>,
     pub from_pipeline: SharedReceiver<ToShard>,
     /// Told once the listener is bound (or failed to bind).
@@ -97,6 +105,7 @@ impl ShardState {
         };
         if !is_tree_read(req) || entry.forwarded > 0 || entry.session_id == 0 {
             entry.forwarded += 1;
+            self.outstanding += 1;
             return Serve::Forward;
         }
         let committed = self.committed.load(Ordering::Acquire);
@@ -162,13 +171,30 @@ impl ShardState {
     pub fn count_forwarded(&mut self, conn: ConnId) {
         if let Some(e) = self.conns.get_mut(&conn) {
             e.forwarded += 1;
+            self.outstanding += 1;
         }
+    }
+
+    /// Forgets a connection, and its requests still at the pipeline.
+    fn remove_conn(&mut self, conn: ConnId) -> Option<ConnEntry> {
+        let e = self.conns.remove(&conn)?;
+        self.outstanding = self.outstanding.saturating_sub(e.forwarded);
+        Some(e)
+    }
+
+    /// Should this connection's reader pause before taking another request?
+    pub fn must_wait(&self, conn: ConnId) -> bool {
+        let backlog = self
+            .conns
+            .get(&conn)
+            .is_some_and(|e| e.tx.len() > MAX_QUEUED_WRITES);
+        backlog || self.outstanding >= self.outstanding_limit
     }
 
     fn route(&mut self, msg: ToShard) {
         match msg {
             ToShard::Text { conn, text } => {
-                if let Some(e) = self.conns.remove(&conn) {
+                if let Some(e) = self.remove_conn(conn) {
                     let _ = e.tx.try_send(ConnCmd::Text(text));
                 }
             }
@@ -212,9 +238,13 @@ impl ShardState {
         match o {
             Output::Connected { resp, .. } => {
                 e.forwarded = e.forwarded.saturating_sub(1);
+                self.outstanding = self.outstanding.saturating_sub(1);
                 e.session_id = resp.session_id;
             }
-            Output::Reply { .. } => e.forwarded = e.forwarded.saturating_sub(1),
+            Output::Reply { .. } => {
+                e.forwarded = e.forwarded.saturating_sub(1);
+                self.outstanding = self.outstanding.saturating_sub(1);
+            }
             Output::AuthIds { ids, .. } => e.auth = ids.clone(),
             Output::Notify { .. } | Output::Close { .. } => {}
         }
@@ -230,7 +260,7 @@ impl ShardState {
             let _ = e.tx.try_send(ConnCmd::Outputs(std::mem::take(batch)));
         }
         if closing {
-            self.conns.remove(&conn);
+            self.remove_conn(conn);
         }
         batch.clear();
     }
@@ -263,6 +293,8 @@ pub async fn run(setup: ShardSetup) {
         skip_acl: setup.skip_acl,
         touched: HashSet::new(),
         reads: HashMap::new(),
+        outstanding: 0,
+        outstanding_limit: setup.outstanding_limit.max(1),
     }));
     let (dispatch, dispatch_tx) = (shard.clone(), tx.clone());
     glommio::spawn_local(async move {
@@ -342,7 +374,7 @@ pub async fn run(setup: ShardSetup) {
             // After a four-letter word the writer still has the answer to send; it removes
             // the connection itself. Otherwise dropping the sender lets the writer drain.
             if let ReadEnd::Closed = read_loop(r, conn, remote, max_frame, tx, &shard).await {
-                shard.borrow_mut().conns.remove(&conn);
+                shard.borrow_mut().remove_conn(conn);
             }
             writer.await;
         })

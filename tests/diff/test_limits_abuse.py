@@ -191,3 +191,23 @@ def test_internal_and_rare_opcodes(pair, base):
         assert r.ok and r.zxid == 0 and r["token"] is None
         assert a.ping().ok
     differential(pair, sc)
+
+
+def test_sessionless_connection_dropped(pair):
+    """A connection that never sends its ConnectRequest is closed after ZooKeeper's
+    sessionlessCnxnTimeout (10 s), on both servers; an established session is not."""
+    idle = {}
+    for s in pair:
+        sock = socket.create_connection((HOST, s.port))
+        sock.settimeout(20)
+        idle[s.label] = (sock, time.monotonic())
+    for s in pair:
+        sock, t0 = idle[s.label]
+        try:
+            data = sock.recv(1)
+        except ConnectionResetError:
+            data = b""
+        waited = time.monotonic() - t0
+        sock.close()
+        assert data == b"", s.label
+        assert 5 <= waited <= 16, f"{s.label}: closed after {waited:.1f} s"
