@@ -306,6 +306,8 @@ struct SimState {
     syncs: u64,
     /// Number of operations (any call) so far.
     ops: u64,
+    /// Bytes returned by `read_at` (and so by `read_all`) so far.
+    bytes_read: u64,
     /// The sync with this 1-based number fails.
     fail_sync_at: Option<u64>,
     /// Every operation after this many operations fails.
@@ -425,6 +427,11 @@ impl SimBackend {
     /// Number of operations so far.
     pub fn op_count(&self) -> u64 {
         self.lock().ops
+    }
+
+    /// Bytes read through [`Backend::read_at`] and [`Backend::read_all`] so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.lock().bytes_read
     }
 
     /// Makes sync number `n` (1-based, counting from the creation of this backend) fail.
@@ -574,6 +581,7 @@ impl Backend for SimBackend {
         let start = (offset as usize).min(inode.live.len());
         let n = buf.len().min(inode.live.len() - start);
         buf[..n].copy_from_slice(&inode.live[start..start + n]);
+        s.bytes_read += n as u64;
         Ok(n)
     }
 

@@ -341,3 +341,72 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
+
+/// Recovery reads what the log holds, not the preallocated zeros behind it: at most the valid
+/// bytes plus, per segment, the end check window and one read chunk of rounding.
+#[test]
+fn recovery_reads_the_log_not_the_preallocation() {
+    use ringkeeper_storage::wal::{END_CHECK_LEN, READ_CHUNK};
+    let b = SimBackend::new();
+    let o = WalOptions {
+        pre_alloc_size: 64 << 20,
+        segment_target_size: 4 << 20,
+        force_sync: false,
+        ..WalOptions::default()
+    };
+    let (mut wal, _) = Wal::open(b.clone(), Path::new(DIR), o.clone(), 0).unwrap();
+    let body = vec![7u8; 1000];
+    for z in 1..=6000i64 {
+        wal.append(z, &body).unwrap();
+        if z % 500 == 0 {
+            wal.commit().unwrap();
+        }
+    }
+    let segs = wal.segments().to_vec();
+    drop(wal);
+    assert_eq!(segs.len(), 2);
+    let valid = 6000 * (RECORD_HEADER_LEN + body.len()) as u64;
+    let allocated: u64 = segs.iter().map(|s| b.file_len(&s.path).unwrap()).sum();
+    assert!(allocated >= 128 << 20, "{allocated}");
+
+    let before = b.bytes_read();
+    let (_, rec) = Wal::open(b.clone(), Path::new(DIR), o, 0).unwrap();
+    let read = b.bytes_read() - before;
+    assert_eq!(rec.records.len(), 6000);
+    assert!(rec.tail.is_none());
+    assert!(
+        read <= valid + segs.len() as u64 * (END_CHECK_LEN + READ_CHUNK) as u64,
+        "read {read} bytes for {valid} valid bytes"
+    );
+    assert!(
+        read <= 2 * valid + READ_CHUNK as u64,
+        "read {read} bytes for {valid} valid bytes"
+    );
+}
+
+#[test]
+fn zeroed_header_before_the_tail_is_an_error() {
+    // A zero header reads as an end marker, but valid records right after it mean the log
+    // was damaged, not that it ended.
+    let (b, segs) = committed_log();
+    let last = segs.last().unwrap();
+    let offs = record_offsets(&b.live_contents(last).unwrap());
+    assert!(offs.len() >= 2);
+    let victim = offs[offs.len() - 2];
+    assert!(b.zero_range(last, victim as u64, RECORD_HEADER_LEN));
+    match recover(b.crash()) {
+        Err(StorageError::Corrupt {
+            file,
+            offset,
+            reason,
+        }) => {
+            assert_eq!(&file, last);
+            assert_eq!(offset, victim as u64);
+            assert!(
+                reason.contains("end marker followed by non-zero"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}

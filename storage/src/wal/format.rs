@@ -1,4 +1,4 @@
-//! Record framing and segment scanning (pure functions, no I/O).
+//! Record framing and segment scanning (no I/O of its own: a [`Source`] loads the bytes).
 //!
 //! A record is `[u32 len][u32 crc][i64 zxid][payload; len]`, all integers little-endian,
 //! where `crc = crc32c(zxid as 8 LE bytes ++ payload)`. A header of 16 zero bytes (the
@@ -114,13 +114,19 @@ pub(crate) fn parse_at(bytes: &[u8], off: usize, after: Option<i64>) -> Parsed {
     })
 }
 
+/// After an end marker (zero header), this many bytes from the marker on must be zero for the
+/// end to count as clean. Anything non-zero in that window is treated like a bad record
+/// (resync search, `Corrupt` or a cut tail); non-zero bytes further away are not looked at.
+/// See "Recovery rules" in DESIGN.md.
+pub const END_CHECK_LEN: usize = 1 << 20;
+
 /// Why a scan stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Stop {
-    /// EOF or zero header, and everything after is zero.
+    /// EOF, or a zero header followed by [`END_CHECK_LEN`] zero bytes (or zeros up to EOF).
     Clean,
-    /// Something non-zero follows the last valid record.
-    Garbage { reason: String, last_nonzero: usize },
+    /// A bad record, or non-zero bytes within [`END_CHECK_LEN`] of a zero header.
+    Garbage { reason: String },
 }
 
 #[derive(Debug, Clone)]
@@ -131,35 +137,81 @@ pub(crate) struct Scan {
     pub stop: Stop,
 }
 
-/// Reads records from the start of a segment until the first end marker or bad record.
-pub(crate) fn scan(bytes: &[u8], after: Option<i64>) -> Scan {
+/// The bytes of a segment, loaded on demand from its start.
+pub(crate) trait Source {
+    /// Makes at least the first `upto` bytes available (fewer only at end of file).
+    fn ensure(&mut self, upto: usize) -> crate::error::Result<()>;
+    /// The bytes loaded so far, from the start of the segment.
+    fn bytes(&self) -> &[u8];
+}
+
+/// A segment that is already in memory.
+#[cfg(test)]
+pub(crate) struct Whole<'a>(pub &'a [u8]);
+
+#[cfg(test)]
+impl Source for Whole<'_> {
+    fn ensure(&mut self, _upto: usize) -> crate::error::Result<()> {
+        Ok(())
+    }
+    fn bytes(&self) -> &[u8] {
+        self.0
+    }
+}
+
+/// Reads records from the start of a segment until the first end marker or bad record,
+/// loading only as much of it as that needs: every record, plus [`END_CHECK_LEN`] bytes
+/// after a zero header. [`parse_at`] then sees exactly what it would see on the whole file,
+/// because each record's header and claimed length are loaded (or EOF reached) first.
+pub(crate) fn scan<S: Source>(src: &mut S, after: Option<i64>) -> crate::error::Result<Scan> {
     let mut records = Vec::new();
     let mut off = 0;
     let mut last = after;
     let reason = loop {
-        match parse_at(bytes, off, last) {
+        src.ensure(off + RECORD_HEADER_LEN)?;
+        if let Some(len) = read_u32(src.bytes(), off) {
+            let len = len as usize;
+            if len <= MAX_RECORD_LEN {
+                src.ensure(off + RECORD_HEADER_LEN + len)?;
+            }
+        }
+        match parse_at(src.bytes(), off, last) {
             Parsed::Record(r) => {
                 last = Some(r.zxid);
                 off = r.end;
                 records.push(r);
             }
-            Parsed::End => break None,
+            Parsed::End => {
+                src.ensure(off + END_CHECK_LEN)?;
+                let bytes = src.bytes();
+                let window = bytes.get(off..).unwrap_or(&[]);
+                let window = &window[..window.len().min(END_CHECK_LEN)];
+                break if window.iter().all(|b| *b == 0) {
+                    None
+                } else {
+                    Some("end marker followed by non-zero bytes".to_string())
+                };
+            }
             Parsed::Bad(reason) => break Some(reason),
         }
     };
-    let tail = bytes.get(off..).unwrap_or(&[]);
-    let stop = match tail.iter().rposition(|b| *b != 0) {
-        None => Stop::Clean,
-        Some(p) => Stop::Garbage {
-            reason: reason.unwrap_or_else(|| "end marker followed by non-zero bytes".into()),
-            last_nonzero: off + p,
-        },
-    };
-    Scan {
+    Ok(Scan {
         records,
         valid_end: off,
-        stop,
-    }
+        stop: match reason {
+            None => Stop::Clean,
+            Some(reason) => Stop::Garbage { reason },
+        },
+    })
+}
+
+/// Offset of the last non-zero byte at or after `from`.
+pub(crate) fn last_nonzero(bytes: &[u8], from: usize) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .iter()
+        .rposition(|b| *b != 0)
+        .map(|p| from + p)
 }
 
 /// Looks for any valid record with zxid above `after` starting after `from`. Used to tell a
@@ -214,13 +266,24 @@ mod tests {
         let mut bytes = log(&[1, 2, 3]);
         let end = bytes.len();
         bytes.resize(end + 4096, 0);
-        let s = scan(&bytes, None);
+        let s = scan(&mut Whole(&bytes), None).unwrap();
         assert_eq!(
             s.records.iter().map(|r| r.zxid).collect::<Vec<_>>(),
             vec![1, 2, 3]
         );
         assert_eq!(s.valid_end, end);
         assert_eq!(s.stop, Stop::Clean);
+        // Non-zero bytes close after the end marker are garbage, far ones are not looked at.
+        let mut near = bytes.clone();
+        near[end + 100] = 1;
+        assert!(matches!(
+            scan(&mut Whole(&near), None).unwrap().stop,
+            Stop::Garbage { .. }
+        ));
+        let mut far = bytes.clone();
+        far.resize(end + END_CHECK_LEN + 10, 0);
+        far[end + END_CHECK_LEN + 1] = 1;
+        assert_eq!(scan(&mut Whole(&far), None).unwrap().stop, Stop::Clean);
     }
 
     #[test]
@@ -229,7 +292,7 @@ mod tests {
         let two_end = log(&[1, 2]).len();
         bytes.truncate(bytes.len() - 3);
         bytes.resize(bytes.len() + 100, 0);
-        let s = scan(&bytes, None);
+        let s = scan(&mut Whole(&bytes), None).unwrap();
         assert_eq!(s.records.len(), 2);
         assert_eq!(s.valid_end, two_end);
         assert!(matches!(s.stop, Stop::Garbage { .. }));
@@ -241,7 +304,7 @@ mod tests {
         let mut bytes = log(&[1, 2, 3]);
         let one_end = log(&[1]).len();
         bytes[one_end + RECORD_HEADER_LEN] ^= 1; // payload of record 2
-        let s = scan(&bytes, None);
+        let s = scan(&mut Whole(&bytes), None).unwrap();
         assert_eq!(s.valid_end, one_end);
         let found = find_valid_after(&bytes, one_end, Some(1));
         assert_eq!(found, Some(log(&[1, 2]).len()));
@@ -257,7 +320,7 @@ mod tests {
     #[test]
     fn zxid_must_increase() {
         let bytes = log(&[5, 4]);
-        let s = scan(&bytes, None);
+        let s = scan(&mut Whole(&bytes), None).unwrap();
         assert_eq!(s.records.len(), 1);
         assert!(matches!(s.stop, Stop::Garbage { .. }));
     }

@@ -14,11 +14,11 @@ mod format;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub use format::{frame_record, record_crc, MAX_RECORD_LEN, RECORD_HEADER_LEN};
+pub use format::{frame_record, record_crc, END_CHECK_LEN, MAX_RECORD_LEN, RECORD_HEADER_LEN};
 
 use crate::backend::{Backend, BackendFile};
 use crate::error::{Result, StorageError};
-use format::Stop;
+use format::{Source, Stop};
 
 /// Subdirectory of dataDir / dataLogDir holding the files, as in ZooKeeper.
 pub const VERSION_DIR: &str = "version-2";
@@ -26,6 +26,8 @@ pub const VERSION_DIR: &str = "version-2";
 pub const SEGMENT_PREFIX: &str = "log.";
 /// Preallocation starts a new block when the write position comes this close to the end.
 const PREALLOC_MARGIN: u64 = 4096;
+/// Bytes per `read_at` when reading a segment (recovery, truncation).
+pub const READ_CHUNK: usize = 1 << 20;
 
 /// Tuning of the log.
 #[derive(Debug, Clone)]
@@ -430,8 +432,7 @@ impl<B: Backend> Wal<B> {
             }
         }
         if let Some(seg) = self.segments.last() {
-            let bytes = self.backend.read_all(&seg.path)?;
-            let scan = format::scan(&bytes, None);
+            let scan = format::scan(&mut SegmentReader::new(&self.backend, &seg.path), None)?;
             let keep_end = scan
                 .records
                 .iter()
@@ -461,6 +462,52 @@ impl<B: Backend> Wal<B> {
     }
 }
 
+/// A segment read in [`READ_CHUNK`] pieces from its start, as far as the scan needs.
+struct SegmentReader<'a, B> {
+    backend: &'a B,
+    path: &'a Path,
+    buf: Vec<u8>,
+    eof: bool,
+}
+
+impl<'a, B: Backend> SegmentReader<'a, B> {
+    fn new(backend: &'a B, path: &'a Path) -> Self {
+        SegmentReader {
+            backend,
+            path,
+            buf: Vec::new(),
+            eof: false,
+        }
+    }
+
+    /// Loads the rest of the file.
+    fn load_all(&mut self) -> Result<()> {
+        self.ensure(usize::MAX)
+    }
+}
+
+impl<B: Backend> Source for SegmentReader<'_, B> {
+    fn ensure(&mut self, upto: usize) -> Result<()> {
+        while self.buf.len() < upto && !self.eof {
+            let start = self.buf.len();
+            self.buf.resize(start + READ_CHUNK, 0);
+            let read = self
+                .backend
+                .read_at(self.path, start as u64, &mut self.buf[start..]);
+            let n = *read.as_ref().unwrap_or(&0);
+            self.buf.truncate(start + n);
+            read?;
+            // Only a read of nothing means end of file: a short read just asks again.
+            self.eof = n == 0;
+        }
+        Ok(())
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
 fn recover<B: Backend>(
     backend: &B,
     dir: &Path,
@@ -481,8 +528,8 @@ fn recover<B: Backend>(
     let mut remove_last = false;
     for (i, seg) in segments.iter().enumerate().skip(start) {
         let is_last = i + 1 == n;
-        let bytes = backend.read_all(&seg.path)?;
-        let scan = format::scan(&bytes, None);
+        let mut reader = SegmentReader::new(backend, &seg.path);
+        let scan = format::scan(&mut reader, None)?;
         out.segments_read += 1;
         if let Some(first) = scan.records.first() {
             if first.zxid != seg.first_zxid {
@@ -510,11 +557,7 @@ fn recover<B: Backend>(
                 }
             }
         }
-        if let Stop::Garbage {
-            reason,
-            last_nonzero,
-        } = &scan.stop
-        {
+        if let Stop::Garbage { reason } = &scan.stop {
             let at = scan.valid_end as u64;
             if !is_last {
                 return Err(StorageError::corrupt(
@@ -523,15 +566,20 @@ fn recover<B: Backend>(
                     format!("{reason} in a segment that is not the last"),
                 ));
             }
+            // Torn tail or damage in the middle? Only a search of the whole rest of the file
+            // can tell (a damaged length field hides where the next record starts).
+            reader.load_all()?;
+            let bytes = reader.bytes();
             let after = scan.records.last().map(|r| r.zxid).or(last);
-            if let Some(found) = format::find_valid_after(&bytes, scan.valid_end, after) {
+            if let Some(found) = format::find_valid_after(bytes, scan.valid_end, after) {
                 return Err(StorageError::corrupt(
                     &seg.path,
                     at,
                     format!("{reason}, followed by a valid record at offset {found}"),
                 ));
             }
-            let garbage = (*last_nonzero + 1 - scan.valid_end) as u64;
+            let garbage = format::last_nonzero(bytes, scan.valid_end)
+                .map_or(0, |p| (p + 1 - scan.valid_end) as u64);
             tracing::warn!(
                 file = %seg.path.display(),
                 offset = at,
@@ -561,7 +609,11 @@ fn recover<B: Backend>(
         }
         for r in &scan.records {
             if r.zxid > replay_after {
-                let payload = bytes.get(r.payload_start..r.end).unwrap_or(&[]).to_vec();
+                let payload = reader
+                    .bytes()
+                    .get(r.payload_start..r.end)
+                    .unwrap_or(&[])
+                    .to_vec();
                 out.records.push((r.zxid, payload));
             }
         }
