@@ -1,0 +1,126 @@
+//! Data tree and engine micro-benchmarks: what one write costs the pipeline core (prep,
+//! apply, watch bookkeeping) and what one read costs a shard (lookup, ACL check, Stat).
+//!
+//! `cargo bench -p ringkeeper-bench --bench tree -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use ringkeeper_engine::proto::{Acl, ConnectRequest, Request, RequestHeader};
+use ringkeeper_engine::read::read_tree;
+use ringkeeper_engine::tree::DataTree;
+use ringkeeper_engine::txn::Data;
+use ringkeeper_engine::{Engine, EngineConfig, Output};
+
+const KEYS: usize = 100_000;
+
+fn populated_tree() -> DataTree {
+    let mut t = DataTree::new();
+    let acl = Acl::open_unsafe();
+    let empty: Data = Data::from(&[][..]);
+    t.create("/rkbench", empty, &acl, 0, -1, 1, 0).unwrap();
+    for i in 0..KEYS {
+        let data: Data = Data::from(&[7u8; 100][..]);
+        t.create(
+            &format!("/rkbench/k{i}"),
+            data,
+            &acl,
+            0,
+            -1,
+            2 + i as i64,
+            0,
+        )
+        .unwrap();
+    }
+    t
+}
+
+fn tree(c: &mut Criterion) {
+    let t = populated_tree();
+    let auth = [];
+    let mut i = 0usize;
+    c.bench_function("read_tree getData (100k znodes)", |b| {
+        b.iter(|| {
+            i = (i + 7919) % KEYS;
+            let req = Request::GetData {
+                path: format!("/rkbench/k{i}"),
+                watch: false,
+            };
+            black_box(read_tree(&t, &auth, false, &req).result.is_ok())
+        })
+    });
+    let mut t2 = populated_tree();
+    let mut v = 0i32;
+    c.bench_function("DataTree::set_data (100k znodes)", |b| {
+        b.iter(|| {
+            i = (i + 7919) % KEYS;
+            v += 1;
+            let data: Data = Data::from(&[1u8; 100][..]);
+            t2.set_data(&format!("/rkbench/k{i}"), data, v, 1_000_000 + v as i64, 0)
+                .unwrap();
+        })
+    });
+}
+
+/// One setData through the engine: prep, zxid, apply, txn out, durability, reply out.
+fn engine_write(c: &mut Criterion) {
+    let mut e = Engine::new(EngineConfig::default(), 1_700_000_000_000);
+    let conn = 1;
+    let connect = ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: 0,
+        timeout_ms: 30_000,
+        session_id: 0,
+        passwd: vec![0; 16],
+        read_only: Some(false),
+    };
+    e.handle_connect(conn, "127.0.0.1", &connect, 1_700_000_000_000);
+    let header = RequestHeader {
+        xid: 1,
+        opcode: ringkeeper_engine::proto::op::CREATE,
+    };
+    let create = Request::Create {
+        opcode: ringkeeper_engine::proto::op::CREATE,
+        req: ringkeeper_engine::proto::CreateRequest {
+            path: "/b".into(),
+            data: vec![],
+            acl: Acl::open_unsafe(),
+            flags: 0,
+            ttl: None,
+        },
+    };
+    e.handle_request(conn, header, create, 1_700_000_000_000);
+    let drain = |e: &mut Engine| {
+        let mut last = 0;
+        while let Some(t) = e.poll_txn() {
+            last = t.zxid;
+        }
+        e.handle_persisted(last);
+        let mut n = 0;
+        while let Some(o) = e.poll_output() {
+            n += matches!(o, Output::Reply { .. }) as usize;
+        }
+        n
+    };
+    drain(&mut e);
+    let mut xid = 2;
+    c.bench_function("engine setData (prep+apply+release)", |b| {
+        b.iter(|| {
+            xid += 1;
+            let header = RequestHeader {
+                xid,
+                opcode: ringkeeper_engine::proto::op::SET_DATA,
+            };
+            let req = Request::SetData {
+                path: "/b".into(),
+                data: vec![5u8; 100],
+                version: -1,
+            };
+            e.handle_request(conn, header, req, 1_700_000_000_000);
+            black_box(drain(&mut e))
+        })
+    });
+}
+
+criterion_group!(benches, tree, engine_write);
+criterion_main!(benches);
