@@ -89,9 +89,9 @@ start() {
     log "$kind not ready after 60 s"; exit 1
 }
 
-bench_json() { # addr out.json args...
-    local addr=$1 out=$2; shift 2
-    "$BENCH" --servers "$addr" --value-size 100 --duration "$DURATION" --warmup 2 --json "$out" "$@" >&2
+bench_json() { # addr out.json seconds args...
+    local addr=$1 out=$2 secs=$3; shift 3
+    "$BENCH" --servers "$addr" --value-size 100 --duration "$secs" --warmup 2 --json "$out" "$@" >&2
 }
 
 # 1. forceSync yes/no
@@ -100,8 +100,8 @@ for kind in zk rk; do
         dir=$WORK/$kind-fs-$fs; port=$(free_port); write_cfg "$dir" "$port" "$fs" 100000
         start "$kind" "$dir" >/dev/null
         log "$kind forceSync=$fs"
-        bench_json "127.0.0.1:$port" "$WORK/$kind-fs-$fs-w1.json" --keys 1000 --sessions 1 --inflight 1 --read-ratio 0
-        bench_json "127.0.0.1:$port" "$WORK/$kind-fs-$fs-w32.json" --keys 1000 --sessions 32 --inflight 4 --read-ratio 0
+        bench_json "127.0.0.1:$port" "$WORK/$kind-fs-$fs-w1.json" "$DURATION" --keys 1000 --sessions 1 --inflight 1 --read-ratio 0
+        bench_json "127.0.0.1:$port" "$WORK/$kind-fs-$fs-w32.json" "$DURATION" --keys 1000 --sessions 32 --inflight 4 --read-ratio 0
         kill -9 "$PID"; wait "$PID" 2>/dev/null || true
     done
 done
@@ -115,8 +115,8 @@ for kind in zk rk; do
         "$BENCH" --servers "127.0.0.1:$port" --keys "$ZNODES" --value-size 100 --setup-only \
             --sessions 8 --inflight 16 >&2
         log "$kind: writes over $ZNODES znodes, snapCount=$snap"
-        bench_json "127.0.0.1:$port" "$WORK/$kind-snap-$snap.json" --keys "$ZNODES" --no-setup \
-            --no-cleanup --sessions 32 --inflight 4 --read-ratio 0 --duration $((DURATION * 3))
+        bench_json "127.0.0.1:$port" "$WORK/$kind-snap-$snap.json" $((DURATION * 3)) --keys "$ZNODES" \
+            --no-setup --no-cleanup --sessions 32 --inflight 4 --read-ratio 0
         snaps=$(ls "$dir/data/version-2" | grep -c '^snapshot' || true)
         echo "$snaps" >"$WORK/$kind-snap-$snap.count"
         if [ "$snap" = 100000 ]; then

@@ -333,6 +333,13 @@ impl Persist {
                     ),
                     Err(e) => tracing::error!("snapshot failed: {e}"),
                 }
+                drop(image);
+                // The image was a full copy of the tree's metadata; give those pages back
+                // rather than keep them as the process's high-water mark.
+                // SAFETY: malloc_trim only releases free heap memory; no preconditions.
+                unsafe {
+                    libc::malloc_trim(0);
+                }
                 writing.store(false, Ordering::Release);
             });
         if let Err(e) = spawned {

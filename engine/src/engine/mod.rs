@@ -270,17 +270,7 @@ impl Engine {
         let read_only = req.read_only.map(|_| false);
         if req.session_id == 0 {
             let session_id = self.sessions.next_id();
-            self.conns.insert(
-                conn,
-                ConnState {
-                    session_id,
-                    auth: vec![ip.clone()],
-                },
-            );
-            self.push(Output::AuthIds {
-                conn,
-                ids: vec![ip],
-            });
+            self.attach(conn, session_id, ip);
             self.commit(session_id, 0, now_ms, TxnBody::CreateSession { timeout_ms });
             let resp = ConnectResponse {
                 protocol_version: 0,
@@ -295,16 +285,7 @@ impl Engine {
         let session_id = req.session_id;
         // Any other connection holding the session is closed (CLIENT_RECONNECT), before the
         // password is checked, as ZooKeeper does.
-        let others: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(c, s)| **c != conn && s.session_id == session_id)
-            .map(|(c, _)| *c)
-            .collect();
-        for other in others {
-            self.drop_conn(other);
-            self.push(Output::Close { conn: other });
-        }
+        self.close_conns_of(session_id, Some(conn));
         let valid = self.sessions.is_live(session_id)
             && req.passwd.as_slice() == session_password(session_id).as_slice();
         if !valid {
@@ -319,6 +300,21 @@ impl Engine {
             self.push(Output::Close { conn });
             return;
         }
+        self.attach(conn, session_id, ip);
+        self.sessions.set_touch_timeout(session_id, timeout_ms);
+        self.sessions.touch(session_id, now_ms);
+        let resp = ConnectResponse {
+            protocol_version: 0,
+            timeout_ms,
+            session_id,
+            passwd: req.passwd.clone(),
+            read_only,
+        };
+        self.push(Output::Connected { conn, resp });
+    }
+
+    /// Binds a connection to its session; its only auth id so far is its address.
+    fn attach(&mut self, conn: ConnId, session_id: i64, ip: Id) {
         self.conns.insert(
             conn,
             ConnState {
@@ -330,16 +326,20 @@ impl Engine {
             conn,
             ids: vec![ip],
         });
-        self.sessions.set_touch_timeout(session_id, timeout_ms);
-        self.sessions.touch(session_id, now_ms);
-        let resp = ConnectResponse {
-            protocol_version: 0,
-            timeout_ms,
-            session_id,
-            passwd: req.passwd.clone(),
-            read_only,
-        };
-        self.push(Output::Connected { conn, resp });
+    }
+
+    /// Closes every connection of `session_id` except `keep`.
+    fn close_conns_of(&mut self, session_id: i64, keep: Option<ConnId>) {
+        let conns: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(c, s)| Some(**c) != keep && s.session_id == session_id)
+            .map(|(c, _)| *c)
+            .collect();
+        for conn in conns {
+            self.drop_conn(conn);
+            self.push(Output::Close { conn });
+        }
     }
 
     fn drop_conn(&mut self, conn: ConnId) {
@@ -487,16 +487,7 @@ impl Engine {
                 now_ms,
                 TxnBody::CloseSession { paths_to_delete },
             );
-            let conns: Vec<ConnId> = self
-                .conns
-                .iter()
-                .filter(|(_, s)| s.session_id == session_id)
-                .map(|(c, _)| *c)
-                .collect();
-            for conn in conns {
-                self.drop_conn(conn);
-                self.push(Output::Close { conn });
-            }
+            self.close_conns_of(session_id, None);
         }
         if now_ms >= self.next_container_check_ms {
             self.next_container_check_ms = now_ms + self.config.container_check_interval_ms.max(1);
