@@ -96,6 +96,9 @@ fn tree_from_snapshot(image: &ringkeeper_storage::snapshot::ArchivedSnapshotImag
         node.pzxid = n.pzxid.to_native();
         tree.insert_raw(n.path.as_str(), node);
     }
+    // Snapshots are written unsorted (sorting a million paths would cost the writer
+    // thread a second of CPU): link children once everything is in.
+    tree.link_children();
     tree
 }
 
@@ -311,7 +314,7 @@ impl Persist {
         if end < snap.paths.len() {
             return;
         }
-        let Some(SnapshotInProgress { mut image, .. }) = self.in_progress.take() else {
+        let Some(SnapshotInProgress { image, .. }) = self.in_progress.take() else {
             return;
         };
         let data_dir = self.data_dir.clone();
@@ -322,8 +325,7 @@ impl Persist {
             .name("rk-snapshot".into())
             .spawn(move || {
                 let started = std::time::Instant::now();
-                // Parents before children: a path sorts after every proper prefix of it.
-                image.nodes.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+                yield_to_the_write_path();
                 match ringkeeper_storage::write_snapshot(&FsBackend::new(), &data_dir, &image) {
                     Ok(info) => tracing::info!(
                         file = %info.path.display(),
@@ -332,13 +334,6 @@ impl Persist {
                         "snapshot written"
                     ),
                     Err(e) => tracing::error!("snapshot failed: {e}"),
-                }
-                drop(image);
-                // The image was a full copy of the tree's metadata; give those pages back
-                // rather than keep them as the process's high-water mark.
-                // SAFETY: malloc_trim only releases free heap memory; no preconditions.
-                unsafe {
-                    libc::malloc_trim(0);
                 }
                 writing.store(false, Ordering::Release);
             });
@@ -383,6 +378,35 @@ pub fn start_autopurge(config: &ServerConfig) {
         });
     if let Err(e) = spawned {
         tracing::warn!("cannot start autopurge: {e}");
+    }
+}
+
+/// Makes the calling (snapshot writer) thread stay out of the write path's way: off the
+/// pipeline's core, lowest CPU priority, lowest best-effort I/O priority. The thread is
+/// spawned from the pipeline and inherits its pinning, so without this the snapshot and the
+/// txns it must not stall would share one core.
+fn yield_to_the_write_path() {
+    // SAFETY: plain syscalls on the calling thread with valid arguments and a zeroed
+    // cpu_set_t; a failure only leaves the thread as it was.
+    unsafe {
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        let mut inherited: libc::cpu_set_t = std::mem::zeroed();
+        let cpus = libc::sysconf(libc::_SC_NPROCESSORS_ONLN).max(1) as usize;
+        if libc::sched_getaffinity(0, size, &mut inherited) == 0 {
+            let mut others: libc::cpu_set_t = std::mem::zeroed();
+            let mut any = false;
+            for cpu in (0..cpus).filter(|c| !libc::CPU_ISSET(*c, &inherited)) {
+                libc::CPU_SET(cpu, &mut others);
+                any = true;
+            }
+            if any {
+                libc::sched_setaffinity(0, size, &others);
+            }
+        }
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
+        // IOPRIO_WHO_PROCESS (1), class best-effort (2) << 13, level 7 (the lowest).
+        libc::syscall(libc::SYS_ioprio_set, 1, tid, (2 << 13) | 7);
     }
 }
 

@@ -169,6 +169,17 @@ impl DataTree {
         self.nodes.insert(path.to_string(), Box::new(node));
     }
 
+    /// Links every node into its parent's child set. After loading a snapshot whose nodes
+    /// came in any order (`insert_raw` links only children whose parent is already there).
+    pub fn link_children(&mut self) {
+        let paths: Vec<String> = self.nodes.keys().filter(|p| *p != ROOT).cloned().collect();
+        for p in paths {
+            if let Some(parent) = path::parent_of(&p).and_then(|pp| self.lookup_mut(pp)) {
+                parent.children.insert(path::name_of(&p).into());
+            }
+        }
+    }
+
     fn index_owner(&mut self, path: &str, owner: i64) {
         match EphemeralType::of(owner) {
             EphemeralType::Void => {}
