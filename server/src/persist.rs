@@ -94,7 +94,7 @@ fn tree_from_snapshot(image: &ringkeeper_storage::snapshot::ArchivedSnapshotImag
         node.cversion = n.cversion.to_native();
         node.aversion = n.aversion.to_native();
         node.pzxid = n.pzxid.to_native();
-        tree.insert_raw(n.path.as_str(), node);
+        tree.insert_unlinked(n.path.as_str(), node);
     }
     // Snapshots are written unsorted (sorting a million paths would cost the writer
     // thread a second of CPU): link children once everything is in.
