@@ -323,14 +323,14 @@ fn result_code(r: &MultiResult) -> i32 {
 
 fn compare_trees(sim: &Sim, model: &Model) -> Result<(), TestCaseError> {
     let tree = sim.engine.tree();
-    let user: Vec<&String> = tree
+    let user: Vec<&str> = tree
         .iter()
-        .map(|(p, _)| p)
+        .map(|(p, _)| &**p)
         .filter(|p| !p.is_empty() && !p.starts_with("/zookeeper"))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let expected: Vec<&String> = model.nodes.keys().collect();
+    let expected: Vec<&str> = model.nodes.keys().map(|k| k.as_str()).collect();
     prop_assert_eq!(user, expected);
     for (path, m) in &model.nodes {
         let n = tree.get(path).unwrap();

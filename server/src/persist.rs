@@ -23,7 +23,7 @@ use std::sync::Arc;
 const SNAPSHOT_CHUNK: usize = 4096;
 
 struct SnapshotInProgress {
-    paths: Vec<String>,
+    paths: Vec<Arc<str>>,
     next: usize,
     image: SnapshotImage,
 }
@@ -275,7 +275,7 @@ impl Persist {
                 timeout_ms: s.timeout_ms,
             })
             .collect();
-        let paths: Vec<String> = tree.iter().map(|(p, _)| p.clone()).collect();
+        let paths: Vec<Arc<str>> = tree.iter().map(|(p, _)| p.clone()).collect();
         let image = SnapshotImage {
             last_zxid: engine.last_zxid(),
             sessions,

@@ -9,7 +9,7 @@ use crate::persist::Persist;
 use crate::stats::{ConnStats, ServerStats};
 use glommio::channels::local_channel;
 use glommio::channels::shared_channel::{ConnectedSender, SharedReceiver, SharedSender};
-use ringkeeper_engine::proto::xid;
+use ringkeeper_engine::proto::{xid, ErrorCode};
 use ringkeeper_engine::{opcode_of, ConnId, Engine, Output};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -265,6 +265,9 @@ impl Pipeline {
                     Output::Reply { header, .. } => {
                         c.sent += 1;
                         self.stats.packets_sent += 1;
+                        if header.err == ErrorCode::AuthFailed.code() {
+                            self.stats.auth_failed += 1;
+                        }
                         if header.zxid > 0 {
                             c.last_zxid = header.zxid;
                         }

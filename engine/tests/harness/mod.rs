@@ -583,7 +583,7 @@ pub fn tree_image(tree: &DataTree) -> BTreeMap<String, NodeImage> {
     tree.iter()
         .map(|(p, n)| {
             (
-                p.clone(),
+                p.to_string(),
                 NodeImage {
                     data: n.data.to_vec(),
                     acl: tree.acl_of(n).to_vec(),
@@ -629,6 +629,7 @@ pub fn assert_trees_equal(a: &DataTree, b: &DataTree, ctx: &str) {
 pub fn check_invariants(engine: &Engine) {
     let tree = engine.tree();
     for (path, node) in tree.iter() {
+        let path: &str = path;
         if path.is_empty() {
             continue; // the snapshot alias of "/", if a tree keeps one
         }
