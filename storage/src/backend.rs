@@ -77,6 +77,12 @@ pub trait BackendFile: Send {
     fn preallocate(&mut self, len: u64) -> Result<()>;
     /// Makes the data written so far (and the size) durable: `fdatasync`.
     fn sync_data(&mut self) -> Result<()>;
+    /// Writes back `len` bytes at `offset` now and waits for them, with no durability
+    /// promise for metadata (`sync_file_range(WAIT_BEFORE | WRITE | WAIT_AFTER)`). A large
+    /// file written this way a chunk at a time keeps the disk queue short, instead of
+    /// leaving hundreds of MB dirty for one flush that the log's `fdatasync` would queue
+    /// behind. A hint: the default does nothing.
+    fn write_back(&mut self, _offset: u64, _len: u64) {}
     /// The path this file was opened with (for error messages).
     fn path(&self) -> &Path;
 }
@@ -240,6 +246,22 @@ impl BackendFile for FsFile {
             if err.kind() != io::ErrorKind::Interrupted {
                 return Err(StorageError::io("fdatasync", &self.path, err));
             }
+        }
+    }
+
+    fn write_back(&mut self, offset: u64, len: u64) {
+        let (Ok(off), Ok(n)) = (
+            libc::off64_t::try_from(offset),
+            libc::off64_t::try_from(len),
+        ) else {
+            return;
+        };
+        let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
+            | libc::SYNC_FILE_RANGE_WRITE
+            | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+        // SAFETY: a plain syscall on an fd we own; it only writes back cached pages.
+        unsafe {
+            libc::sync_file_range(self.file.as_raw_fd(), off, n, flags);
         }
     }
 

@@ -236,3 +236,24 @@ fn large_snapshot_streams_in_chunks_and_write_errors_surface() {
     b.heal();
     assert!(load_latest_snapshot(&b, dir).unwrap().is_none());
 }
+
+#[test]
+fn paced_snapshot_keeps_to_its_bandwidth() {
+    let b = SimBackend::new();
+    let dir = Path::new("/data");
+    let mut img = image(7, 10);
+    for n in &mut img.nodes {
+        n.data = vec![0xcd; 300_000];
+    }
+    // About 3 MiB at 10 MiB/s: the first chunk goes at once, the other two wait 100 ms each.
+    let started = std::time::Instant::now();
+    let info = ringkeeper_storage::snapshot::write_snapshot_paced(&b, dir, &img, 10 << 20).unwrap();
+    let took = started.elapsed();
+    assert!(info.file_len > 3 << 20);
+    assert!(
+        took >= std::time::Duration::from_millis(180),
+        "took {took:?}"
+    );
+    let (_, s) = load_latest_snapshot(&b, dir).unwrap().unwrap();
+    assert_eq!(s.to_image().unwrap(), img);
+}

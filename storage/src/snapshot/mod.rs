@@ -192,6 +192,9 @@ struct ChunkWriter<'a, F: BackendFile> {
     crc: u32,
     buf: Vec<u8>,
     failed: Option<StorageError>,
+    /// Pacing: the earliest time the next chunk may be written, and the time per chunk.
+    next_at: std::time::Instant,
+    per_chunk: Option<std::time::Duration>,
 }
 
 const WRITE_CHUNK: usize = 1 << 20;
@@ -207,6 +210,14 @@ impl<F: BackendFile> ChunkWriter<'_, F> {
             return Err(std::io::Error::other(msg));
         }
         self.crc = crc32c::crc32c_append(self.crc, &self.buf);
+        self.file.write_back(self.pos, self.buf.len() as u64);
+        if let Some(per_chunk) = self.per_chunk {
+            let now = std::time::Instant::now();
+            if self.next_at > now {
+                std::thread::sleep(self.next_at - now);
+            }
+            self.next_at = self.next_at.max(now) + per_chunk;
+        }
         self.pos += self.buf.len() as u64;
         self.buf.clear();
         Ok(())
@@ -236,6 +247,18 @@ pub fn write_snapshot<B: Backend>(
     data_dir: &Path,
     image: &SnapshotImage,
 ) -> Result<SnapshotInfo> {
+    write_snapshot_paced(backend, data_dir, image, 0)
+}
+
+/// `write_snapshot` at no more than `bytes_per_sec` (0: unpaced), each chunk written back
+/// before the next: a snapshot that saturates the disk makes the log's `fdatasync` wait
+/// behind it, which is a write-latency stall for every client.
+pub fn write_snapshot_paced<B: Backend>(
+    backend: &B,
+    data_dir: &Path,
+    image: &SnapshotImage,
+    bytes_per_sec: u64,
+) -> Result<SnapshotInfo> {
     let zxid = image.last_zxid;
     let dir = data_dir.join(VERSION_DIR);
     backend.create_dir_all(&dir)?;
@@ -249,6 +272,9 @@ pub fn write_snapshot<B: Backend>(
         crc: 0,
         buf: Vec::with_capacity(WRITE_CHUNK + 4096),
         failed: None,
+        next_at: std::time::Instant::now(),
+        per_chunk: (bytes_per_sec > 0)
+            .then(|| std::time::Duration::from_secs_f64(WRITE_CHUNK as f64 / bytes_per_sec as f64)),
     };
     // rkyv aligns relative to the writer's start; the payload starts at a 16-aligned offset
     // and is loaded into an `AlignedVec<16>`, so the alignment carries over.
