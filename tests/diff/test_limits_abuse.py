@@ -199,7 +199,7 @@ def test_sessionless_connection_dropped(pair):
     idle = {}
     for s in pair:
         sock = socket.create_connection((HOST, s.port))
-        sock.settimeout(20)
+        sock.settimeout(30)
         idle[s.label] = (sock, time.monotonic())
     for s in pair:
         sock, t0 = idle[s.label]
@@ -210,4 +210,4 @@ def test_sessionless_connection_dropped(pair):
         waited = time.monotonic() - t0
         sock.close()
         assert data == b"", s.label
-        assert 5 <= waited <= 16, f"{s.label}: closed after {waited:.1f} s"
+        assert 5 <= waited <= 25, f"{s.label}: closed after {waited:.1f} s"
