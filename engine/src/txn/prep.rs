@@ -73,6 +73,22 @@ impl<'a> PrepView<'a> {
     fn set(&mut self, p: &str, r: Option<Record>) {
         self.changes.insert(key(p).to_string(), r);
     }
+
+    /// Records the removal of `p` from `parent` and gives its txn.
+    fn delete(&mut self, parent_path: &str, parent: Record, p: &str, opcode: i32) -> TxnBody {
+        self.set(
+            parent_path,
+            Some(Record {
+                num_children: parent.num_children - 1,
+                ..parent
+            }),
+        );
+        self.set(p, None);
+        TxnBody::Delete {
+            opcode,
+            path: p.to_string(),
+        }
+    }
 }
 
 fn check_acl(ctx: &PrepContext, acl: &[Acl], perm: i32) -> Result<(), ErrorCode> {
@@ -229,18 +245,7 @@ pub fn prep_delete(
     if node.num_children > 0 {
         return Err(ErrorCode::NotEmpty);
     }
-    view.set(
-        parent_path,
-        Some(Record {
-            num_children: parent.num_children - 1,
-            ..parent
-        }),
-    );
-    view.set(p, None);
-    Ok(TxnBody::Delete {
-        opcode: op::DELETE,
-        path: p.to_string(),
-    })
+    Ok(view.delete(parent_path, parent, p, op::DELETE))
 }
 
 /// The container reaper's internal delete (deleteContainer, opcode 20).
@@ -257,18 +262,7 @@ pub fn prep_delete_container(view: &mut PrepView, p: &str) -> Result<TxnBody, Er
         return Err(ErrorCode::BadVersion);
     }
     let parent = view.record(parent_path)?;
-    view.set(
-        parent_path,
-        Some(Record {
-            num_children: parent.num_children - 1,
-            ..parent
-        }),
-    );
-    view.set(p, None);
-    Ok(TxnBody::Delete {
-        opcode: op::DELETE_CONTAINER,
-        path: p.to_string(),
-    })
+    Ok(view.delete(parent_path, parent, p, op::DELETE_CONTAINER))
 }
 
 pub fn prep_set_data(
