@@ -181,12 +181,15 @@ def test_internal_and_rare_opcodes(pair, base):
         a = run.conn("a")
         a.create(base)
         a.create_container(base + "/c")
+        # The container keeps a child: an empty one that once had children would be
+        # reaped by the container manager (1 s interval here) at a moment that differs
+        # between the servers. A server that honoured a client's deleteContainer would
+        # still answer NOTEMPTY rather than BADARGUMENTS, so the check still bites.
         a.create(base + "/c/x")
-        a.delete(base + "/c/x")
         for p in (base, base + "/c", base + "/missing"):
             assert a.delete_container(p).err == E["BADARGUMENTS"], p
             assert a.request(20, W().str(p).bytes()).err == E["BADARGUMENTS"], p
-        assert a.exists(base).ok
+        assert a.exists(base).ok and a.exists(base + "/c").ok
         r = a.sasl(b"token")
         assert r.ok and r.zxid == 0 and r["token"] is None
         assert a.ping().ok
