@@ -18,11 +18,12 @@ fn populated_tree() -> DataTree {
     let mut t = DataTree::new();
     let acl = Acl::open_unsafe();
     let empty: Data = Data::from(&[][..]);
-    t.create("/rkbench", empty, &acl, 0, -1, 1, 0).unwrap();
+    t.create("/rkbench".into(), empty, &acl, 0, -1, 1, 0)
+        .unwrap();
     for i in 0..KEYS {
         let data: Data = Data::from(&[7u8; 100][..]);
         t.create(
-            &format!("/rkbench/k{i}"),
+            format!("/rkbench/k{i}").into(),
             data,
             &acl,
             0,

@@ -74,7 +74,7 @@ fn read_result(
         } => {
             check(tree, auth, skip_acl, path, perms::READ)?;
             let n = tree.get(path).ok_or(ErrorCode::NoNode)?;
-            let children = n.children.iter().map(|c| c.to_string()).collect();
+            let children = tree.children(path).unwrap_or_default();
             Ok(if *with_stat {
                 Response::GetChildren2 {
                     children,

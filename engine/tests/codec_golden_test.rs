@@ -860,7 +860,7 @@ fn txn_cases() -> Vec<(&'static str, Txn)> {
                 2,
                 TxnBody::Create {
                     opcode: op::CREATE,
-                    path: s("/e"),
+                    path: "/e".into(),
                     data: Vec::new().into(),
                     acl: open(),
                     ephemeral_owner: SESSION,
@@ -875,7 +875,7 @@ fn txn_cases() -> Vec<(&'static str, Txn)> {
                 3,
                 TxnBody::Create {
                     opcode: op::CREATE2,
-                    path: s("/p"),
+                    path: "/p".into(),
                     data: b"hi"[..].into(),
                     acl: open(),
                     ephemeral_owner: 0,
@@ -890,7 +890,7 @@ fn txn_cases() -> Vec<(&'static str, Txn)> {
                 4,
                 TxnBody::Create {
                     opcode: op::CREATE_CONTAINER,
-                    path: s("/c"),
+                    path: "/c".into(),
                     data: b"d"[..].into(),
                     acl: open(),
                     ephemeral_owner: i64::MIN,
@@ -905,7 +905,7 @@ fn txn_cases() -> Vec<(&'static str, Txn)> {
                 5,
                 TxnBody::Create {
                     opcode: op::CREATE_TTL,
-                    path: s("/t"),
+                    path: "/t".into(),
                     data: Vec::new().into(),
                     acl: open(),
                     ephemeral_owner: 0xFF00_0000_0000_1388_u64 as i64,
@@ -980,7 +980,7 @@ fn txn_cases() -> Vec<(&'static str, Txn)> {
                 TxnBody::Multi(vec![
                     TxnBody::Create {
                         opcode: op::CREATE,
-                        path: s("/m"),
+                        path: "/m".into(),
                         data: Vec::new().into(),
                         acl: open(),
                         ephemeral_owner: 0,

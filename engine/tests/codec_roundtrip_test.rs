@@ -333,7 +333,7 @@ fn txn_body(session_id: i64, allow_multi: bool) -> BoxedStrategy<TxnBody> {
                 };
                 TxnBody::Create {
                     opcode,
-                    path,
+                    path: path.into(),
                     data: data.into(),
                     acl,
                     ephemeral_owner,

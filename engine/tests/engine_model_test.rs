@@ -334,7 +334,11 @@ fn compare_trees(sim: &Sim, model: &Model) -> Result<(), TestCaseError> {
     prop_assert_eq!(user, expected);
     for (path, m) in &model.nodes {
         let n = tree.get(path).unwrap();
-        let mut children: BTreeSet<String> = n.children.iter().map(|c| c.to_string()).collect();
+        let mut children: BTreeSet<String> = tree
+            .children(path)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         if path == "/" {
             children.remove("zookeeper");
         }

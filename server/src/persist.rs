@@ -106,10 +106,11 @@ fn tree_from_snapshot(image: &ringkeeper_storage::snapshot::ArchivedSnapshotImag
     tree
 }
 
-fn snap_node(path: &str, n: &Znode) -> SnapNode {
+/// Shares the node's path and data with the live tree: no copy of the bytes.
+fn snap_node(path: &Arc<str>, n: &Znode) -> SnapNode {
     SnapNode {
-        path: path.to_string(),
-        data: n.data.to_vec(),
+        path: path.clone(),
+        data: n.data.clone(),
         acl_index: n.acl,
         czxid: n.czxid,
         mzxid: n.mzxid,

@@ -14,7 +14,7 @@ use ringkeeper_storage::StorageError;
 fn image(zxid: i64, nodes: usize) -> SnapshotImage {
     let mut list = vec![SnapNode {
         path: "/".into(),
-        data: vec![],
+        data: vec![].into(),
         acl_index: 0,
         czxid: 0,
         mzxid: 0,
@@ -28,8 +28,8 @@ fn image(zxid: i64, nodes: usize) -> SnapshotImage {
     }];
     for i in 0..nodes {
         list.push(SnapNode {
-            path: format!("/node-{i:04}"),
-            data: vec![i as u8; i % 50],
+            path: format!("/node-{i:04}").into(),
+            data: vec![i as u8; i % 50].into(),
             acl_index: (i % 2) as u32,
             czxid: i as i64 + 1,
             mzxid: zxid,
@@ -218,7 +218,7 @@ fn large_snapshot_streams_in_chunks_and_write_errors_surface() {
     let dir = Path::new("/data");
     let mut img = image(99, 10);
     for n in &mut img.nodes {
-        n.data = vec![0xab; 300_000];
+        n.data = vec![0xab; 300_000].into();
     }
     let info = write_snapshot(&b, dir, &img).unwrap();
     assert!(info.file_len > 3 << 20, "spans several 1 MiB chunks");
@@ -243,7 +243,7 @@ fn paced_snapshot_keeps_to_its_bandwidth() {
     let dir = Path::new("/data");
     let mut img = image(7, 10);
     for n in &mut img.nodes {
-        n.data = vec![0xcd; 300_000];
+        n.data = vec![0xcd; 300_000].into();
     }
     // About 3 MiB at 10 MiB/s: the first chunk goes at once, the other two wait 100 ms each.
     let started = std::time::Instant::now();

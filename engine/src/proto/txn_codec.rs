@@ -157,7 +157,7 @@ fn read_record(
             };
             TxnBody::Create {
                 opcode: txn_type,
-                path,
+                path: path.into(),
                 data: data.into(),
                 acl,
                 ephemeral_owner,

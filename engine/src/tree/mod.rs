@@ -5,14 +5,18 @@
 //! WAL over a fuzzy snapshot converges on the same tree.
 
 pub mod acl;
+mod children;
 pub mod path;
+mod table;
 
 use crate::limits::{CONTAINER_EPHEMERAL_OWNER, TTL_OWNER_MASK};
 use crate::proto::{perms, Acl, ErrorCode, Stat};
 use crate::txn::Data;
 use acl::AclCache;
+pub use children::Children;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use table::NodeTable;
 
 pub const ROOT: &str = "/";
 pub const ZOOKEEPER: &str = "/zookeeper";
@@ -50,7 +54,7 @@ impl EphemeralType {
 }
 
 /// One znode. `cversion` is the *stored* cversion: the count of child creations.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Znode {
     pub data: Data,
     pub acl: u32,
@@ -63,7 +67,7 @@ pub struct Znode {
     pub aversion: i32,
     pub ephemeral_owner: i64,
     pub pzxid: i64,
-    pub children: BTreeSet<Box<str>>,
+    pub children: Children,
 }
 
 impl Znode {
@@ -80,7 +84,7 @@ impl Znode {
             aversion: 0,
             ephemeral_owner: owner,
             pzxid: zxid,
-            children: BTreeSet::new(),
+            children: Children::default(),
         }
     }
 
@@ -110,11 +114,9 @@ impl Znode {
 
 #[derive(Clone)]
 pub struct DataTree {
-    /// Boxed: the map's buckets stay small (a hash map at 1M entries has up to twice that
-    /// many buckets), which roughly halves the tree's memory.
-    /// Keys are shared strings so that a snapshot can take the whole key set in a few
-    /// milliseconds (reference counts, not copies).
-    nodes: HashMap<Arc<str>, Box<Znode>>,
+    /// Paths are shared strings: a snapshot takes the whole key set in a few milliseconds
+    /// (reference counts, not copies), and replicas keep the txn's copy.
+    nodes: NodeTable,
     acls: AclCache,
     ephemerals: HashMap<i64, BTreeSet<String>>,
     containers: BTreeSet<String>,
@@ -150,7 +152,7 @@ impl DataTree {
     /// snapshot's ACL order) and `insert_raw` (parents first).
     pub fn empty() -> DataTree {
         DataTree {
-            nodes: HashMap::new(),
+            nodes: NodeTable::default(),
             acls: AclCache::default(),
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
@@ -162,50 +164,24 @@ impl DataTree {
     /// Inserts a node and links it to its parent without touching any Stat; used to build
     /// the system nodes and to load snapshots (parents first).
     pub fn insert_raw(&mut self, path: &str, node: Znode) {
+        let slot = self.insert_unlinked(path, node);
         if path != ROOT {
-            if let Some(parent) = path::parent_of(path).and_then(|p| self.lookup_mut(p)) {
-                parent.children.insert(path::name_of(path).into());
-            }
+            self.nodes.link(slot);
         }
-        self.index_owner(path, node.ephemeral_owner);
-        self.approximate_data_size += (path.len() + node.data.len()) as i64;
-        self.nodes.insert(Arc::from(path), Box::new(node));
     }
 
     /// Inserts a node without linking it to its parent; call `link_children` once all nodes
     /// are in. Loading a snapshot this way builds each child set in one sorted bulk load
     /// instead of a million random B-tree inserts.
-    pub fn insert_unlinked(&mut self, path: &str, node: Znode) {
+    pub fn insert_unlinked(&mut self, path: &str, node: Znode) -> u32 {
         self.index_owner(path, node.ephemeral_owner);
         self.approximate_data_size += (path.len() + node.data.len()) as i64;
-        self.nodes.insert(Arc::from(path), Box::new(node));
+        self.nodes.insert(Arc::from(path), node).0
     }
 
     /// Links every node into its parent's child set (after `insert_unlinked`).
     pub fn link_children(&mut self) {
-        let mut by_parent: HashMap<&str, Vec<Box<str>>> = HashMap::new();
-        for p in self.nodes.keys().filter(|p| &***p != ROOT) {
-            if let Some(parent) = path::parent_of(p) {
-                by_parent
-                    .entry(Self::key(parent))
-                    .or_default()
-                    .push(path::name_of(p).into());
-            }
-        }
-        let by_parent: Vec<(String, Vec<Box<str>>)> = by_parent
-            .into_iter()
-            .map(|(p, names)| (p.to_string(), names))
-            .collect();
-        for (parent, names) in by_parent {
-            if let Some(node) = self.nodes.get_mut(parent.as_str()) {
-                if node.children.is_empty() {
-                    // from_iter sorts, then bulk-builds the tree.
-                    node.children = names.into_iter().collect();
-                } else {
-                    node.children.extend(names);
-                }
-            }
-        }
+        self.nodes.link_all();
     }
 
     fn index_owner(&mut self, path: &str, owner: i64) {
@@ -256,11 +232,11 @@ impl DataTree {
     }
 
     pub fn get(&self, path: &str) -> Option<&Znode> {
-        self.nodes.get(Self::key(path)).map(|n| &**n)
+        self.nodes.get(Self::key(path))
     }
 
     fn lookup_mut(&mut self, path: &str) -> Option<&mut Znode> {
-        self.nodes.get_mut(Self::key(path)).map(|n| &mut **n)
+        self.nodes.get_mut(Self::key(path))
     }
 
     pub fn acl_of(&self, node: &Znode) -> &[Acl] {
@@ -310,16 +286,15 @@ impl DataTree {
 
     /// Every znode, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Znode)> {
-        self.nodes.iter().map(|(p, n)| (p, &**n))
+        self.nodes.iter()
     }
 
     /// Number of znodes below `path` (not counting it).
     pub fn descendant_count(&self, path: &str) -> usize {
         let Some(node) = self.get(path) else { return 0 };
-        let base = if Self::key(path) == ROOT { "" } else { path };
-        node.children
-            .iter()
-            .map(|c| 1 + self.descendant_count(&format!("{base}/{c}")))
+        self.nodes
+            .child_paths(node)
+            .map(|c| 1 + self.descendant_count(c))
             .sum()
     }
 
@@ -328,7 +303,7 @@ impl DataTree {
     #[allow(clippy::too_many_arguments)]
     pub fn create(
         &mut self,
-        path: &str,
+        path: Arc<str>,
         data: Data,
         acl: &[Acl],
         ephemeral_owner: i64,
@@ -336,13 +311,14 @@ impl DataTree {
         zxid: i64,
         time: i64,
     ) -> Result<(), ErrorCode> {
-        let parent_path = path::parent_of(path).ok_or(ErrorCode::BadArguments)?;
-        let name = path::name_of(path);
-        let parent = self.lookup_mut(parent_path).ok_or(ErrorCode::NoNode)?;
+        let parent_path = path::parent_of(&path).ok_or(ErrorCode::BadArguments)?;
+        let name = path::name_of(&path);
+        let parent_path = Self::key(parent_path);
         // Existence is the parent's child set, as in ZooKeeper: replaying a delete of an
         // ancestor over a fuzzy snapshot can leave an unlinked node in the map, and a later
         // create must relink (replace) it.
-        let exists = parent.children.contains(name);
+        let exists = self.nodes.has_child(parent_path, name);
+        let parent = self.lookup_mut(parent_path).ok_or(ErrorCode::NoNode)?;
         let new_cversion = if parent_cversion == -1 {
             parent.cversion.wrapping_add(1)
         } else {
@@ -355,16 +331,16 @@ impl DataTree {
         if exists {
             return Err(ErrorCode::NodeExists);
         }
-        parent.children.insert(name.into());
-        if let Some(orphan) = self.nodes.remove(path) {
-            self.unindex_owner(path, orphan.ephemeral_owner);
+        let acl = self.acls.intern(acl);
+        let node = Znode::new(data, acl, ephemeral_owner, zxid, time);
+        self.index_owner(&path, ephemeral_owner);
+        self.approximate_data_size += (path.len() + node.data.len()) as i64;
+        let (slot, orphan) = self.nodes.insert(path.clone(), node);
+        if let Some(orphan) = orphan {
+            self.unindex_owner(&path, orphan.ephemeral_owner);
             self.approximate_data_size -= (path.len() + orphan.data.len()) as i64;
         }
-        let acl = self.acls.intern(acl);
-        self.index_owner(path, ephemeral_owner);
-        self.approximate_data_size += (path.len() + data.len()) as i64;
-        let node = Znode::new(data, acl, ephemeral_owner, zxid, time);
-        self.nodes.insert(Arc::from(path), Box::new(node));
+        self.nodes.link(slot);
         Ok(())
     }
 
@@ -373,11 +349,18 @@ impl DataTree {
         if Self::key(path) == ROOT {
             return Err(ErrorCode::BadArguments);
         }
-        let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        if self.nodes.get(path).is_none() {
+            return Err(ErrorCode::NoNode);
+        }
+        // Unlink first: the parent's set finds the child by the name in its slot.
+        let parent_path = path::parent_of(path).map(Self::key);
+        if let Some(parent_path) = parent_path {
+            self.nodes.unlink(parent_path, path::name_of(path));
+        }
+        let (_, node) = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
         self.unindex_owner(path, node.ephemeral_owner);
         self.approximate_data_size -= (path.len() + node.data.len()) as i64;
-        if let Some(parent) = path::parent_of(path).and_then(|p| self.lookup_mut(p)) {
-            parent.children.remove(path::name_of(path));
+        if let Some(parent) = parent_path.and_then(|p| self.lookup_mut(p)) {
             if zxid > parent.pzxid {
                 parent.pzxid = zxid;
             }
@@ -416,10 +399,21 @@ impl DataTree {
         Ok(())
     }
 
+    /// Is `name` in the child set of `parent`?
+    pub fn has_child(&self, parent: &str, name: &str) -> bool {
+        self.nodes.has_child(Self::key(parent), name)
+    }
+
     /// Child names in a stable (sorted) order.
     pub fn children(&self, path: &str) -> Option<Vec<String>> {
-        self.get(path)
-            .map(|n| n.children.iter().map(|c| c.to_string()).collect())
+        let node = self.get(path)?;
+        let mut names: Vec<String> = self
+            .nodes
+            .child_paths(node)
+            .map(|p| path::name_of(p).to_string())
+            .collect();
+        names.sort_unstable();
+        Some(names)
     }
 }
 
@@ -442,18 +436,18 @@ mod tests {
     fn cversion_counts_creates_and_deletes() {
         let mut t = DataTree::new();
         let acl = Acl::open_unsafe();
-        t.create("/a", Data::from(&[][..]), &acl, 0, 1, 10, 100)
+        t.create("/a".into(), Data::from(&[][..]), &acl, 0, 1, 10, 100)
             .unwrap();
-        t.create("/a/x", Data::from(&[][..]), &acl, 0, 1, 11, 101)
+        t.create("/a/x".into(), Data::from(&[][..]), &acl, 0, 1, 11, 101)
             .unwrap();
-        t.create("/a/y", Data::from(&[][..]), &acl, 0, 2, 12, 102)
+        t.create("/a/y".into(), Data::from(&[][..]), &acl, 0, 2, 12, 102)
             .unwrap();
         t.delete("/a/x", 13).unwrap();
         let s = t.get("/a").unwrap().stat();
         assert_eq!((s.cversion, s.num_children, s.pzxid), (3, 1, 13));
         // Replay of an old create over a newer state: NODEEXISTS, cversion stays.
         assert_eq!(
-            t.create("/a/y", Data::from(&[][..]), &acl, 0, 2, 12, 102),
+            t.create("/a/y".into(), Data::from(&[][..]), &acl, 0, 2, 12, 102),
             Err(ErrorCode::NodeExists)
         );
         assert_eq!(t.get("/a").unwrap().cversion, 2);
@@ -464,9 +458,10 @@ mod tests {
         let mut t = DataTree::new();
         let acl = Acl::open_unsafe();
         let empty = || Data::from(&[][..]);
-        t.create("/a", empty(), &acl, 0, -1, 1, 1).unwrap();
-        t.create("/a/x", empty(), &acl, 77, -1, 2, 1).unwrap();
-        t.create("/a/y", empty(), &acl, 0, -1, 3, 1).unwrap();
+        t.create("/a".into(), empty(), &acl, 0, -1, 1, 1).unwrap();
+        t.create("/a/x".into(), empty(), &acl, 77, -1, 2, 1)
+            .unwrap();
+        t.create("/a/y".into(), empty(), &acl, 0, -1, 3, 1).unwrap();
         let mut nodes: Vec<(Arc<str>, Znode)> =
             t.iter().map(|(p, n)| (p.clone(), n.clone())).collect();
         nodes.sort_by(|a, b| b.0.cmp(&a.0)); // children before parents
@@ -490,10 +485,10 @@ mod tests {
     fn owner_indexes() {
         let mut t = DataTree::new();
         let acl = Acl::open_unsafe();
-        t.create("/e", Data::from(&[][..]), &acl, 77, -1, 1, 1)
+        t.create("/e".into(), Data::from(&[][..]), &acl, 77, -1, 1, 1)
             .unwrap();
         t.create(
-            "/c",
+            "/c".into(),
             Data::from(&[][..]),
             &acl,
             CONTAINER_EPHEMERAL_OWNER,
@@ -503,7 +498,7 @@ mod tests {
         )
         .unwrap();
         t.create(
-            "/t",
+            "/t".into(),
             Data::from(&[][..]),
             &acl,
             EphemeralType::ttl_owner(500),

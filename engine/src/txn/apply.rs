@@ -126,7 +126,7 @@ fn apply_body(
             ..
         } => {
             let r = tree.create(
-                p,
+                p.clone(),
                 data.clone(),
                 acl,
                 *ephemeral_owner,
@@ -146,7 +146,7 @@ fn apply_body(
                         None,
                     );
                     Applied::Created {
-                        path: p.clone(),
+                        path: p.to_string(),
                         stat: stat_of(tree, p),
                     }
                 }

@@ -220,7 +220,7 @@ pub fn prep_create(
     );
     Ok(TxnBody::Create {
         opcode: txn_opcode,
-        path: new_path,
+        path: new_path.into(),
         data: req.data.as_slice().into(),
         acl: fixed_acl,
         ephemeral_owner,

@@ -35,7 +35,8 @@ pub enum TxnBody {
     /// after this create.
     Create {
         opcode: i32,
-        path: String,
+        /// Shared: it becomes the key of the new znode in every tree that applies the txn.
+        path: Arc<str>,
         data: Data,
         acl: Vec<Acl>,
         ephemeral_owner: i64,

@@ -590,7 +590,7 @@ pub fn tree_image(tree: &DataTree) -> BTreeMap<String, NodeImage> {
                     stat: n.stat(),
                     stored_cversion: n.cversion,
                     stored_owner: n.ephemeral_owner,
-                    children: n.children.iter().map(|c| c.to_string()).collect(),
+                    children: tree.children(p).unwrap_or_default(),
                 },
             )
         })
@@ -638,7 +638,7 @@ pub fn check_invariants(engine: &Engine) {
             node.children.len(),
             "numChildren of {path}"
         );
-        for child in &node.children {
+        for child in tree.children(path).unwrap_or_default() {
             let full = if path == "/" {
                 format!("/{child}")
             } else {
@@ -653,10 +653,11 @@ pub fn check_invariants(engine: &Engine) {
                 None => panic!("path without '/': {path:?}"),
             };
             let name = &path[path.rfind('/').unwrap_or(0) + 1..];
-            let p = tree
-                .get(parent)
-                .unwrap_or_else(|| panic!("{path}: parent missing"));
-            assert!(p.children.contains(name), "{path} not listed by its parent");
+            assert!(tree.get(parent).is_some(), "{path}: parent missing");
+            assert!(
+                tree.has_child(parent, name),
+                "{path} not listed by its parent"
+            );
         }
         if let EphemeralType::Normal(owner) = EphemeralType::of(node.ephemeral_owner) {
             assert!(

@@ -6,7 +6,10 @@
 //! The payload starts at offset 32 (16-aligned) and is read into an `AlignedVec<16>`,
 //! validated once with `rkyv::access`, and then used in place.
 
+mod shared;
+
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
@@ -14,6 +17,7 @@ use rkyv::util::AlignedVec;
 use crate::backend::{Backend, BackendFile};
 use crate::error::{Result, StorageError};
 use crate::wal::{parse_hex_suffix, VERSION_DIR};
+pub use shared::{SharedBytes, SharedStr};
 
 /// File name prefix of snapshots.
 pub const SNAPSHOT_PREFIX: &str = "snapshot.";
@@ -61,9 +65,11 @@ pub struct SnapAclList {
 #[rkyv(derive(Debug))]
 pub struct SnapNode {
     /// Full path; the root is "/".
-    pub path: String,
+    #[rkyv(with = SharedStr)]
+    pub path: Arc<str>,
     /// Node data.
-    pub data: Vec<u8>,
+    #[rkyv(with = SharedBytes)]
+    pub data: Arc<[u8]>,
     /// Index into [`SnapshotImage::acls`].
     pub acl_index: u32,
     /// Stat fields, as in ZooKeeper's StatPersisted.
