@@ -92,5 +92,11 @@ fi
 export RINGKEEPER_BIN="${RINGKEEPER_BIN:-$ROOT/target/debug/ringkeeper}"
 log "differential suite (candidate: ${RINGKEEPER_DIFF_CANDIDATE:-ringkeeper})"
 "$PY" -m pytest -x -q tests/diff "$@"
+if [ "${RINGKEEPER_DIFF_CANDIDATE:-ringkeeper}" = ringkeeper ]; then
+    # Again with two connection shards: clients land on different shards, each of which
+    # keeps and fires its own connections' watches (the default here is one shard).
+    log "differential suite with ringkeeper.shards=2"
+    RINGKEEPER_DIFF_EXTRA_CFG="ringkeeper.shards=2" "$PY" -m pytest -x -q tests/diff "$@"
+fi
 log "crash/recovery suite"
 exec "$PY" -m pytest -q tests/crash --timeout 300

@@ -18,6 +18,9 @@ pub struct EngineConfig {
     pub container_max_per_minute: i64,
     pub container_max_never_used_interval_ms: i64,
     pub reconfig_enabled: bool,
+    /// The server's connection shards keep and fire the watches (see `Output::Watch` and
+    /// `Output::TxnApplied`); the engine keeps none.
+    pub watches_at_shards: bool,
 }
 
 impl Default for EngineConfig {
@@ -35,6 +38,7 @@ impl Default for EngineConfig {
             container_max_per_minute: 10_000,
             container_max_never_used_interval_ms: 0,
             reconfig_enabled: false,
+            watches_at_shards: false,
         }
     }
 }

@@ -108,8 +108,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
             Err(_) => break,
             Ok((header, body)) => match proto::decode_request(header.opcode, body) {
                 Ok(req) => match shard.borrow_mut().serve(conn, header, &req) {
-                    Serve::Local(None) => continue,
-                    Serve::Local(Some(watch)) => watch,
+                    Serve::Local => continue,
                     Serve::Forward => ToPipeline::Request {
                         conn,
                         header,
@@ -154,7 +153,8 @@ fn encode(o: &Output, out: &mut Vec<u8>) -> bool {
         Output::Reply { header, body, .. } => proto::encode_reply(header, body, out),
         Output::Notify { event, .. } => proto::encode_notification(event, out),
         Output::Close { .. } => return true,
-        Output::AuthIds { .. } => {}
+        // Shard-side bookkeeping, never frames (the shard consumes them).
+        Output::AuthIds { .. } | Output::Watch { .. } | Output::TxnApplied { .. } => {}
     }
     false
 }

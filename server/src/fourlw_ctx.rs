@@ -146,9 +146,9 @@ pub fn context(p: &Pipeline, remote: SocketAddr) -> FourLwContext {
         .buckets()
         .map(|(t, ids)| (*t, ids.iter().copied().collect()))
         .collect();
-    let watches = engine.watches();
+    let watches = crate::watches::report(&p.watches);
     let watches_by_session = watches
-        .paths_by_conn()
+        .paths_by_conn
         .into_iter()
         .map(|(c, paths)| {
             (
@@ -158,7 +158,7 @@ pub fn context(p: &Pipeline, remote: SocketAddr) -> FourLwContext {
         })
         .collect();
     let watches_by_path = watches
-        .conns_by_path()
+        .conns_by_path
         .into_iter()
         .map(|(path, conns)| {
             (
@@ -189,7 +189,7 @@ pub fn context(p: &Pipeline, remote: SocketAddr) -> FourLwContext {
         session_expiry,
         watches_by_session,
         watches_by_path,
-        total_watches: watches.watch_count() as u64,
+        total_watches: watches.count as u64,
         ephemerals_count: tree.ephemeral_count() as u64,
         approximate_data_size: tree.approximate_data_size().max(0) as u64,
         global_sessions: sessions.len() as u64,

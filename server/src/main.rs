@@ -10,6 +10,7 @@ mod pipeline;
 mod server;
 mod shard;
 mod stats;
+mod watches;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -1,7 +1,6 @@
 //! Messages between connection shards and the pipeline core.
 
 use ringkeeper_engine::proto::{ConnectRequest, ErrorCode, Request, RequestHeader};
-use ringkeeper_engine::read::WatchRequest;
 use ringkeeper_engine::txn::Txn;
 use ringkeeper_engine::{ConnId, Output};
 use std::net::SocketAddr;
@@ -30,16 +29,12 @@ pub enum ToPipeline {
     },
     /// The socket closed or sent something unacceptable.
     Disconnect { conn: ConnId },
-    /// A read the shard served from its replica at `served_zxid` asked for a watch.
-    Watch {
-        conn: ConnId,
-        served_zxid: i64,
-        watch: WatchRequest,
-    },
-    /// Sessions active on a shard through reads it served, and how many per connection.
+    /// Sessions active on a shard through reads it served, how many reads per connection,
+    /// and how many notifications the shard sent each connection (for `cons` and `stat`).
     Touch {
         sessions: Vec<i64>,
         reads: Vec<(ConnId, u64)>,
+        notified: Vec<(ConnId, u64)>,
     },
     /// A four-letter word arrived as the first bytes of a connection.
     FourLetterWord {
@@ -49,18 +44,26 @@ pub enum ToPipeline {
     },
 }
 
-/// Pipeline to shard: what to send, in order.
+/// One step of the stream the pipeline sends each shard.
+#[derive(Debug)]
+pub enum Item {
+    /// For one of the shard's connections.
+    Out(Output),
+    /// A committed txn, for every shard's replica, in zxid order and in its place among the
+    /// outputs: the shard applies it (firing its connections' watches) before it sends the
+    /// replies that follow, as ZooKeeper sends a write's notifications before its reply.
+    Apply(Arc<Txn>),
+}
+
+/// Pipeline to shard: what to do, in order.
 #[derive(Debug)]
 pub enum ToShard {
-    Outputs(Vec<Output>),
+    Stream(Vec<Item>),
     /// A four-letter word's answer: write the text, then close.
     Text {
         conn: ConnId,
         text: String,
     },
-    /// Committed txns, in zxid order, for the shard's replica: applied after the outputs
-    /// before them, so a read never shows a change before its notification went out.
-    Apply(Arc<Vec<Txn>>),
 }
 
 /// Connection ids carry their shard in the top 16 bits, so the pipeline can route replies.
@@ -72,12 +75,15 @@ pub fn shard_of(conn: ConnId) -> usize {
     (conn >> 48) as usize
 }
 
-pub fn output_conn(o: &Output) -> ConnId {
+/// The connection an output is for; none for `TxnApplied`, which is for every shard.
+pub fn output_conn(o: &Output) -> Option<ConnId> {
     match o {
         Output::Connected { conn, .. }
         | Output::Reply { conn, .. }
         | Output::Notify { conn, .. }
         | Output::Close { conn }
-        | Output::AuthIds { conn, .. } => *conn,
+        | Output::AuthIds { conn, .. }
+        | Output::Watch { conn, .. } => Some(*conn),
+        Output::TxnApplied { .. } => None,
     }
 }

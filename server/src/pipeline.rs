@@ -4,14 +4,15 @@
 //! outputs back to the shards that own the connections.
 
 use crate::config::ServerConfig;
-use crate::msg::{shard_of, ToPipeline, ToShard};
+use crate::msg::{shard_of, Item, ToPipeline, ToShard};
 use crate::persist::Persist;
 use crate::stats::{ConnStats, ServerStats};
 use glommio::channels::local_channel;
 use glommio::channels::shared_channel::{ConnectedSender, SharedReceiver, SharedSender};
 use ringkeeper_engine::proto::{xid, ErrorCode};
+use ringkeeper_engine::txn::Txn;
 use ringkeeper_engine::{opcode_of, ConnId, Engine, Output};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -30,6 +31,7 @@ pub struct PipelineSetup {
     pub to_shards: Vec<SharedSender<ToShard>>,
     pub started: Instant,
     pub released_zxid: Arc<std::sync::atomic::AtomicI64>,
+    pub watches: Vec<crate::watches::ShardWatches>,
 }
 
 enum In {
@@ -47,10 +49,14 @@ pub struct Pipeline {
     pub started: Instant,
     shards: Vec<ConnectedSender<ToShard>>,
     pending: Vec<Vec<crate::msg::ToShard>>,
-    /// Txns made durable by the last commit, for the shards' replicas.
-    committed: Option<Arc<Vec<ringkeeper_engine::txn::Txn>>>,
+    /// Txns made durable and not yet sent to the shards (each goes out at its
+    /// `Output::TxnApplied`), and the last zxid made durable.
+    committed: VecDeque<Arc<Txn>>,
+    last_committed: Option<i64>,
     /// Shared with the shards: see `ShardState::committed`.
     released_zxid: Arc<std::sync::atomic::AtomicI64>,
+    /// Every shard's watches, for the four-letter words.
+    pub watches: Vec<crate::watches::ShardWatches>,
 }
 
 /// Pause between snapshot chunks copied while no message is waiting.
@@ -99,8 +105,10 @@ pub async fn run(setup: PipelineSetup) {
         started: setup.started,
         shards,
         pending: (0..n).map(|_| Vec::new()).collect(),
-        committed: None,
+        committed: VecDeque::new(),
+        last_committed: None,
         released_zxid: setup.released_zxid,
+        watches: setup.watches,
     };
     loop {
         // While a snapshot is being copied, do a chunk whenever no message is waiting
@@ -156,7 +164,7 @@ impl Pipeline {
                 if limit > 0 && same_ip >= limit {
                     tracing::warn!(%remote, limit, "too many connections from this address");
                     self.stats.connection_rejected += 1;
-                    self.queue(conn, Output::Close { conn });
+                    self.queue(shard_of(conn), Item::Out(Output::Close { conn }));
                     return;
                 }
                 self.conns.insert(conn, ConnStats::new(remote, now));
@@ -186,14 +194,17 @@ impl Pipeline {
                 self.stats.packets_received += 1;
                 self.engine.handle_bad_request(conn, header, err);
             }
-            In::Shard(ToPipeline::Watch {
-                conn,
-                served_zxid,
-                watch,
+            In::Shard(ToPipeline::Touch {
+                sessions,
+                reads,
+                notified,
             }) => {
-                self.engine.handle_watch_request(conn, served_zxid, watch);
-            }
-            In::Shard(ToPipeline::Touch { sessions, reads }) => {
+                for (conn, n) in notified {
+                    self.stats.packets_sent += n;
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.sent += n;
+                    }
+                }
                 self.engine.handle_touch(&sessions, now);
                 for (conn, n) in reads {
                     self.stats.packets_received += n;
@@ -218,14 +229,16 @@ impl Pipeline {
     /// Appends what the engine prepared and makes it durable in one batch. A storage error
     /// is fatal: nothing more may be acknowledged.
     fn persist(&mut self) {
-        let mut committed = Vec::new();
+        let mut count = 0u64;
+        let mut last = None;
         while let Some(txn) = self.engine.poll_txn() {
             if let Err(e) = self.persist.append(&txn) {
                 storage_failed(&e);
             }
-            committed.push(txn);
+            count += 1;
+            last = Some(txn.zxid);
+            self.committed.push_back(Arc::new(txn));
         }
-        let count = committed.len() as u64;
         if count == 0 {
             return;
         }
@@ -249,70 +262,87 @@ impl Pipeline {
             );
         }
         self.persist.maybe_start_snapshot(&self.engine);
-        self.committed = Some(Arc::new(committed));
+        self.last_committed = last;
         self.stats.snap_count = self.persist.snapshots_taken;
     }
 
-    fn queue(&mut self, conn: ConnId, o: Output) {
-        let shard = shard_of(conn);
+    fn queue(&mut self, shard: usize, item: Item) {
         match self.pending[shard].last_mut() {
-            Some(ToShard::Outputs(v)) => v.push(o),
-            _ => self.pending[shard].push(ToShard::Outputs(vec![o])),
+            Some(ToShard::Stream(v)) => v.push(item),
+            _ => self.pending[shard].push(ToShard::Stream(vec![item])),
         }
+    }
+
+    /// Every shard applies the txn at this point of its stream.
+    fn queue_txn(&mut self, zxid: i64) {
+        while let Some(txn) = self.committed.pop_front() {
+            if txn.zxid != zxid {
+                continue;
+            }
+            for shard in 0..self.pending.len() {
+                self.queue(shard, Item::Apply(txn.clone()));
+            }
+            return;
+        }
+        tracing::error!(zxid, "applied txn missing from the committed queue");
     }
 
     /// Moves released outputs to their shards' queues and keeps per-connection counters.
     fn route(&mut self) {
         let now = now_ms();
         while let Some(o) = self.engine.poll_output() {
-            let conn = crate::msg::output_conn(&o);
+            let Some(conn) = crate::msg::output_conn(&o) else {
+                if let Output::TxnApplied { zxid } = o {
+                    self.queue_txn(zxid);
+                }
+                continue;
+            };
             if let Some(c) = self.conns.get_mut(&conn) {
-                match &o {
-                    Output::Reply { header, .. } => {
-                        c.sent += 1;
-                        self.stats.packets_sent += 1;
-                        if header.err == ErrorCode::AuthFailed.code() {
-                            self.stats.auth_failed += 1;
-                        }
-                        if header.zxid > 0 {
-                            c.last_zxid = header.zxid;
-                        }
-                        if header.xid != xid::NOTIFICATION {
-                            if let Some(pos) = c.pending.iter().position(|(x, _)| *x == header.xid)
-                            {
-                                let (_, t) = c.pending.remove(pos).unwrap_or((0, Instant::now()));
-                                let us = t.elapsed().as_micros() as u64;
-                                c.latency.record(us);
-                                c.last_latency_us = us;
-                                c.last_response_ms = now;
-                                self.stats.latency.record(us);
-                            }
+                // (xid, error) of an answer to a request, to match it with its arrival.
+                let answer = match &o {
+                    Output::Reply { header, .. } => Some((header.xid, header.err, header.zxid)),
+                    Output::Watch {
+                        reply: Some((xid, zxid)),
+                        ..
+                    } => Some((*xid, 0, *zxid)),
+                    _ => None,
+                };
+                if let Some((xid, err, zxid)) = answer {
+                    c.sent += 1;
+                    self.stats.packets_sent += 1;
+                    if err == ErrorCode::AuthFailed.code() {
+                        self.stats.auth_failed += 1;
+                    }
+                    if zxid > 0 {
+                        c.last_zxid = zxid;
+                    }
+                    if xid != xid::NOTIFICATION {
+                        if let Some(pos) = c.pending.iter().position(|(x, _)| *x == xid) {
+                            let (_, t) = c.pending.remove(pos).unwrap_or((0, Instant::now()));
+                            let us = t.elapsed().as_micros() as u64;
+                            c.latency.record(us);
+                            c.last_latency_us = us;
+                            c.last_response_ms = now;
+                            self.stats.latency.record(us);
                         }
                     }
-                    Output::Notify { .. } | Output::Connected { .. } => {
-                        c.sent += 1;
-                        self.stats.packets_sent += 1;
-                    }
-                    Output::Close { .. } | Output::AuthIds { .. } => {}
+                }
+                if matches!(o, Output::Notify { .. } | Output::Connected { .. }) {
+                    c.sent += 1;
+                    self.stats.packets_sent += 1;
                 }
             }
             if matches!(o, Output::Close { .. }) {
                 self.conns.remove(&conn);
             }
-            self.queue(conn, o);
+            self.queue(shard_of(conn), Item::Out(o));
         }
     }
 
     async fn flush(&mut self) {
-        // The replicas apply this batch's txns after its outputs.
-        if let Some(txns) = self.committed.take() {
-            if let Some(last) = txns.last() {
-                self.released_zxid
-                    .store(last.zxid, std::sync::atomic::Ordering::Release);
-            }
-            for queue in self.pending.iter_mut() {
-                queue.push(ToShard::Apply(txns.clone()));
-            }
+        if let Some(zxid) = self.last_committed.take() {
+            self.released_zxid
+                .store(zxid, std::sync::atomic::Ordering::Release);
         }
         for (i, queue) in self.pending.iter_mut().enumerate() {
             for msg in queue.drain(..) {

@@ -28,6 +28,7 @@ pub fn engine_config(c: &ServerConfig) -> EngineConfig {
         container_max_per_minute: c.container_max_per_minute as i64,
         container_max_never_used_interval_ms: c.container_max_never_used_interval_ms as i64,
         reconfig_enabled: c.reconfig_enabled,
+        watches_at_shards: true,
     }
 }
 
@@ -56,6 +57,8 @@ pub fn run(config: ServerConfig, engine: Engine, persist: Persist) -> Result<(),
     let mut handles = Vec::new();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let released_zxid = Arc::new(std::sync::atomic::AtomicI64::new(engine.last_zxid()));
+    let watches: Vec<crate::watches::ShardWatches> =
+        (0..shards).map(|_| Default::default()).collect();
     for index in 0..shards {
         let (ptx, prx) = shared_channel::new_bounded::<ToPipeline>(CHANNEL_CAPACITY);
         let (stx, srx) = shared_channel::new_bounded::<ToShard>(CHANNEL_CAPACITY);
@@ -74,6 +77,7 @@ pub fn run(config: ServerConfig, engine: Engine, persist: Persist) -> Result<(),
             to_pipeline: ptx,
             from_pipeline: srx,
             ready: ready_tx.clone(),
+            watches: watches.clone(),
         };
         let core = if cpus > 1 {
             (pipeline_core + 1 + index) % cpus
@@ -95,6 +99,7 @@ pub fn run(config: ServerConfig, engine: Engine, persist: Persist) -> Result<(),
         to_shards: to_shard_tx,
         started: Instant::now(),
         released_zxid,
+        watches,
     };
     let pipeline = LocalExecutorBuilder::new(Placement::Fixed(pipeline_core))
         .name("rk-pipeline")

@@ -1,14 +1,18 @@
 //! A connection shard: one glommio executor that accepts on the client port (SO_REUSEPORT,
 //! so every shard binds it and the kernel spreads connections) and owns its connections.
 //!
-//! Each shard keeps a replica of the data tree, fed by the committed txns the pipeline sends
-//! after each batch's outputs. A tree read (getData, exists, getChildren, getACL, ...) from a
+//! Each shard keeps a replica of the data tree and its connections' watches. The pipeline
+//! sends each shard one ordered stream: its connections' outputs with every committed txn in
+//! its place among them. The shard applies each txn to its replica there, firing its own
+//! connections' watches, so a write's notifications go out before its reply, and a watch a
+//! read armed is registered against exactly the tree that read saw. A tree read (getData, exists, getChildren, getACL, ...) from a
 //! connection with nothing outstanding at the pipeline is answered here, from the replica,
 //! with no cross-core hop. A read behind a forwarded request of the same connection goes to
 //! the pipeline instead, so it waits behind that request as ZooKeeper makes it wait.
 
 use crate::conn::{read_loop, write_loop, ConnCmd, PipelineTx, ReadEnd};
-use crate::msg::{conn_id, output_conn, ToPipeline, ToShard};
+use crate::msg::{conn_id, output_conn, Item, ToPipeline, ToShard};
+use crate::watches::{lock, watched_elsewhere, ShardWatches};
 use glommio::channels::local_channel::{self, LocalSender};
 use glommio::channels::shared_channel::{SharedReceiver, SharedSender};
 use glommio::net::TcpListener;
@@ -16,7 +20,8 @@ use ringkeeper_engine::proto::{ErrorCode, Id, ReplyHeader, Request, RequestHeade
 use ringkeeper_engine::read::{is_tree_read, read_tree};
 use ringkeeper_engine::tree::DataTree;
 use ringkeeper_engine::txn::apply;
-use ringkeeper_engine::watch::WatchManager;
+use ringkeeper_engine::watch::ops::{perform, WatchOp};
+use ringkeeper_engine::watch::STANDARD;
 use ringkeeper_engine::{ConnId, Output};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -50,11 +55,14 @@ pub struct ShardState {
     committed: Arc<AtomicI64>,
     /// Reads waiting for the replica to reach their zxid, in arrival order.
     waiting: VecDeque<WaitingRead>,
-    /// Watch requests from reads served while routing, to send to the pipeline.
-    watch_requests: Vec<ToPipeline>,
+    /// This shard's connections' watches, and every shard's (this one's at `index`).
+    watches: ShardWatches,
+    all_watches: Vec<ShardWatches>,
+    index: usize,
     skip_acl: bool,
     touched: HashSet<i64>,
     reads: HashMap<ConnId, u64>,
+    notified: HashMap<ConnId, u64>,
     /// Requests of this shard's connections now at the pipeline, and this shard's share of
     /// `globalOutstandingLimit`.
     outstanding: u32,
@@ -63,6 +71,13 @@ pub struct ShardState {
 
 /// Reply batches a connection may have queued for its writer before its reader pauses.
 const MAX_QUEUED_WRITES: usize = 1024;
+
+/// Outputs gathered for one connection, written together.
+#[derive(Default)]
+struct Batcher {
+    conn: Option<ConnId>,
+    batch: Vec<Output>,
+}
 
 struct WaitingRead {
     conn: ConnId,
@@ -87,12 +102,14 @@ pub struct ShardSetup {
     pub from_pipeline: SharedReceiver<ToShard>,
     /// Told once the listener is bound (or failed to bind).
     pub ready: std::sync::mpsc::Sender<Result<(), String>>,
+    /// Every shard's watches, indexed by shard.
+    pub watches: Vec<ShardWatches>,
 }
 
 /// What the reader should do with a decoded request.
 pub enum Serve {
-    /// Answered from the replica; send this watch request to the pipeline, if any.
-    Local(Option<ToPipeline>),
+    /// Answered from the replica (or queued to be, once it catches up).
+    Local,
     Forward,
 }
 
@@ -118,14 +135,17 @@ impl ShardState {
                 req,
                 zxid: committed,
             });
-            return Serve::Local(None);
+            return Serve::Local;
         }
-        Serve::Local(self.answer(conn, header, req))
+        self.answer(conn, header, req);
+        Serve::Local
     }
 
-    /// Answers a read from the replica; returns the watch request to send, if any.
-    fn answer(&mut self, conn: ConnId, header: RequestHeader, req: &Request) -> Option<ToPipeline> {
-        let entry = self.conns.get_mut(&conn)?;
+    /// Answers a read from the replica, arming the watch it asks for.
+    fn answer(&mut self, conn: ConnId, header: RequestHeader, req: &Request) {
+        let Some(entry) = self.conns.get_mut(&conn) else {
+            return;
+        };
         let outcome = read_tree(&self.replica, &entry.auth, self.skip_acl, req);
         let (err, body) = match outcome.result {
             Ok(body) => (ErrorCode::Ok, body),
@@ -141,11 +161,9 @@ impl ShardState {
             .try_send(ConnCmd::Outputs(vec![Output::Reply { conn, header, body }]));
         self.touched.insert(entry.session_id);
         *self.reads.entry(conn).or_default() += 1;
-        outcome.watch.map(|watch| ToPipeline::Watch {
-            conn,
-            served_zxid: self.replica_zxid,
-            watch,
-        })
+        if let Some(w) = outcome.watch {
+            lock(&self.watches).add(w.table, &w.path, conn, STANDARD);
+        }
     }
 
     /// Serves the waiting reads the replica has caught up with.
@@ -161,9 +179,7 @@ impl ShardState {
             if let Some(e) = self.conns.get_mut(&w.conn) {
                 e.waiting -= 1;
             }
-            if let Some(msg) = self.answer(w.conn, w.header, &w.req) {
-                self.watch_requests.push(msg);
-            }
+            self.answer(w.conn, w.header, &w.req);
         }
     }
 
@@ -178,6 +194,8 @@ impl ShardState {
     /// Forgets a connection, and its requests still at the pipeline.
     fn remove_conn(&mut self, conn: ConnId) -> Option<ConnEntry> {
         let e = self.conns.remove(&conn)?;
+        lock(&self.watches).remove_conn(conn);
+        self.notified.remove(&conn);
         self.outstanding = self.outstanding.saturating_sub(e.forwarded);
         Some(e)
     }
@@ -198,35 +216,99 @@ impl ShardState {
                     let _ = e.tx.try_send(ConnCmd::Text(text));
                 }
             }
-            ToShard::Apply(txns) => {
-                let mut no_watches = WatchManager::default();
-                let mut events = Vec::new();
-                for txn in txns.iter() {
-                    apply(&mut self.replica, &mut no_watches, txn, &mut events);
-                    self.replica_zxid = self.replica_zxid.max(txn.zxid);
+            ToShard::Stream(items) => {
+                let mut out = Batcher::default();
+                for item in items {
+                    match item {
+                        Item::Out(Output::Watch { conn, op, reply }) => {
+                            self.watch_op(&mut out, conn, &op, reply);
+                        }
+                        Item::Out(o) => self.emit(&mut out, o),
+                        Item::Apply(txn) => {
+                            let mut events = Vec::new();
+                            apply(
+                                &mut self.replica,
+                                &mut lock(&self.watches),
+                                &txn,
+                                &mut events,
+                            );
+                            self.replica_zxid = self.replica_zxid.max(txn.zxid);
+                            for (conn, event) in events {
+                                *self.notified.entry(conn).or_default() += 1;
+                                self.emit(&mut out, Output::Notify { conn, event });
+                            }
+                        }
+                    }
                 }
+                self.flush(&mut out);
                 self.serve_waiting();
             }
-            ToShard::Outputs(outputs) => {
-                let mut batch: Vec<Output> = Vec::new();
-                let mut current: Option<ConnId> = None;
-                for o in outputs {
-                    let c = output_conn(&o);
-                    if current != Some(c) {
-                        self.flush(current, &mut batch);
-                        current = Some(c);
-                    }
-                    self.track(c, &o);
-                    let is_close = matches!(o, Output::Close { .. });
-                    if !matches!(o, Output::AuthIds { .. }) {
-                        batch.push(o);
-                    }
-                    if is_close {
-                        self.flush(current, &mut batch);
-                    }
-                }
-                self.flush(current, &mut batch);
-            }
+        }
+    }
+
+    /// Performs a watch request the pipeline handed over, at this point of the stream (the
+    /// replica is exactly where the engine's tree was), and answers it.
+    fn watch_op(
+        &mut self,
+        out: &mut Batcher,
+        conn: ConnId,
+        op: &WatchOp,
+        reply: Option<(i32, i64)>,
+    ) {
+        let elsewhere = |t, p: &str| watched_elsewhere(&self.all_watches, self.index, t, p);
+        // checkWatches looks at other shards' connections too: ask them before taking this
+        // shard's lock, so no two watch locks are ever held together.
+        let watched_elsewhere = match op {
+            WatchOp::Remove {
+                path,
+                tables,
+                remove: false,
+            } => tables.iter().any(|&t| elsewhere(t, path)),
+            _ => false,
+        };
+        let done = if self.conns.contains_key(&conn) {
+            perform(
+                &self.replica,
+                &mut lock(&self.watches),
+                conn,
+                op,
+                &|_, _| watched_elsewhere,
+            )
+        } else {
+            return;
+        };
+        for event in done.events {
+            *self.notified.entry(conn).or_default() += 1;
+            self.emit(out, Output::Notify { conn, event });
+        }
+        if let Some((xid, zxid)) = reply {
+            let header = ReplyHeader {
+                xid,
+                zxid,
+                err: done.err.code(),
+            };
+            let body = done.body;
+            self.emit(out, Output::Reply { conn, header, body });
+        }
+    }
+
+    /// Adds an output to the batch for its connection; consecutive outputs for the same
+    /// connection go out as one write.
+    fn emit(&mut self, out: &mut Batcher, o: Output) {
+        let Some(c) = output_conn(&o) else {
+            return;
+        };
+        if out.conn != Some(c) {
+            self.flush(out);
+            out.conn = Some(c);
+        }
+        self.track(c, &o);
+        let is_close = matches!(o, Output::Close { .. });
+        if !matches!(o, Output::AuthIds { .. }) {
+            out.batch.push(o);
+        }
+        if is_close {
+            self.flush(out);
         }
     }
 
@@ -246,32 +328,36 @@ impl ShardState {
                 self.outstanding = self.outstanding.saturating_sub(1);
             }
             Output::AuthIds { ids, .. } => e.auth = ids.clone(),
-            Output::Notify { .. } | Output::Close { .. } => {}
+            Output::Notify { .. }
+            | Output::Close { .. }
+            | Output::Watch { .. }
+            | Output::TxnApplied { .. } => {}
         }
     }
 
-    fn flush(&mut self, conn: Option<ConnId>, batch: &mut Vec<Output>) {
-        let Some(conn) = conn else { return };
-        if batch.is_empty() {
+    fn flush(&mut self, out: &mut Batcher) {
+        let Some(conn) = out.conn else { return };
+        if out.batch.is_empty() {
             return;
         }
+        let batch = std::mem::take(&mut out.batch);
         let closing = matches!(batch.last(), Some(Output::Close { .. }));
         if let Some(e) = self.conns.get(&conn) {
-            let _ = e.tx.try_send(ConnCmd::Outputs(std::mem::take(batch)));
+            let _ = e.tx.try_send(ConnCmd::Outputs(batch));
         }
         if closing {
             self.remove_conn(conn);
         }
-        batch.clear();
     }
 
     fn take_touches(&mut self) -> Option<ToPipeline> {
-        if self.touched.is_empty() && self.reads.is_empty() {
+        if self.touched.is_empty() && self.reads.is_empty() && self.notified.is_empty() {
             return None;
         }
         Some(ToPipeline::Touch {
             sessions: self.touched.drain().collect(),
             reads: self.reads.drain().collect(),
+            notified: self.notified.drain().collect(),
         })
     }
 }
@@ -289,24 +375,20 @@ pub async fn run(setup: ShardSetup) {
         replica_zxid: setup.replica_zxid,
         committed: setup.committed,
         waiting: VecDeque::new(),
-        watch_requests: Vec::new(),
+        watches: setup.watches[setup.index].clone(),
+        all_watches: setup.watches.clone(),
+        index: setup.index,
         skip_acl: setup.skip_acl,
         touched: HashSet::new(),
         reads: HashMap::new(),
+        notified: HashMap::new(),
         outstanding: 0,
         outstanding_limit: setup.outstanding_limit.max(1),
     }));
-    let (dispatch, dispatch_tx) = (shard.clone(), tx.clone());
+    let dispatch = shard.clone();
     glommio::spawn_local(async move {
         while let Some(msg) = rx.recv().await {
-            let watches = {
-                let mut s = dispatch.borrow_mut();
-                s.route(msg);
-                std::mem::take(&mut s.watch_requests)
-            };
-            for w in watches {
-                let _ = dispatch_tx.send(w).await;
-            }
+            dispatch.borrow_mut().route(msg);
         }
     })
     .detach();

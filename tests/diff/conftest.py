@@ -52,6 +52,12 @@ BASE_CFG = {
     "znode.container.checkIntervalMs": "1000",
 }
 BASE_SYSPROPS = {"znode.container.checkIntervalMs": "1000"}
+# Extra zoo.cfg lines for the Ringkeeper candidate only, "key=value;key=value": the test
+# command runs the suite a second time with "ringkeeper.shards=2", so that connections
+# land on different shards (each keeping and firing its own connections' watches).
+RINGKEEPER_EXTRA_CFG = dict(
+    kv.split("=", 1) for kv in os.environ.get("RINGKEEPER_DIFF_EXTRA_CFG", "").split(";") if "=" in kv
+)
 
 
 def free_port() -> int:
@@ -86,6 +92,8 @@ class Server:
         cfg["dataDir"] = str(self.dir / "data")
         cfg["clientPort"] = str(self.port)
         cfg["clientPortAddress"] = HOST
+        if self.kind == "ringkeeper":
+            cfg.update(RINGKEEPER_EXTRA_CFG)
         (self.dir / "data").mkdir(exist_ok=True)
         p = self.dir / "zoo.cfg"
         p.write_text("".join(f"{k}={v}\n" for k, v in cfg.items()))

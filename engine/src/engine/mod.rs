@@ -24,6 +24,7 @@ use crate::proto::{
 use crate::session::{initial_session_id, session_password, SessionTracker};
 use crate::tree::DataTree;
 use crate::txn::{apply, Applied, Txn, TxnBody};
+use crate::watch::ops::WatchOp;
 use crate::watch::{ConnId, WatchManager};
 use std::collections::{HashMap, VecDeque};
 
@@ -52,6 +53,19 @@ pub enum Output {
     AuthIds {
         conn: ConnId,
         ids: Vec<Id>,
+    },
+    /// Only with `watches_at_shards`: the connection's shard performs this watch request
+    /// against its replica (which at this point of the stream equals the engine's tree) and,
+    /// with `reply = Some((xid, zxid))`, answers it.
+    Watch {
+        conn: ConnId,
+        op: WatchOp,
+        reply: Option<(i32, i64)>,
+    },
+    /// Only with `watches_at_shards`: the txn with this zxid was applied here. Every shard
+    /// applies it at this point of the stream, firing its own connections' watches.
+    TxnApplied {
+        zxid: i64,
     },
 }
 
@@ -212,6 +226,9 @@ impl Engine {
             self.push(Output::Notify { conn, event });
         }
         let zxid = txn.zxid;
+        if self.config.watches_at_shards {
+            self.push(Output::TxnApplied { zxid });
+        }
         self.txns.push_back(txn);
         (zxid, applied)
     }

@@ -6,7 +6,8 @@ use super::Engine;
 use crate::proto::{ClientInfo, ErrorCode, Request, Response};
 use crate::read::read_tree;
 use crate::tree::acl;
-use crate::watch::{ConnId, STANDARD};
+use crate::watch::ops::WatchOp;
+use crate::watch::ConnId;
 
 impl Engine {
     fn read(&mut self, conn: ConnId, req: Request) -> Result<Response, ErrorCode> {
@@ -53,7 +54,7 @@ impl Engine {
                     .unwrap_or(&[]);
                 let outcome = read_tree(&self.tree, auth, self.config.skip_acl, &req);
                 if let Some(w) = outcome.watch {
-                    self.watches.add(w.table, &w.path, conn, STANDARD);
+                    self.watch_op(conn, WatchOp::Register(w), None);
                 }
                 outcome.result
             }

@@ -3,6 +3,8 @@
 //! persistent-recursive modes. The watcher is the connection, so a connection is told once
 //! per event however many times it asked.
 
+pub mod ops;
+
 use crate::tree::path;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
