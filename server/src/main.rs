@@ -2,11 +2,13 @@
 
 mod config;
 mod conn;
+mod dma_log;
 mod fourlw;
 mod fourlw_ctx;
 mod msg;
 mod persist;
 mod pipeline;
+mod segment_file;
 mod server;
 mod shard;
 mod stats;
