@@ -115,3 +115,7 @@ impl DmaLog {
         Ok(self.core.finish_commit(plan, write_ns, fsync_ns))
     }
 }
+
+#[cfg(test)]
+#[path = "dma_log_test.rs"]
+mod tests;

@@ -23,12 +23,15 @@ fn io_error<T>(op: &'static str, path: &Path, e: glommio::GlommioError<T>) -> St
 
 impl SegmentFile {
     /// Creates (truncating) `path`. Falls back to buffered I/O, with a warning, when the file
-    /// system refuses O_DIRECT (glommio itself writes buffered on tmpfs).
+    /// system refuses O_DIRECT with EINVAL (glommio itself writes buffered on tmpfs).
     pub async fn create(path: &Path) -> Result<SegmentFile, StorageError> {
         let mut opts = OpenOptions::new();
         opts.write(true).create(true).truncate(true);
-        let handle = match opts.dma_open(path).await {
+        let handle = match opts.dma_open(path).await.map_err(io::Error::from) {
             Ok(f) => Handle::Direct(f),
+            Err(e) if e.kind() != io::ErrorKind::InvalidInput => {
+                return Err(StorageError::io("create", path, e));
+            }
             Err(e) => {
                 tracing::warn!(
                     file = %path.display(),
