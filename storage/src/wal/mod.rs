@@ -1,6 +1,7 @@
 //! The write-ahead log: segments of framed records in `<dataLogDir>/version-2/log.<zxid>`.
 //!
-//! Call protocol (one owner, usually the pipeline's storage thread):
+//! Call protocol (one owner: tests, tools, or start-up recovery, after which the server takes
+//! the write side over with [`Wal::into_core`] and writes through glommio):
 //! 1. [`Wal::open`] recovers: it returns every record above the snapshot zxid and cuts a torn
 //!    tail. Writing always continues in a fresh segment.
 //! 2. [`Wal::append`] buffers records; [`Wal::batch_full`] says when to stop adding.
@@ -8,6 +9,8 @@
 //!    while the previous commit ran goes into the next one.
 //! 4. After any write or sync failure the log is poisoned and every call fails with
 //!    [`StorageError::Poisoned`]; the server must stop taking writes and exit.
+//!
+//! The write decisions are [`LogCore`]'s (sans-IO); `Wal` only carries them out.
 
 mod format;
 mod log_core;
