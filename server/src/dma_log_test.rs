@@ -66,12 +66,13 @@ fn check(records: &[(i64, Vec<u8>)], expected: std::ops::RangeInclusive<i64>) {
 #[test]
 fn segments_are_created_with_o_direct_alignment() {
     let tmp = tempfile::tempdir().unwrap();
-    let align = run(async {
-        let f = SegmentFile::create(&tmp.path().join("log.1"))
+    let (align, dsync) = run(async {
+        let f = SegmentFile::create(&tmp.path().join("log.1"), true)
             .await
             .unwrap();
-        f.alignment()
+        (f.alignment(), f.syncs_on_write())
     });
+    assert!(dsync);
     // ext4/xfs give the logical block size; tmpfs too (glommio writes it buffered).
     assert!(align >= 512 && align.is_power_of_two(), "{align}");
 }
@@ -176,4 +177,56 @@ fn force_sync_off_still_writes_everything() {
     assert_eq!(stats.fsync_ns, 0);
     drop(log);
     check(&open(dir).1, 1..=1);
+}
+
+/// Commit latency of this writer against the synchronous `Wal` on the same disk, batches of
+/// 50 records of 100 bytes (what 32 sessions x 4 in flight produce). A measurement, not a
+/// check: `cargo test --release -p ringkeeper commit_latency -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn commit_latency() {
+    const COMMITS: i64 = 2000;
+    const BATCH: i64 = 50;
+    fn pct(mut v: Vec<u64>) -> String {
+        v.sort_unstable();
+        let at = |q: f64| v[((v.len() - 1) as f64 * q) as usize] / 1000;
+        format!(
+            "p50 {} us, p90 {} us, p99 {} us",
+            at(0.5),
+            at(0.9),
+            at(0.99)
+        )
+    }
+    let o = WalOptions {
+        pre_alloc_size: 64 << 20,
+        segment_target_size: 64 << 20,
+        ..opts()
+    };
+    let tmp = tempfile::tempdir_in(std::env::var("RK_BENCH_DIR").unwrap_or("/tmp".into())).unwrap();
+    let (mut wal, _) = Wal::open(FsBackend::new(), &tmp.path().join("sync"), o.clone(), 0).unwrap();
+    let mut times = Vec::new();
+    for c in 0..COMMITS {
+        for z in c * BATCH + 1..=(c + 1) * BATCH {
+            wal.append(z, &[b'x'; 100]).unwrap();
+        }
+        let t = std::time::Instant::now();
+        wal.commit().unwrap();
+        times.push(t.elapsed().as_nanos() as u64);
+    }
+    println!("sync Wal (pwrite + fdatasync): {}", pct(times));
+    let (wal, _) = Wal::open(FsBackend::new(), &tmp.path().join("dma"), o, 0).unwrap();
+    let mut log = DmaLog::new(wal.into_core());
+    let times = run(async {
+        let mut times = Vec::new();
+        for c in 0..COMMITS {
+            for z in c * BATCH + 1..=(c + 1) * BATCH {
+                log.append(z, &[b'x'; 100]).unwrap();
+            }
+            let t = std::time::Instant::now();
+            log.commit().await.unwrap();
+            times.push(t.elapsed().as_nanos() as u64);
+        }
+        times
+    });
+    println!("DmaLog (O_DIRECT | O_DSYNC write): {}", pct(times));
 }

@@ -15,6 +15,7 @@ enum Handle {
 pub struct SegmentFile {
     handle: Handle,
     path: PathBuf,
+    dsync: bool,
 }
 
 fn io_error<T>(op: &'static str, path: &Path, e: glommio::GlommioError<T>) -> StorageError {
@@ -24,9 +25,18 @@ fn io_error<T>(op: &'static str, path: &Path, e: glommio::GlommioError<T>) -> St
 impl SegmentFile {
     /// Creates (truncating) `path`. Falls back to buffered I/O, with a warning, when the file
     /// system refuses O_DIRECT with EINVAL (glommio itself writes buffered on tmpfs).
-    pub async fn create(path: &Path) -> Result<SegmentFile, StorageError> {
+    ///
+    /// With `dsync` the file is opened O_DSYNC: a write completes once it is durable, as if
+    /// `fdatasync` had followed it (the kernel uses a FUA write or a flush as the device
+    /// allows): one device round trip per commit instead of two (O_DIRECT write, then
+    /// `fdatasync`). On the 2-core VM (`dma_log_test::commit_latency`, 50-record batches) the
+    /// second round trip made commits about 1.4x slower than buffered `pwrite` + `fdatasync`.
+    pub async fn create(path: &Path, dsync: bool) -> Result<SegmentFile, StorageError> {
         let mut opts = OpenOptions::new();
         opts.write(true).create(true).truncate(true);
+        if dsync {
+            opts.custom_flags(libc::O_DSYNC);
+        }
         let handle = match opts.dma_open(path).await.map_err(io::Error::from) {
             Ok(f) => Handle::Direct(f),
             Err(e) if e.kind() != io::ErrorKind::InvalidInput => {
@@ -48,7 +58,13 @@ impl SegmentFile {
         Ok(SegmentFile {
             handle,
             path: path.to_path_buf(),
+            dsync,
         })
+    }
+
+    /// Whether a completed write is already durable (opened O_DSYNC).
+    pub fn syncs_on_write(&self) -> bool {
+        self.dsync
     }
 
     /// Offsets and lengths of writes must be multiples of this (1 when buffered).
@@ -106,6 +122,7 @@ impl SegmentFile {
     }
 
     /// `fdatasync` through io_uring: the executor runs other tasks until it completes.
+    /// Not needed after writes to a file that [`SegmentFile::syncs_on_write`].
     pub async fn sync_data(&self) -> Result<(), StorageError> {
         match &self.handle {
             Handle::Direct(f) => f.fdatasync().await,
