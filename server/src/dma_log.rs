@@ -1,9 +1,8 @@
 //! The write-ahead log on the pipeline core: the decisions of the storage crate's
 //! [`LogCore`] (segment rolls, preallocation, aligned writes with the partial last block
-//! rewritten, poisoning) carried out on glommio files. A commit is an `.await` on io_uring,
-//! so the executor keeps running its other tasks while the disk syncs. With `forceSync=yes`
-//! segments are opened O_DIRECT | O_DSYNC, so the awaited write is the sync (one device round
-//! trip; `fdatasync` is still issued where the file could not be opened that way). Recovery stays with the synchronous `Wal::open`; [`DmaLog::new`] takes over from it.
+//! rewritten, poisoning) carried out on glommio files. A commit is an `.await` on io_uring
+//! (write, then `fdatasync`), so the executor keeps running its other tasks while the disk
+//! syncs. Recovery stays with the synchronous `Wal::open`; [`DmaLog::new`] takes over from it.
 //!
 //! `DmaLog` is `Send` so that start-up can build it (during recovery, before the executors
 //! exist) and move it to the pipeline core. Its open segment is a glommio file, which is not
@@ -88,7 +87,7 @@ impl DmaLog {
             if let Some(old) = slot.take() {
                 old.close().await;
             }
-            let file = SegmentFile::create(&segment.path, self.core.options().force_sync).await?;
+            let file = SegmentFile::create(&segment.path).await?;
             // Make the name durable before any record in it is acknowledged.
             sync_dir(self.core.dir()).await?;
             self.core.segment_created(segment, file.alignment());
@@ -108,10 +107,7 @@ impl DmaLog {
         file.write_at(plan.offset, self.core.write_data()).await?;
         let write_ns = t.elapsed().as_nanos() as u64;
         let mut fsync_ns = 0;
-        if plan.sync && file.syncs_on_write() {
-            // The write was the sync.
-            fsync_ns = write_ns;
-        } else if plan.sync {
+        if plan.sync {
             let t = Instant::now();
             file.sync_data().await?;
             fsync_ns = t.elapsed().as_nanos() as u64;

@@ -15,7 +15,6 @@ enum Handle {
 pub struct SegmentFile {
     handle: Handle,
     path: PathBuf,
-    dsync: bool,
 }
 
 fn io_error<T>(op: &'static str, path: &Path, e: glommio::GlommioError<T>) -> StorageError {
@@ -25,18 +24,9 @@ fn io_error<T>(op: &'static str, path: &Path, e: glommio::GlommioError<T>) -> St
 impl SegmentFile {
     /// Creates (truncating) `path`. Falls back to buffered I/O, with a warning, when the file
     /// system refuses O_DIRECT with EINVAL (glommio itself writes buffered on tmpfs).
-    ///
-    /// With `dsync` the file is opened O_DSYNC: a write completes once it is durable, as if
-    /// `fdatasync` had followed it (the kernel uses a FUA write or a flush as the device
-    /// allows): one device round trip per commit instead of two (O_DIRECT write, then
-    /// `fdatasync`). On the 2-core VM (`dma_log_test::commit_latency`, 50-record batches) the
-    /// second round trip made commits about 1.4x slower than buffered `pwrite` + `fdatasync`.
-    pub async fn create(path: &Path, dsync: bool) -> Result<SegmentFile, StorageError> {
+    pub async fn create(path: &Path) -> Result<SegmentFile, StorageError> {
         let mut opts = OpenOptions::new();
         opts.write(true).create(true).truncate(true);
-        if dsync {
-            opts.custom_flags(libc::O_DSYNC);
-        }
         let handle = match opts.dma_open(path).await.map_err(io::Error::from) {
             Ok(f) => Handle::Direct(f),
             Err(e) if e.kind() != io::ErrorKind::InvalidInput => {
@@ -58,13 +48,7 @@ impl SegmentFile {
         Ok(SegmentFile {
             handle,
             path: path.to_path_buf(),
-            dsync,
         })
-    }
-
-    /// Whether a completed write is already durable (opened O_DSYNC).
-    pub fn syncs_on_write(&self) -> bool {
-        self.dsync
     }
 
     /// Offsets and lengths of writes must be multiples of this (1 when buffered).
@@ -122,7 +106,12 @@ impl SegmentFile {
     }
 
     /// `fdatasync` through io_uring: the executor runs other tasks until it completes.
-    /// Not needed after writes to a file that [`SegmentFile::syncs_on_write`].
+    ///
+    /// Opening the segment O_DSYNC instead (the write is the sync) was tried and measured on
+    /// the 2-core VM: commits alone were faster (`dma_log_test::commit_latency`), but in the
+    /// server a single session's setData p50 went from about 260 to 500 us (380 us with
+    /// `ringkeeper.spinBeforeParkUs=0`: partly the io_uring worker doing the blocking DSYNC
+    /// write waiting for the spinning pipeline core; the rest is not pinned down).
     pub async fn sync_data(&self) -> Result<(), StorageError> {
         match &self.handle {
             Handle::Direct(f) => f.fdatasync().await,
