@@ -2,11 +2,13 @@
 
 mod config;
 mod conn;
+mod dma_log;
 mod fourlw;
 mod fourlw_ctx;
 mod msg;
 mod persist;
 mod pipeline;
+mod segment_file;
 mod server;
 mod shard;
 mod stats;
@@ -75,9 +77,13 @@ fn purge(
     Ok(())
 }
 
+/// `glommio::reactor` logs only one thing, at ERROR, on every DmaFile open (each WAL
+/// segment): a harmless failed iopoll probe in glommio 0.9 (CRATES.md 1.7).
+const DEFAULT_LOG_FILTER: &str = "info,glommio=warn,glommio::reactor=off";
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RINGKEEPER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,glommio=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -8,6 +8,7 @@
 //! tolerates (NODEEXISTS and NONODE are expected there).
 
 use crate::config::ServerConfig;
+use crate::dma_log::DmaLog;
 use ringkeeper_engine::proto::{decode_txn, encode_txn};
 use ringkeeper_engine::tree::{DataTree, Znode};
 use ringkeeper_engine::txn::Txn;
@@ -33,7 +34,7 @@ struct SnapshotInProgress {
 }
 
 pub struct Persist {
-    wal: Wal<FsBackend>,
+    wal: DmaLog,
     data_dir: PathBuf,
     buf: Vec<u8>,
     /// Txns and log bytes since the last snapshot began.
@@ -188,7 +189,7 @@ impl Persist {
         }
         let s = seed();
         let persist = Persist {
-            wal,
+            wal: DmaLog::new(wal.into_core()),
             data_dir: config.data_dir.clone(),
             buf: Vec::with_capacity(4096),
             txns_since_snap: txns_replayed as u64,
@@ -211,7 +212,7 @@ impl Persist {
         Ok((persist, engine, report))
     }
 
-    pub fn append(&mut self, txn: &Txn) -> Result<(), String> {
+    pub async fn append(&mut self, txn: &Txn) -> Result<(), String> {
         self.buf.clear();
         encode_txn(txn, &mut self.buf);
         self.wal
@@ -220,15 +221,16 @@ impl Persist {
         self.txns_since_snap += 1;
         self.bytes_since_snap += self.buf.len() as u64;
         if self.wal.batch_full() {
-            self.commit()?;
+            self.commit().await?;
         }
         Ok(())
     }
 
-    /// Writes and syncs the batch; returns the durable zxid.
-    pub fn commit(&mut self) -> Result<i64, String> {
+    /// Writes and syncs the batch; returns the durable zxid. The pipeline core runs other
+    /// tasks while this waits for the disk.
+    pub async fn commit(&mut self) -> Result<i64, String> {
         let started = std::time::Instant::now();
-        let stats = self.wal.commit().map_err(|e| e.to_string())?;
+        let stats = self.wal.commit().await.map_err(|e| e.to_string())?;
         let ms = started.elapsed().as_millis() as u64;
         if ms >= 20 {
             tracing::debug!(

@@ -142,7 +142,7 @@ pub async fn run(setup: PipelineSetup) {
             }
             handled += 1;
         }
-        p.persist();
+        p.persist().await;
         p.route();
         p.flush().await;
         p.persist.snapshot_step(&p.engine);
@@ -227,12 +227,13 @@ impl Pipeline {
     }
 
     /// Appends what the engine prepared and makes it durable in one batch. A storage error
-    /// is fatal: nothing more may be acknowledged.
-    fn persist(&mut self) {
+    /// is fatal: nothing more may be acknowledged. Messages that arrive while the sync is
+    /// awaited wait in the merge channel and form the next batch.
+    async fn persist(&mut self) {
         let mut count = 0u64;
         let mut last = None;
         while let Some(txn) = self.engine.poll_txn() {
-            if let Err(e) = self.persist.append(&txn) {
+            if let Err(e) = self.persist.append(&txn).await {
                 storage_failed(&e);
             }
             count += 1;
@@ -243,7 +244,7 @@ impl Pipeline {
             return;
         }
         let started = Instant::now();
-        match self.persist.commit() {
+        match self.persist.commit().await {
             Ok(zxid) => self.engine.handle_persisted(zxid),
             Err(e) => storage_failed(&e),
         }

@@ -2,7 +2,8 @@
 //!
 //! This crate knows nothing about transactions: the log stores opaque bytes tagged with a
 //! zxid, and snapshots store a flat node list defined here ([`snapshot::SnapshotImage`]).
-//! The API is synchronous and blocking; the server runs it on a thread (or task) of its own.
+//! The API is synchronous and blocking, except [`wal::LogCore`], the log's write decisions
+//! without I/O, which the server carries out on glommio files of its own.
 //! Formats and recovery rules are in `storage/DESIGN.md`.
 
 pub mod backend;

@@ -24,12 +24,21 @@ fn payload(zxid: i64) -> Vec<u8> {
 }
 
 fn opts() -> WalOptions {
+    aligned_opts(1)
+}
+
+/// Alignments the crash workload runs with: unaligned writes (the synchronous backend) and
+/// 512-byte blocks with the partial last block rewritten at each commit (O_DIRECT's way).
+const ALIGNMENTS: &[u64] = &[1, 512];
+
+fn aligned_opts(write_alignment: u64) -> WalOptions {
     WalOptions {
         pre_alloc_size: 2048,
         segment_target_size: 600,
         force_sync: true,
         max_batch_bytes: 1 << 20,
         max_batch_records: 100,
+        write_alignment,
     }
 }
 
@@ -43,8 +52,12 @@ struct Outcome {
 }
 
 fn workload(b: &SimBackend) -> Outcome {
+    workload_aligned(b, 1)
+}
+
+fn workload_aligned(b: &SimBackend, align: u64) -> Outcome {
     let mut out = Outcome::default();
-    let Ok((mut wal, _)) = Wal::open(b.clone(), Path::new(DIR), opts(), 0) else {
+    let Ok((mut wal, _)) = Wal::open(b.clone(), Path::new(DIR), aligned_opts(align), 0) else {
         return out;
     };
     let mut zxid = 0;
@@ -71,7 +84,14 @@ fn workload(b: &SimBackend) -> Outcome {
 }
 
 fn recover(b: SimBackend) -> Result<(Wal<SimBackend>, Recovered), StorageError> {
-    Wal::open(b, Path::new(DIR), opts(), 0)
+    recover_aligned(b, 1)
+}
+
+fn recover_aligned(
+    b: SimBackend,
+    align: u64,
+) -> Result<(Wal<SimBackend>, Recovered), StorageError> {
+    Wal::open(b, Path::new(DIR), aligned_opts(align), 0)
 }
 
 fn check(out: &Outcome, rec: &Recovered) {
@@ -90,32 +110,39 @@ fn check(out: &Outcome, rec: &Recovered) {
     }
 }
 
-fn total_syncs() -> u64 {
+fn total_syncs(align: u64) -> u64 {
     let b = SimBackend::new();
-    let out = workload(&b);
+    let out = workload_aligned(&b, align);
     assert_eq!(out.committed.len(), BATCHES.iter().sum::<usize>());
     b.sync_count()
 }
 
 #[test]
 fn every_sync_point_recovers_committed_records() {
-    let total = total_syncs();
+    for &align in ALIGNMENTS {
+        every_sync_point_recovers(align);
+    }
+}
+
+fn every_sync_point_recovers(align: u64) {
+    let total = total_syncs(align);
     assert!(total > 15, "workload too small: {total} syncs");
     for n in 0..=total {
         let b = SimBackend::new();
         b.fail_sync_at(n + 1);
-        let out = workload(&b);
-        let (mut wal, rec) = recover(b.crash()).unwrap_or_else(|e| panic!("sync {n}: {e}"));
+        let out = workload_aligned(&b, align);
+        let (mut wal, rec) = recover_aligned(b.crash(), align)
+            .unwrap_or_else(|e| panic!("align {align} sync {n}: {e}"));
         check(&out, &rec);
         assert!(
             rec.tail.as_ref().is_none_or(|t| t.garbage_bytes == 0),
-            "sync {n}: {rec:?}"
+            "align {align} sync {n}: {rec:?}"
         );
         // The recovered log is usable: append, commit, crash, recover again.
         let next = rec.last_zxid.unwrap_or(0) + 1;
         wal.append(next, &payload(next)).unwrap();
         wal.commit().unwrap();
-        let (_, again) = recover(wal.backend().crash()).unwrap();
+        let (_, again) = recover_aligned(wal.backend().crash(), align).unwrap();
         assert_eq!(again.records.len(), rec.records.len() + 1, "sync {n}");
         assert!(again.tail.is_none());
     }
@@ -123,12 +150,20 @@ fn every_sync_point_recovers_committed_records() {
 
 #[test]
 fn torn_last_write_is_cut_and_reported() {
-    let total = total_syncs();
+    for &align in ALIGNMENTS {
+        torn_last_write_is_cut(align);
+    }
+}
+
+/// With `align` > 1 the last write starts with the rewritten, already durable partial block:
+/// tearing it anywhere must keep every earlier record.
+fn torn_last_write_is_cut(align: u64) {
+    let total = total_syncs(align);
     let mut torn_seen = 0;
     for n in 0..=total {
         let probe = SimBackend::new();
         probe.fail_sync_at(n + 1);
-        workload(&probe);
+        workload_aligned(&probe, align);
         let Some((_, len)) = probe.last_write() else {
             continue;
         };
@@ -136,16 +171,17 @@ fn torn_last_write_is_cut_and_reported() {
             1,
             RECORD_HEADER_LEN / 2,
             RECORD_HEADER_LEN + 3,
+            len / 3,
             len / 2,
             len.saturating_sub(1),
         ] {
             let b = SimBackend::new();
             b.fail_sync_at(n + 1);
-            let out = workload(&b);
+            let out = workload_aligned(&b, align);
             assert!(b.tear_last_write(keep));
             let crashed = b.crash();
-            let (_, rec) =
-                recover(crashed.clone()).unwrap_or_else(|e| panic!("sync {n} keep {keep}: {e}"));
+            let (_, rec) = recover_aligned(crashed.clone(), align)
+                .unwrap_or_else(|e| panic!("align {align} sync {n} keep {keep}: {e}"));
             check(&out, &rec);
             if let Some(t) = &rec.tail {
                 if t.garbage_bytes > 0 {
@@ -153,7 +189,7 @@ fn torn_last_write_is_cut_and_reported() {
                     assert!(t.garbage_bytes <= keep as u64);
                     assert!(t.file.starts_with(DIR));
                     // The cut is physical and durable: a second recovery finds a clean log.
-                    let (_, again) = recover(crashed.crash()).unwrap();
+                    let (_, again) = recover_aligned(crashed.crash(), align).unwrap();
                     assert_eq!(again.records, rec.records);
                     assert!(again.tail.is_none(), "second recovery: {:?}", again.tail);
                 }
@@ -162,7 +198,7 @@ fn torn_last_write_is_cut_and_reported() {
     }
     assert!(
         torn_seen > 10,
-        "the tear cases never produced a torn tail ({torn_seen})"
+        "align {align}: the tear cases never produced a torn tail ({torn_seen})"
     );
 }
 

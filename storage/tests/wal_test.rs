@@ -19,6 +19,7 @@ fn small_opts() -> WalOptions {
         force_sync: true,
         max_batch_bytes: 4096,
         max_batch_records: 8,
+        write_alignment: 1,
     }
 }
 

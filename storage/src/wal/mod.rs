@@ -1,6 +1,7 @@
 //! The write-ahead log: segments of framed records in `<dataLogDir>/version-2/log.<zxid>`.
 //!
-//! Call protocol (one owner, usually the pipeline's storage thread):
+//! Call protocol (one owner: tests, tools, or start-up recovery, after which the server takes
+//! the write side over with [`Wal::into_core`] and writes through glommio):
 //! 1. [`Wal::open`] recovers: it returns every record above the snapshot zxid and cuts a torn
 //!    tail. Writing always continues in a fresh segment.
 //! 2. [`Wal::append`] buffers records; [`Wal::batch_full`] says when to stop adding.
@@ -8,8 +9,11 @@
 //!    while the previous commit ran goes into the next one.
 //! 4. After any write or sync failure the log is poisoned and every call fails with
 //!    [`StorageError::Poisoned`]; the server must stop taking writes and exit.
+//!
+//! The write decisions are [`LogCore`]'s (sans-IO); `Wal` only carries them out.
 
 mod format;
+mod log_core;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,13 +23,12 @@ pub use format::{frame_record, record_crc, END_CHECK_LEN, MAX_RECORD_LEN, RECORD
 use crate::backend::{Backend, BackendFile};
 use crate::error::{Result, StorageError};
 use format::{Source, Stop};
+pub use log_core::{CommitPlan, LogCore};
 
 /// Subdirectory of dataDir / dataLogDir holding the files, as in ZooKeeper.
 pub const VERSION_DIR: &str = "version-2";
 /// File name prefix of log segments.
 pub const SEGMENT_PREFIX: &str = "log.";
-/// Preallocation starts a new block when the write position comes this close to the end.
-const PREALLOC_MARGIN: u64 = 4096;
 /// Bytes per `read_at` when reading a segment (recovery, truncation).
 pub const READ_CHUNK: usize = 1 << 20;
 
@@ -43,6 +46,11 @@ pub struct WalOptions {
     pub max_batch_bytes: usize,
     /// [`Wal::batch_full`] once this many records are buffered.
     pub max_batch_records: usize,
+    /// [`Wal`] writes in blocks of this many bytes from aligned offsets, rewriting the
+    /// partial last block padded with zeros at each commit, as an O_DIRECT writer must
+    /// (1 = write each batch exactly; a power of two). The server's O_DIRECT writer takes the
+    /// alignment of its files instead; tests set this to model it on [`crate::SimBackend`].
+    pub write_alignment: u64,
 }
 
 impl Default for WalOptions {
@@ -53,6 +61,7 @@ impl Default for WalOptions {
             force_sync: true,
             max_batch_bytes: 1 << 20,
             max_batch_records: 1000,
+            write_alignment: 1,
         }
     }
 }
@@ -111,37 +120,22 @@ pub struct Recovered {
     pub segments_read: usize,
 }
 
-struct Current<F> {
-    file: F,
-    write_pos: u64,
-    alloc_len: u64,
-}
-
-/// The write-ahead log. See the module docs for the call protocol.
+/// The write-ahead log on a synchronous [`Backend`]: the decisions of [`LogCore`] carried out
+/// with blocking calls. See the module docs for the call protocol.
 pub struct Wal<B: Backend> {
     backend: B,
-    dir: PathBuf,
-    opts: WalOptions,
-    segments: Vec<SegmentInfo>,
-    current: Option<Current<B::File>>,
-    roll_pending: bool,
-    buf: Vec<u8>,
-    buf_records: usize,
-    buf_first_zxid: Option<i64>,
-    last_appended: Option<i64>,
-    durable_zxid: i64,
-    last_fsync_ns: u64,
-    poisoned: Option<StorageError>,
+    core: LogCore,
+    file: Option<B::File>,
 }
 
 impl<B: Backend> std::fmt::Debug for Wal<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Wal")
-            .field("dir", &self.dir)
-            .field("segments", &self.segments.len())
-            .field("last_appended", &self.last_appended)
-            .field("durable_zxid", &self.durable_zxid)
-            .field("poisoned", &self.poisoned.is_some())
+            .field("dir", &self.core.dir())
+            .field("segments", &self.core.segments().len())
+            .field("last_appended", &self.core.last_appended_zxid())
+            .field("durable_zxid", &self.core.durable_zxid())
+            .field("poisoned", &self.core.is_poisoned())
             .finish()
     }
 }
@@ -210,100 +204,64 @@ impl<B: Backend> Wal<B> {
         let last = recovered
             .last_zxid
             .map_or(replay_after, |z| z.max(replay_after));
+        let last_appended = recovered.last_zxid.max(Some(replay_after));
+        let core = LogCore::new(dir, opts, segments, last_appended, last);
         let wal = Wal {
             backend,
-            dir,
-            opts,
-            segments,
-            current: None,
-            roll_pending: true,
-            buf: Vec::new(),
-            buf_records: 0,
-            buf_first_zxid: None,
-            last_appended: recovered.last_zxid.max(Some(replay_after)),
-            durable_zxid: last,
-            last_fsync_ns: 0,
-            poisoned: None,
+            core,
+            file: None,
         };
         Ok((wal, recovered))
     }
 
-    fn check_poison(&self) -> Result<()> {
-        match &self.poisoned {
-            Some(cause) => Err(StorageError::Poisoned {
-                cause: Box::new(cause.clone()),
-            }),
-            None => Ok(()),
-        }
-    }
-
-    fn poison(&mut self, err: StorageError) -> StorageError {
-        tracing::error!(error = %err, "write-ahead log failed; refusing further writes");
-        self.poisoned = Some(err.clone());
-        err
+    /// Hands the write state to another writer (the server's O_DIRECT one) after recovery.
+    pub fn into_core(self) -> LogCore {
+        self.core
     }
 
     /// Buffers one record. `zxid` must be above every zxid appended before.
     pub fn append(&mut self, zxid: i64, payload: &[u8]) -> Result<()> {
-        self.check_poison()?;
-        if let Some(last) = self.last_appended {
-            if zxid <= last {
-                return Err(StorageError::ZxidOrder { zxid, last });
-            }
-        }
-        if payload.len() > MAX_RECORD_LEN {
-            return Err(StorageError::RecordTooLarge {
-                zxid,
-                len: payload.len(),
-                max: MAX_RECORD_LEN,
-            });
-        }
-        frame_record(zxid, payload, &mut self.buf);
-        self.buf_records += 1;
-        self.buf_first_zxid.get_or_insert(zxid);
-        self.last_appended = Some(zxid);
-        Ok(())
+        self.core.append(zxid, payload)
     }
 
     /// True once the buffered batch reached the byte or record bound of [`WalOptions`].
     pub fn batch_full(&self) -> bool {
-        self.buf.len() >= self.opts.max_batch_bytes
-            || self.buf_records >= self.opts.max_batch_records
+        self.core.batch_full()
     }
 
     /// Records buffered and not yet committed.
     pub fn buffered_records(&self) -> usize {
-        self.buf_records
+        self.core.buffered_records()
     }
 
     /// Framed bytes buffered and not yet committed.
     pub fn buffered_bytes(&self) -> usize {
-        self.buf.len()
+        self.core.buffered_bytes()
     }
 
     /// The highest zxid appended (committed or not), or recovered.
     pub fn last_appended_zxid(&self) -> Option<i64> {
-        self.last_appended
+        self.core.last_appended_zxid()
     }
 
     /// Everything up to this zxid is durable.
     pub fn durable_zxid(&self) -> i64 {
-        self.durable_zxid
+        self.core.durable_zxid()
     }
 
     /// Duration of the last `fdatasync`, in nanoseconds.
     pub fn last_fsync_ns(&self) -> u64 {
-        self.last_fsync_ns
+        self.core.last_fsync_ns()
     }
 
     /// The segments of the log, oldest first.
     pub fn segments(&self) -> &[SegmentInfo] {
-        &self.segments
+        self.core.segments()
     }
 
     /// `<dataLogDir>/version-2`.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.core.dir()
     }
 
     /// The backend (for tests and tools).
@@ -313,14 +271,12 @@ impl<B: Backend> Wal<B> {
 
     /// Whether an earlier failure poisoned the log.
     pub fn is_poisoned(&self) -> bool {
-        self.poisoned.is_some()
+        self.core.is_poisoned()
     }
 
     /// Starts a new segment at the next commit (ZooKeeper rolls the log at every snapshot).
     pub fn roll(&mut self) -> Result<()> {
-        self.check_poison()?;
-        self.roll_pending = true;
-        Ok(())
+        self.core.roll()
     }
 
     /// Writes the buffered batch and makes it durable (unless `force_sync` is off).
@@ -328,110 +284,72 @@ impl<B: Backend> Wal<B> {
     /// This is the group-commit primitive. With nothing buffered it returns at once with
     /// `records == 0`. On failure the log is poisoned.
     pub fn commit(&mut self) -> Result<CommitStats> {
-        self.check_poison()?;
-        let Some(first_zxid) = self.buf_first_zxid else {
-            return Ok(CommitStats {
-                durable_zxid: self.durable_zxid,
-                ..CommitStats::default()
-            });
-        };
-        match self.write_batch(first_zxid) {
+        match self.write_batch() {
             Ok(stats) => Ok(stats),
-            Err(e) => Err(self.poison(e)),
+            Err(e) if self.core.is_poisoned() => Err(e),
+            Err(e) => Err(self.core.poison(e)),
         }
     }
 
-    fn write_batch(&mut self, first_zxid: i64) -> Result<CommitStats> {
-        let mut stats = CommitStats {
-            records: self.buf_records,
-            bytes: self.buf.len(),
-            ..Default::default()
-        };
-        let needs_roll = self.roll_pending
-            || self
-                .current
-                .as_ref()
-                .is_none_or(|c| c.write_pos >= self.opts.segment_target_size);
-        if needs_roll {
-            self.start_segment(first_zxid)?;
-            stats.rolled = true;
+    fn write_batch(&mut self) -> Result<CommitStats> {
+        self.core.check_poison()?;
+        if let Some(segment) = self.core.segment_to_create() {
+            self.file = Some(self.backend.create(&segment.path)?);
+            // Make the name durable before any record in it is acknowledged.
+            self.backend.sync_dir(self.core.dir())?;
+            let align = self.core.options().write_alignment;
+            self.core.segment_created(segment, align);
         }
-        let Some(cur) = self.current.as_mut() else {
-            return Err(StorageError::io(
-                "write",
-                &self.dir,
-                std::io::Error::other("no current segment"),
-            ));
+        let Some(plan) = self.core.begin_commit()? else {
+            return Ok(self.core.empty_commit());
         };
-        let end = cur.write_pos + self.buf.len() as u64;
-        if self.opts.pre_alloc_size > 0 && end + PREALLOC_MARGIN > cur.alloc_len {
-            let step = self.opts.pre_alloc_size;
-            let target = (end + PREALLOC_MARGIN).div_ceil(step) * step;
-            cur.file.preallocate(target)?;
-            cur.alloc_len = target;
+        let Some(file) = self.file.as_mut() else {
+            let err = std::io::Error::other("no open segment");
+            return Err(StorageError::io("write", self.core.dir(), err));
+        };
+        if let Some(len) = plan.preallocate {
+            file.preallocate(len)?;
         }
         let t = Instant::now();
-        cur.file.write_at(cur.write_pos, &self.buf)?;
-        stats.write_ns = t.elapsed().as_nanos() as u64;
-        cur.write_pos = end;
-        if self.opts.force_sync {
+        file.write_at(plan.offset, self.core.write_data())?;
+        let write_ns = t.elapsed().as_nanos() as u64;
+        let mut fsync_ns = 0;
+        if plan.sync {
             let t = Instant::now();
-            cur.file.sync_data()?;
-            stats.fsync_ns = t.elapsed().as_nanos() as u64;
-            self.last_fsync_ns = stats.fsync_ns;
+            file.sync_data()?;
+            fsync_ns = t.elapsed().as_nanos() as u64;
         }
-        if let Some(last) = self.last_appended {
-            self.durable_zxid = last;
-        }
-        stats.durable_zxid = self.durable_zxid;
-        self.buf.clear();
-        self.buf_records = 0;
-        self.buf_first_zxid = None;
-        Ok(stats)
-    }
-
-    fn start_segment(&mut self, first_zxid: i64) -> Result<()> {
-        let path = self.dir.join(segment_file_name(first_zxid));
-        let file = self.backend.create(&path)?;
-        // Make the name durable before any record in it is acknowledged.
-        self.backend.sync_dir(&self.dir)?;
-        self.current = Some(Current {
-            file,
-            write_pos: 0,
-            alloc_len: 0,
-        });
-        self.segments.push(SegmentInfo { first_zxid, path });
-        self.roll_pending = false;
-        Ok(())
+        Ok(self.core.finish_commit(plan, write_ns, fsync_ns))
     }
 
     /// Removes every record above `zxid` (ZAB TRUNC). Needs an empty batch. Writing continues
     /// in a new segment. On an I/O failure the log is poisoned.
     pub fn truncate_after(&mut self, zxid: i64) -> Result<()> {
-        self.check_poison()?;
-        if self.buf_records > 0 {
+        self.core.check_poison()?;
+        if self.core.buffered_records() > 0 {
             return Err(StorageError::Uncommitted {
                 op: "truncate_after",
-                count: self.buf_records,
+                count: self.core.buffered_records(),
             });
         }
         match self.truncate_inner(zxid) {
             Ok(()) => Ok(()),
-            Err(e) => Err(self.poison(e)),
+            Err(e) => Err(self.core.poison(e)),
         }
     }
 
     fn truncate_inner(&mut self, zxid: i64) -> Result<()> {
-        self.current = None;
-        self.roll_pending = true;
+        self.file = None;
+        self.core.close_segment();
         let mut changed = false;
-        while self.segments.last().is_some_and(|s| s.first_zxid > zxid) {
-            if let Some(seg) = self.segments.pop() {
+        let segments = self.core.segments_mut();
+        while segments.last().is_some_and(|s| s.first_zxid > zxid) {
+            if let Some(seg) = segments.pop() {
                 self.backend.remove(&seg.path)?;
                 changed = true;
             }
         }
-        if let Some(seg) = self.segments.last() {
+        if let Some(seg) = segments.last() {
             let scan = format::scan(&mut SegmentReader::new(&self.backend, &seg.path), None)?;
             let keep_end = scan
                 .records
@@ -444,7 +362,7 @@ impl<B: Backend> Wal<B> {
                 // Nothing at or below `zxid` in it: an empty segment must not stay behind
                 // later ones (recovery would call it corrupt).
                 let path = seg.path.clone();
-                self.segments.pop();
+                segments.pop();
                 self.backend.remove(&path)?;
                 changed = true;
             } else if cut {
@@ -454,10 +372,9 @@ impl<B: Backend> Wal<B> {
             }
         }
         if changed {
-            self.backend.sync_dir(&self.dir)?;
+            self.backend.sync_dir(self.core.dir())?;
         }
-        self.last_appended = self.last_appended.map(|l| l.min(zxid));
-        self.durable_zxid = self.durable_zxid.min(zxid);
+        self.core.truncated_to(zxid);
         Ok(())
     }
 }

@@ -1,0 +1,121 @@
+//! The write-ahead log on the pipeline core: the decisions of the storage crate's
+//! [`LogCore`] (segment rolls, preallocation, aligned writes with the partial last block
+//! rewritten, poisoning) carried out on glommio files. A commit is an `.await` on io_uring
+//! (write, then `fdatasync`), so the executor keeps running its other tasks while the disk
+//! syncs. Recovery stays with the synchronous `Wal::open`; [`DmaLog::new`] takes over from it.
+//!
+//! `DmaLog` is `Send` so that start-up can build it (during recovery, before the executors
+//! exist) and move it to the pipeline core. Its open segment is a glommio file, which is not
+//! `Send`: it lives in a slot of the executor thread that created it, keyed by the log's id.
+//! A log moved to another thread after its first commit finds no file there and poisons.
+
+use crate::segment_file::{sync_dir, SegmentFile};
+use ringkeeper_storage::wal::{LogCore, SegmentInfo};
+use ringkeeper_storage::{CommitStats, Result, StorageError};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+thread_local! {
+    /// The open segment of each log whose commits run on this thread.
+    static OPEN_SEGMENTS: RefCell<HashMap<u64, SegmentFile>> = RefCell::new(HashMap::new());
+}
+
+static NEXT_LOG_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The log's write side, committing on the glommio executor it is used on.
+pub struct DmaLog {
+    core: LogCore,
+    id: u64,
+}
+
+impl Drop for DmaLog {
+    fn drop(&mut self) {
+        // A thread-local is gone during thread exit; the file then closes with it.
+        let _ = OPEN_SEGMENTS.try_with(|m| m.borrow_mut().remove(&self.id));
+    }
+}
+
+impl DmaLog {
+    /// Continues the log recovered by `Wal::open` (`Wal::into_core`). No file is opened here:
+    /// the first commit creates a fresh segment on the executor that runs it.
+    pub fn new(core: LogCore) -> DmaLog {
+        let id = NEXT_LOG_ID.fetch_add(1, Ordering::Relaxed);
+        DmaLog { core, id }
+    }
+
+    /// Buffers one record. `zxid` must be above every zxid appended before.
+    pub fn append(&mut self, zxid: i64, payload: &[u8]) -> Result<()> {
+        self.core.append(zxid, payload)
+    }
+
+    /// True once the batch reached `max_batch_bytes` or `max_batch_records`.
+    pub fn batch_full(&self) -> bool {
+        self.core.batch_full()
+    }
+
+    /// Starts a new segment at the next commit.
+    pub fn roll(&mut self) -> Result<()> {
+        self.core.roll()
+    }
+
+    /// The segments of the log, oldest first.
+    pub fn segments(&self) -> &[SegmentInfo] {
+        self.core.segments()
+    }
+
+    /// Writes the batch and makes it durable (unless `forceSync=no`). Nothing buffered:
+    /// returns at once with `records == 0`. Any failure poisons the log for good.
+    pub async fn commit(&mut self) -> Result<CommitStats> {
+        // Out of the slot while the commit runs (a RefCell borrow cannot cross an await).
+        let mut file = OPEN_SEGMENTS.with(|m| m.borrow_mut().remove(&self.id));
+        let res = self.write_batch(&mut file).await;
+        if let Some(f) = file {
+            OPEN_SEGMENTS.with(|m| m.borrow_mut().insert(self.id, f));
+        }
+        match res {
+            Ok(stats) => Ok(stats),
+            Err(e) if self.core.is_poisoned() => Err(e),
+            Err(e) => Err(self.core.poison(e)),
+        }
+    }
+
+    async fn write_batch(&mut self, slot: &mut Option<SegmentFile>) -> Result<CommitStats> {
+        self.core.check_poison()?;
+        if let Some(segment) = self.core.segment_to_create() {
+            if let Some(old) = slot.take() {
+                old.close().await;
+            }
+            let file = SegmentFile::create(&segment.path).await?;
+            // Make the name durable before any record in it is acknowledged.
+            sync_dir(self.core.dir()).await?;
+            self.core.segment_created(segment, file.alignment());
+            *slot = Some(file);
+        }
+        let Some(plan) = self.core.begin_commit()? else {
+            return Ok(self.core.empty_commit());
+        };
+        let Some(file) = slot.as_ref() else {
+            let err = std::io::Error::other("no open segment");
+            return Err(StorageError::io("write", self.core.dir(), err));
+        };
+        if let Some(len) = plan.preallocate {
+            file.preallocate(len).await?;
+        }
+        let t = Instant::now();
+        file.write_at(plan.offset, self.core.write_data()).await?;
+        let write_ns = t.elapsed().as_nanos() as u64;
+        let mut fsync_ns = 0;
+        if plan.sync {
+            let t = Instant::now();
+            file.sync_data().await?;
+            fsync_ns = t.elapsed().as_nanos() as u64;
+        }
+        Ok(self.core.finish_commit(plan, write_ns, fsync_ns))
+    }
+}
+
+#[cfg(test)]
+#[path = "dma_log_test.rs"]
+mod tests;
