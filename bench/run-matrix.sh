@@ -231,6 +231,16 @@ if [ "$SKIP_RK" = 0 ]; then
             --label "rk shards=$n" --json "$WORK/rk-shards$n.json" >&2
         stop "$STARTED_PID"
     done
+    # The log writer: glommio DMA files (default) against buffered pwrite + fdatasync.
+    EXTRA_CFG="ringkeeper.walDirectIo=false" start_rk "rk-buffered"
+    for sc in "write-1|--sessions 1 --inflight 1" "r0-32x4|--sessions 32 --inflight 4"; do
+        IFS='|' read -r name args <<<"$sc"
+        log "rk walDirectIo=false: $name"
+        # shellcheck disable=SC2086
+        "$BENCH" --servers "$STARTED_ADDR" $args --read-ratio 0 "${COMMON[@]}" \
+            --label "rk buffered $name" --json "$WORK/rk-buffered-$name.json" >&2
+    done
+    stop "$STARTED_PID"
 fi
 
 # --- Markdown --------------------------------------------------------------------------------
@@ -281,6 +291,18 @@ if any(r for _, r in sc):
         if r:
             t = r["total"]
             lines.append(f"| {n} | {t['ops_per_sec']:.0f} | {t['p50_us']:.0f} | {t['p99_us']:.0f} |")
+wb = [(n, load(f"rk-{n}.json"), load(f"rk-buffered-{n}.json"), load(f"zk-{n}.json"))
+      for n in ("write-1", "r0-32x4")]
+if any(b for _, _, b, _ in wb):
+    lines += ["", "## Ringkeeper log writer (forceSync as above)", "",
+              "| scenario | writer | ops/s | p50 us | p99 us | ops/s RK/ZK |", "|---|---|---|---|---|---|"]
+    for n, d, b, z in wb:
+        for label, r in (("DMA files (default)", d), ("buffered (walDirectIo=false)", b)):
+            if r:
+                t = r["total"]
+                zk = z["total"]["ops_per_sec"] if z else None
+                lines.append(f"| {n} | {label} | {t['ops_per_sec']:.0f} | {t['p50_us']:.0f} | "
+                             f"{t['p99_us']:.0f} | {ratio(t['ops_per_sec'], zk)} |")
 lines += ["", f"ZooKeeper runs with -Xmx{os.environ.get('ZK_HEAP', '2g')}; its RSS depends on the JVM heap policy.", ""]
 open(out, "w").write("\n".join(lines))
 print("\n".join(lines))

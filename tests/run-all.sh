@@ -99,4 +99,9 @@ if [ "${RINGKEEPER_DIFF_CANDIDATE:-ringkeeper}" = ringkeeper ]; then
     RINGKEEPER_DIFF_EXTRA_CFG="ringkeeper.shards=2" "$PY" -m pytest -x -q tests/diff "$@"
 fi
 log "crash/recovery suite"
-exec "$PY" -m pytest -q tests/crash --timeout 300
+"$PY" -m pytest -q tests/crash --timeout 300
+# The log has two writers (glommio DMA files by default, buffered with walDirectIo=false):
+# crash the other one too.
+log "crash loop and storage poisoning with ringkeeper.walDirectIo=false"
+RINGKEEPER_CRASH_EXTRA_CFG="ringkeeper.walDirectIo=false" \
+    exec "$PY" -m pytest -q tests/crash/test_crash_loop.py tests/crash/test_poison.py --timeout 300

@@ -5,6 +5,7 @@ mod conn;
 mod dma_log;
 mod fourlw;
 mod fourlw_ctx;
+mod log_writer;
 mod msg;
 mod persist;
 mod pipeline;

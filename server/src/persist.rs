@@ -8,7 +8,7 @@
 //! tolerates (NODEEXISTS and NONODE are expected there).
 
 use crate::config::ServerConfig;
-use crate::dma_log::DmaLog;
+use crate::log_writer::LogWriter;
 use ringkeeper_engine::proto::{decode_txn, encode_txn};
 use ringkeeper_engine::tree::{DataTree, Znode};
 use ringkeeper_engine::txn::Txn;
@@ -34,7 +34,7 @@ struct SnapshotInProgress {
 }
 
 pub struct Persist {
-    wal: DmaLog,
+    wal: LogWriter,
     data_dir: PathBuf,
     buf: Vec<u8>,
     /// Txns and log bytes since the last snapshot began.
@@ -189,7 +189,7 @@ impl Persist {
         }
         let s = seed();
         let persist = Persist {
-            wal: DmaLog::new(wal.into_core()),
+            wal: LogWriter::new(wal, config.wal_direct_io),
             data_dir: config.data_dir.clone(),
             buf: Vec::with_capacity(4096),
             txns_since_snap: txns_replayed as u64,

@@ -101,6 +101,10 @@ class RkServer:
 
     def write_cfg(self) -> Path:
         cfg = dict(self.cfg)
+        # "key=value;key=value" from the environment, e.g. ringkeeper.walDirectIo=false to
+        # crash the buffered log writer instead of the DMA one.
+        extra = os.environ.get("RINGKEEPER_CRASH_EXTRA_CFG", "")
+        cfg.update(kv.split("=", 1) for kv in extra.split(";") if "=" in kv)
         cfg["dataDir"] = str(self.data_dir)
         cfg["dataLogDir"] = str(self.data_log_dir)
         cfg["clientPort"] = str(self.port)

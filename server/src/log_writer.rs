@@ -1,0 +1,59 @@
+//! Which writer carries the log: glommio DMA files (`ringkeeper.walDirectIo=true`, the
+//! default: O_DIRECT writes and io_uring fdatasync, awaited, so the pipeline's executor runs
+//! on while the disk syncs) or the storage crate's buffered `Wal` (pwrite and fdatasync on
+//! the pipeline thread). Both carry out the same `LogCore` decisions and write the same files.
+
+use crate::dma_log::DmaLog;
+use ringkeeper_storage::wal::SegmentInfo;
+use ringkeeper_storage::{CommitStats, FsBackend, Result, Wal};
+
+pub enum LogWriter {
+    Direct(DmaLog),
+    Buffered(Wal<FsBackend>),
+}
+
+impl LogWriter {
+    /// Takes over the log `Wal::open` recovered.
+    pub fn new(recovered: Wal<FsBackend>, direct_io: bool) -> LogWriter {
+        if direct_io {
+            LogWriter::Direct(DmaLog::new(recovered.into_core()))
+        } else {
+            LogWriter::Buffered(recovered)
+        }
+    }
+
+    pub fn append(&mut self, zxid: i64, payload: &[u8]) -> Result<()> {
+        match self {
+            LogWriter::Direct(w) => w.append(zxid, payload),
+            LogWriter::Buffered(w) => w.append(zxid, payload),
+        }
+    }
+
+    pub fn batch_full(&self) -> bool {
+        match self {
+            LogWriter::Direct(w) => w.batch_full(),
+            LogWriter::Buffered(w) => w.batch_full(),
+        }
+    }
+
+    pub fn roll(&mut self) -> Result<()> {
+        match self {
+            LogWriter::Direct(w) => w.roll(),
+            LogWriter::Buffered(w) => w.roll(),
+        }
+    }
+
+    pub fn segments(&self) -> &[SegmentInfo] {
+        match self {
+            LogWriter::Direct(w) => w.segments(),
+            LogWriter::Buffered(w) => w.segments(),
+        }
+    }
+
+    pub async fn commit(&mut self) -> Result<CommitStats> {
+        match self {
+            LogWriter::Direct(w) => w.commit().await,
+            LogWriter::Buffered(w) => w.commit(),
+        }
+    }
+}
