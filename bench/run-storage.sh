@@ -100,6 +100,7 @@ for kind in zk rk; do
         dir=$WORK/$kind-fs-$fs; port=$(free_port); write_cfg "$dir" "$port" "$fs" 100000
         start "$kind" "$dir" >/dev/null
         log "$kind forceSync=$fs"
+        sync
         bench_json "127.0.0.1:$port" "$WORK/$kind-fs-$fs-w1.json" "$DURATION" --keys 1000 --sessions 1 --inflight 1 --read-ratio 0
         bench_json "127.0.0.1:$port" "$WORK/$kind-fs-$fs-w32.json" "$DURATION" --keys 1000 --sessions 32 --inflight 4 --read-ratio 0
         kill -9 "$PID"; wait "$PID" 2>/dev/null || true
@@ -114,6 +115,9 @@ for kind in zk rk; do
         log "$kind: creating $ZNODES znodes (snapCount=$snap)"
         "$BENCH" --servers "127.0.0.1:$port" --keys "$ZNODES" --value-size 100 --setup-only \
             --sessions 8 --inflight 16 >&2
+        # Flush what earlier phases left dirty (the other server's snapshots, this setup) so
+        # its writeback does not land in this measurement.
+        sync
         log "$kind: writes over $ZNODES znodes, snapCount=$snap"
         bench_json "127.0.0.1:$port" "$WORK/$kind-snap-$snap.json" $((DURATION * 3)) --keys "$ZNODES" \
             --no-setup --no-cleanup --sessions 32 --inflight 4 --read-ratio 0
