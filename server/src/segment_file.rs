@@ -4,6 +4,7 @@
 use glommio::io::{BufferedFile, DmaFile, OpenOptions};
 use ringkeeper_storage::StorageError;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 enum Handle {
@@ -105,19 +106,33 @@ impl SegmentFile {
         Ok(())
     }
 
-    /// `fdatasync` through io_uring: the executor runs other tasks until it completes.
+    /// `fdatasync(2)` called on the pipeline thread itself, not through io_uring. io_uring
+    /// always hands an fsync to a kernel worker (`iou-wrk`) that inherits the pipeline's CPU
+    /// mask, so the worker had to share the pipeline's core with the executor spinning while it
+    /// waited: measured on the 2-core VM, 51-68k/s 32x4 setData against 74-85k/s with the call
+    /// made here (buffered writer: 77-88k/s), single-session p50 the same. Nothing on this core
+    /// needs to run during the sync: shard messages queue in their channels and form the next
+    /// batch either way.
     ///
-    /// Opening the segment O_DSYNC instead (the write is the sync) was tried and measured on
-    /// the 2-core VM: commits alone were faster (`dma_log_test::commit_latency`), but in the
-    /// server a single session's setData p50 went from about 260 to 500 us (380 us with
-    /// `ringkeeper.spinBeforeParkUs=0`: partly the io_uring worker doing the blocking DSYNC
-    /// write waiting for the spinning pipeline core; the rest is not pinned down).
+    /// Opening the segment O_DSYNC instead (the write is the sync) was tried too: commits alone
+    /// were faster (`dma_log_test::commit_latency`), but in the server a single session's
+    /// setData p50 went from about 260 to 500 us, the io_uring worker doing the blocking DSYNC
+    /// write having the same problem.
     pub async fn sync_data(&self) -> Result<(), StorageError> {
-        match &self.handle {
-            Handle::Direct(f) => f.fdatasync().await,
-            Handle::Buffered(f) => f.fdatasync().await,
+        let fd = match &self.handle {
+            Handle::Direct(f) => f.as_raw_fd(),
+            Handle::Buffered(f) => f.as_raw_fd(),
+        };
+        loop {
+            // SAFETY: `fd` belongs to the open file in `self.handle`, which outlives the call.
+            if unsafe { libc::fdatasync(fd) } == 0 {
+                return Ok(());
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(StorageError::io("fdatasync", &self.path, err));
+            }
         }
-        .map_err(|e| io_error("fdatasync", &self.path, e))
     }
 
     /// Closes the file descriptor (a dropped file is closed by glommio in the background).
