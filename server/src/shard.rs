@@ -255,28 +255,28 @@ impl ShardState {
         op: &WatchOp,
         reply: Option<(i32, i64)>,
     ) {
-        let elsewhere = |t, p: &str| watched_elsewhere(&self.all_watches, self.index, t, p);
+        if !self.conns.contains_key(&conn) {
+            return;
+        }
         // checkWatches looks at other shards' connections too: ask them before taking this
         // shard's lock, so no two watch locks are ever held together.
-        let watched_elsewhere = match op {
+        let elsewhere = match op {
             WatchOp::Remove {
                 path,
                 tables,
                 remove: false,
-            } => tables.iter().any(|&t| elsewhere(t, path)),
+            } => tables
+                .iter()
+                .any(|&t| watched_elsewhere(&self.all_watches, self.index, t, path)),
             _ => false,
         };
-        let done = if self.conns.contains_key(&conn) {
-            perform(
-                &self.replica,
-                &mut lock(&self.watches),
-                conn,
-                op,
-                &|_, _| watched_elsewhere,
-            )
-        } else {
-            return;
-        };
+        let done = perform(
+            &self.replica,
+            &mut lock(&self.watches),
+            conn,
+            op,
+            &|_, _| elsewhere,
+        );
         for event in done.events {
             *self.notified.entry(conn).or_default() += 1;
             self.emit(out, Output::Notify { conn, event });

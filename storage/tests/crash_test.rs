@@ -217,6 +217,13 @@ fn committed_log() -> (SimBackend, Vec<PathBuf>) {
     (b, segs)
 }
 
+/// Offset of the second-to-last record of `file`: a record with a valid one after it.
+fn record_before_last(b: &SimBackend, file: &Path) -> usize {
+    let offs = record_offsets(&b.live_contents(file).unwrap());
+    assert!(offs.len() >= 2);
+    offs[offs.len() - 2]
+}
+
 fn record_offsets(bytes: &[u8]) -> Vec<usize> {
     let mut offs = Vec::new();
     let mut off = 0;
@@ -266,9 +273,7 @@ fn flipped_byte_before_tail_is_an_error_naming_file_and_offset() {
     // In the last segment, a record with valid records after it.
     let (b, segs) = committed_log();
     let last = segs.last().unwrap();
-    let offs = record_offsets(&b.live_contents(last).unwrap());
-    assert!(offs.len() >= 2);
-    let victim = offs[offs.len() - 2];
+    let victim = record_before_last(&b, last);
     assert!(b.corrupt_byte(last, (victim + RECORD_HEADER_LEN + 2) as u64));
     match recover(b.crash()) {
         Err(StorageError::Corrupt {
@@ -426,9 +431,7 @@ fn zeroed_header_before_the_tail_is_an_error() {
     // was damaged, not that it ended.
     let (b, segs) = committed_log();
     let last = segs.last().unwrap();
-    let offs = record_offsets(&b.live_contents(last).unwrap());
-    assert!(offs.len() >= 2);
-    let victim = offs[offs.len() - 2];
+    let victim = record_before_last(&b, last);
     assert!(b.zero_range(last, victim as u64, RECORD_HEADER_LEN));
     match recover(b.crash()) {
         Err(StorageError::Corrupt {

@@ -48,16 +48,12 @@ impl Children {
             .insert_unique(hash, slot, |&i| rehash(i));
     }
 
-    pub(super) fn remove<'a>(
-        &mut self,
-        hash: u64,
-        name: &str,
-        name_of: impl Fn(u32) -> &'a str,
-    ) -> bool {
+    /// Removes `slot` (whose name hashes to `hash`); false if it was not in the set.
+    pub(super) fn remove(&mut self, hash: u64, slot: u32) -> bool {
         let Some(set) = self.0.as_mut() else {
             return false;
         };
-        let removed = match set.find_entry(hash, |&i| name_of(i) == name) {
+        let removed = match set.find_entry(hash, |&i| i == slot) {
             Ok(e) => {
                 e.remove();
                 true

@@ -235,10 +235,6 @@ impl DataTree {
         self.nodes.get(Self::key(path))
     }
 
-    fn lookup_mut(&mut self, path: &str) -> Option<&mut Znode> {
-        self.nodes.get_mut(Self::key(path))
-    }
-
     pub fn acl_of(&self, node: &Znode) -> &[Acl] {
         self.acls.get(node.acl)
     }
@@ -313,12 +309,15 @@ impl DataTree {
     ) -> Result<(), ErrorCode> {
         let parent_path = path::parent_of(&path).ok_or(ErrorCode::BadArguments)?;
         let name = path::name_of(&path);
-        let parent_path = Self::key(parent_path);
+        let p = self
+            .nodes
+            .slot_of(Self::key(parent_path))
+            .ok_or(ErrorCode::NoNode)?;
         // Existence is the parent's child set, as in ZooKeeper: replaying a delete of an
         // ancestor over a fuzzy snapshot can leave an unlinked node in the map, and a later
         // create must relink (replace) it.
-        let exists = self.nodes.has_child(parent_path, name);
-        let parent = self.lookup_mut(parent_path).ok_or(ErrorCode::NoNode)?;
+        let exists = self.nodes.has_child_at(p, name);
+        let parent = self.nodes.node_at(p);
         let new_cversion = if parent_cversion == -1 {
             parent.cversion.wrapping_add(1)
         } else {
@@ -340,7 +339,7 @@ impl DataTree {
             self.unindex_owner(&path, orphan.ephemeral_owner);
             self.approximate_data_size -= (path.len() + orphan.data.len()) as i64;
         }
-        self.nodes.link(slot);
+        self.nodes.link_to(p, slot);
         Ok(())
     }
 
@@ -349,18 +348,13 @@ impl DataTree {
         if Self::key(path) == ROOT {
             return Err(ErrorCode::BadArguments);
         }
-        if self.nodes.get(path).is_none() {
-            return Err(ErrorCode::NoNode);
-        }
-        // Unlink first: the parent's set finds the child by the name in its slot.
-        let parent_path = path::parent_of(path).map(Self::key);
-        if let Some(parent_path) = parent_path {
-            self.nodes.unlink(parent_path, path::name_of(path));
-        }
-        let (_, node) = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        let (slot, _, node) = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
         self.unindex_owner(path, node.ephemeral_owner);
         self.approximate_data_size -= (path.len() + node.data.len()) as i64;
-        if let Some(parent) = parent_path.and_then(|p| self.lookup_mut(p)) {
+        let parent = path::parent_of(path).and_then(|p| self.nodes.slot_of(Self::key(p)));
+        if let Some(p) = parent {
+            self.nodes.unlink(p, slot, path::name_of(path));
+            let parent = self.nodes.node_at(p);
             if zxid > parent.pzxid {
                 parent.pzxid = zxid;
             }

@@ -44,7 +44,7 @@ impl NodeTable {
         self.hasher.hash_one(path)
     }
 
-    fn slot_of(&self, path: &str) -> Option<u32> {
+    pub(super) fn slot_of(&self, path: &str) -> Option<u32> {
         let slots = &self.slots;
         self.index
             .find(self.hash(path), |&i| path_at(slots, i) == path)
@@ -99,9 +99,16 @@ impl NodeTable {
 
     /// Is there a child called `name` in the child set of `parent`?
     pub fn has_child(&self, parent: &str, name: &str) -> bool {
+        self.slot_of(parent)
+            .is_some_and(|p| self.has_child_at(p, name))
+    }
+
+    /// `has_child` for the parent in slot `p`.
+    pub(super) fn has_child_at(&self, p: u32, name: &str) -> bool {
         let slots = &self.slots;
-        self.get(parent).is_some_and(|p| {
-            p.children
+        slots[p as usize].as_ref().is_some_and(|e| {
+            e.node
+                .children
                 .contains(self.hash(name), name, |i| name_at(slots, i))
         })
     }
@@ -111,9 +118,13 @@ impl NodeTable {
         let Some(parent) = parent_key(path_at(&self.slots, slot)) else {
             return;
         };
-        let Some(p) = self.slot_of(parent) else {
-            return;
-        };
+        if let Some(p) = self.slot_of(parent) {
+            self.link_to(p, slot);
+        }
+    }
+
+    /// Adds the node in `slot` to the child set of the node in slot `p`, its parent.
+    pub(super) fn link_to(&mut self, p: u32, slot: u32) {
         let hash = self.hash(name_at(&self.slots, slot));
         let mut set = std::mem::take(&mut self.node_at(p).children);
         let (slots, hasher) = (&self.slots, &self.hasher);
@@ -124,16 +135,11 @@ impl NodeTable {
         self.node_at(p).children = set;
     }
 
-    /// Removes `name` from the child set of `parent`; false if it was not there.
-    pub fn unlink(&mut self, parent: &str, name: &str) -> bool {
-        let Some(p) = self.slot_of(parent) else {
-            return false;
-        };
+    /// Removes `slot` (named `name`) from the child set of the node in slot `p`; false if it
+    /// was not there. Works after the child itself was removed: it matches the slot number.
+    pub(super) fn unlink(&mut self, p: u32, slot: u32, name: &str) -> bool {
         let hash = self.hash(name);
-        let mut set = std::mem::take(&mut self.node_at(p).children);
-        let removed = set.remove(hash, name, |i| name_at(&self.slots, i));
-        self.node_at(p).children = set;
-        removed
+        self.node_at(p).children.remove(hash, slot)
     }
 
     /// Links every node to its parent at once (after a snapshot load): each child set is
@@ -162,7 +168,7 @@ impl NodeTable {
         }
     }
 
-    fn node_at(&mut self, slot: u32) -> &mut Znode {
+    pub(super) fn node_at(&mut self, slot: u32) -> &mut Znode {
         match self.slots[slot as usize].as_mut() {
             Some(e) => &mut e.node,
             None => unreachable!("slot {slot} is linked but empty"),
@@ -176,14 +182,15 @@ impl NodeTable {
             .filter_map(|i| self.slots[i as usize].as_ref().map(|e| &e.path))
     }
 
-    pub fn remove(&mut self, path: &str) -> Option<(Arc<str>, Znode)> {
+    /// Removes the node at `path`; returns the slot it had, its path and the node.
+    pub fn remove(&mut self, path: &str) -> Option<(u32, Arc<str>, Znode)> {
         let hash = self.hash(path);
         let slots = &self.slots;
         let found = self.index.find_entry(hash, |&i| path_at(slots, i) == path);
         let (i, _) = found.ok()?.remove();
         self.free.push(i);
         let Entry { path, node } = self.slots[i as usize].take()?;
-        Some((path, node))
+        Some((i, path, node))
     }
 
     /// Every node with its path, in no particular order.
@@ -218,7 +225,7 @@ mod tests {
         assert_eq!(t.get("/n7").map(|n| n.version), Some(70));
         t.get_mut("/n8").unwrap().version = 80;
         assert_eq!(
-            t.remove("/n8").map(|(p, n)| (p, n.version)),
+            t.remove("/n8").map(|(_, p, n)| (p, n.version)),
             Some(("/n8".into(), 80))
         );
         assert!(t.remove("/n8").is_none() && t.get("/n8").is_none());
@@ -243,7 +250,7 @@ mod tests {
         assert!(t.has_child("/a", "x"));
         let paths: Vec<&str> = t.child_paths(t.get("/a").unwrap()).map(|p| &**p).collect();
         assert_eq!(paths, vec!["/a/x"]);
-        assert!(t.unlink("/a", "x") && !t.unlink("/a", "x"));
+        assert!(t.unlink(a, x, "x") && !t.unlink(a, x, "x"));
         assert!(t.get("/a").unwrap().children.is_empty());
         // A freed slot is reused, and the bulk link finds every parent.
         t.remove("/a/x");
