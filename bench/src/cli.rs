@@ -38,7 +38,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1.0)]
     pub read_ratio: f64,
 
-    /// Op mix: get,set,create,delete,exists,children,multi,watch with weights, e.g.
+    /// Op mix: get,set,create,delete,exists,children,list,count,multi,watch with weights, e.g.
     /// get=70,set=20,create=5,delete=5 (a bare name has weight 1).
     #[arg(long)]
     pub mix: Option<String>,

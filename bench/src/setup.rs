@@ -126,7 +126,7 @@ fn children(s: &mut Session, path: &str) -> Result<Vec<String>> {
     };
     match s.call(op::GET_CHILDREN, &req)? {
         (NONODE, _) => Ok(Vec::new()),
-        (0, Some(Response::GetChildren { children })) => Ok(children),
+        (0, Some(Response::GetChildren { children })) => Ok(children.to_vec()),
         (err, other) => Err(BenchError::new(format!(
             "getChildren {path}: {err} {other:?}"
         ))),

@@ -26,6 +26,12 @@ pub enum OpKind {
     Exists,
     /// getChildren of a key (keys have no children: measures the op path, not list size).
     Children,
+    /// getChildren of /rkbench, the parent of every key: a reply of `keys` + 1 names, so the
+    /// server's own work, not the round trip, dominates.
+    List,
+    /// getAllChildrenNumber of /rkbench: the server walks every key, the reply is one int,
+    /// so this read costs the server far more than the client.
+    Count,
     /// multi {check key version -1, setData key}.
     Multi,
     /// getData of a key with watch=true; notifications are counted, not timed.
@@ -33,13 +39,15 @@ pub enum OpKind {
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 8] = [
+    pub const ALL: [OpKind; 10] = [
         OpKind::Get,
         OpKind::Set,
         OpKind::Create,
         OpKind::Delete,
         OpKind::Exists,
         OpKind::Children,
+        OpKind::List,
+        OpKind::Count,
         OpKind::Multi,
         OpKind::Watch,
     ];
@@ -52,6 +60,8 @@ impl OpKind {
             OpKind::Delete => "delete",
             OpKind::Exists => "exists",
             OpKind::Children => "children",
+            OpKind::List => "list",
+            OpKind::Count => "count",
             OpKind::Multi => "multi",
             OpKind::Watch => "watch",
         }
@@ -68,7 +78,12 @@ impl OpKind {
     pub fn is_read(self) -> bool {
         matches!(
             self,
-            OpKind::Get | OpKind::Exists | OpKind::Children | OpKind::Watch
+            OpKind::Get
+                | OpKind::Exists
+                | OpKind::Children
+                | OpKind::List
+                | OpKind::Count
+                | OpKind::Watch
         )
     }
 }
@@ -264,6 +279,20 @@ impl OpGen {
                     with_stat: false,
                 };
                 (kind, op::GET_CHILDREN, req)
+            }
+            OpKind::List => {
+                let req = Request::GetChildren {
+                    path: ROOT.to_string(),
+                    watch: false,
+                    with_stat: false,
+                };
+                (kind, op::GET_CHILDREN, req)
+            }
+            OpKind::Count => {
+                let req = Request::GetAllChildrenNumber {
+                    path: ROOT.to_string(),
+                };
+                (kind, op::GET_ALL_CHILDREN_NUMBER, req)
             }
             OpKind::Set => {
                 let path = w.random_key(&mut self.rng);

@@ -655,7 +655,7 @@ fn reply_cases() -> Vec<(&'static str, i32, ReplyHeader, Response)> {
             op::GET_CHILDREN,
             h,
             Response::GetChildren {
-                children: children.clone(),
+                children: children.clone().into(),
             },
         ),
         (
@@ -663,7 +663,7 @@ fn reply_cases() -> Vec<(&'static str, i32, ReplyHeader, Response)> {
             op::GET_CHILDREN2,
             h,
             Response::GetChildren2 {
-                children,
+                children: children.into(),
                 stat: stat(),
             },
         ),
@@ -760,7 +760,7 @@ fn reply_cases() -> Vec<(&'static str, i32, ReplyHeader, Response)> {
                     stat: stat(),
                 },
                 MultiResult::GetChildren {
-                    children: vec![s("a")],
+                    children: vec![s("a")].into(),
                 },
                 MultiResult::Error { err: -101 },
             ]),

@@ -251,7 +251,9 @@ fn multi_result() -> impl Strategy<Value = MultiResult> {
         stat().prop_map(|stat| MultiResult::SetData { stat }),
         Just(MultiResult::Check),
         (bytes(), stat()).prop_map(|(data, stat)| MultiResult::GetData { data, stat }),
-        strings().prop_map(|children| MultiResult::GetChildren { children }),
+        strings().prop_map(|children| MultiResult::GetChildren {
+            children: children.into()
+        }),
         any::<i32>().prop_map(|err| MultiResult::Error { err }),
     ]
 }
@@ -280,9 +282,22 @@ fn response() -> impl Strategy<Value = (i32, Response)> {
             .prop_map(|(opcode, stat)| (opcode, Response::Stat(stat))),
         (bytes(), stat()).prop_map(|(data, stat)| (op::GET_DATA, Response::GetData { data, stat })),
         (acls(), stat()).prop_map(|(acl, stat)| (op::GET_ACL, Response::GetAcl { acl, stat })),
-        strings().prop_map(|children| (op::GET_CHILDREN, Response::GetChildren { children })),
+        strings().prop_map(|children| {
+            (
+                op::GET_CHILDREN,
+                Response::GetChildren {
+                    children: children.into(),
+                },
+            )
+        }),
         (strings(), stat()).prop_map(|(children, stat)| {
-            (op::GET_CHILDREN2, Response::GetChildren2 { children, stat })
+            (
+                op::GET_CHILDREN2,
+                Response::GetChildren2 {
+                    children: children.into(),
+                    stat,
+                },
+            )
         }),
         text().prop_map(|path| (op::SYNC, Response::Sync { path })),
         (
@@ -558,7 +573,7 @@ fn null_string_and_buffer_read_as_empty() {
     assert_eq!(
         decode_response(op::GET_CHILDREN, &be(-1)),
         Ok(Response::GetChildren {
-            children: Vec::new()
+            children: Default::default()
         })
     );
 }

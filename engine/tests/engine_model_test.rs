@@ -337,6 +337,7 @@ fn compare_trees(sim: &Sim, model: &Model) -> Result<(), TestCaseError> {
         let mut children: BTreeSet<String> = tree
             .children(path)
             .unwrap_or_default()
+            .to_vec()
             .into_iter()
             .collect();
         if path == "/" {

@@ -728,7 +728,10 @@ const NOT_APPLIED_KEYS: &[(&str, &str)] = &[
     ("intBufferStartingSizeBytes", "JVM buffer tuning"),
     ("forceSnapshotSync", "testing knob"),
     ("maxResponseCacheSize", "no response cache"),
-    ("maxGetChildrenResponseCacheSize", "no response cache"),
+    (
+        "maxGetChildrenResponseCacheSize",
+        "each parent keeps its encoded child list until its children change",
+    ),
     (
         "netty.advancedFlowControl.enabled",
         "Ringkeeper has its own connection layer",

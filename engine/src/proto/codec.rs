@@ -7,6 +7,7 @@
 //! and then the body to `out`. Decoders take the frame body without the length prefix; like
 //! the Java server they ignore bytes left over after a record.
 
+use super::child_names::ChildNames;
 use super::jute::{DecodeError, JuteReader, JuteWriter};
 use super::records::{
     op, ConnectRequest, ConnectResponse, CreateRequest, MultiOp, MultiReadOp, MultiResult,
@@ -530,11 +531,10 @@ fn write_response_body(w: &mut JuteWriter<'_>, body: &Response) {
             w.write_acl_vec(acl);
             w.write_stat(stat);
         }
-        Response::GetChildren { children } | Response::GetEphemerals { paths: children } => {
-            w.write_string_vec(children)
-        }
+        Response::GetChildren { children } => children.write(w),
+        Response::GetEphemerals { paths } => w.write_string_vec(paths),
         Response::GetChildren2 { children, stat } => {
-            w.write_string_vec(children);
+            children.write(w);
             w.write_stat(stat);
         }
         Response::Multi(results) => {
@@ -583,7 +583,7 @@ fn write_multi_result(w: &mut JuteWriter<'_>, result: &MultiResult) {
         }
         MultiResult::GetChildren { children } => {
             write_multi_header(w, op::GET_CHILDREN, false, 0);
-            w.write_string_vec(children);
+            children.write(w);
         }
         MultiResult::Error { err } => {
             write_multi_header(w, op::ERROR, false, *err);
@@ -625,10 +625,10 @@ pub fn decode_response(opcode: i32, body: &[u8]) -> Result<Response, DecodeError
             stat: r.read_stat()?,
         },
         op::GET_CHILDREN => Response::GetChildren {
-            children: r.read_string_vec()?,
+            children: ChildNames::read(r)?,
         },
         op::GET_CHILDREN2 => Response::GetChildren2 {
-            children: r.read_string_vec()?,
+            children: ChildNames::read(r)?,
             stat: r.read_stat()?,
         },
         op::SYNC => Response::Sync {
@@ -685,7 +685,7 @@ fn read_multi_results(r: &mut JuteReader<'_>) -> Result<Vec<MultiResult>, Decode
                 stat: r.read_stat()?,
             },
             op::GET_CHILDREN => MultiResult::GetChildren {
-                children: r.read_string_vec()?,
+                children: ChildNames::read(r)?,
             },
             // The header's err and the ErrorResponse body carry the same code.
             op::ERROR => MultiResult::Error { err: r.read_int()? },

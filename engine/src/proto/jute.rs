@@ -89,6 +89,11 @@ impl<'a> JuteReader<'a> {
         Ok(*head)
     }
 
+    /// Consumes `len` bytes.
+    pub fn skip(&mut self, len: usize) -> Result<(), DecodeError> {
+        self.take_slice(len).map(|_| ())
+    }
+
     fn take_slice(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
         if len > self.buf.len() {
             return Err(DecodeError::Truncated);
@@ -354,6 +359,11 @@ impl<'a> JuteWriter<'a> {
 
     pub fn write_buffer(&mut self, v: &[u8]) {
         self.write_len(v.len());
+        self.out.extend_from_slice(v);
+    }
+
+    /// Bytes that are already jute-encoded.
+    pub fn write_raw(&mut self, v: &[u8]) {
         self.out.extend_from_slice(v);
     }
 

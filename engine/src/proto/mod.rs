@@ -4,6 +4,7 @@
 //! jute record; see `../shared/ZK-PROTOCOL.md` sections 1 to 4. `jute` has the primitives,
 //! `codec` the client protocol frames, `txn_codec` ZooKeeper's on-disk txn layout (section 10).
 
+mod child_names;
 pub mod codec;
 mod error;
 pub mod jute;

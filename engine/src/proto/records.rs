@@ -1,6 +1,8 @@
 //! Records of `zookeeper.jute` that the client protocol uses, as plain Rust types.
 //! Encoding and decoding live in `codec.rs`.
 
+pub use super::child_names::ChildNames;
+
 /// ZooDefs.OpCode values.
 pub mod op {
     pub const NOTIFICATION: i32 = 0;
@@ -340,7 +342,7 @@ pub enum MultiResult {
         stat: Stat,
     },
     GetChildren {
-        children: Vec<String>,
+        children: ChildNames,
     },
     Error {
         err: i32,
@@ -374,10 +376,10 @@ pub enum Response {
         stat: Stat,
     },
     GetChildren {
-        children: Vec<String>,
+        children: ChildNames,
     },
     GetChildren2 {
-        children: Vec<String>,
+        children: ChildNames,
         stat: Stat,
     },
     Sync {

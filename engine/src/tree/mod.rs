@@ -10,7 +10,7 @@ pub mod path;
 mod table;
 
 use crate::limits::{CONTAINER_EPHEMERAL_OWNER, TTL_OWNER_MASK};
-use crate::proto::{perms, Acl, ErrorCode, Stat};
+use crate::proto::{perms, Acl, ChildNames, ErrorCode, Stat};
 use crate::txn::Data;
 use acl::AclCache;
 pub use children::Children;
@@ -398,16 +398,11 @@ impl DataTree {
         self.nodes.has_child(Self::key(parent), name)
     }
 
-    /// Child names in a stable (sorted) order.
-    pub fn children(&self, path: &str) -> Option<Vec<String>> {
+    /// Child names in a stable (sorted) order. The list is kept with the node until its
+    /// children change, so this is a reference count after the first call.
+    pub fn children(&self, path: &str) -> Option<ChildNames> {
         let node = self.get(path)?;
-        let mut names: Vec<String> = self
-            .nodes
-            .child_paths(node)
-            .map(|p| path::name_of(p).to_string())
-            .collect();
-        names.sort_unstable();
-        Some(names)
+        Some(self.nodes.sorted_child_names(node))
     }
 }
 
@@ -445,6 +440,36 @@ mod tests {
             Err(ErrorCode::NodeExists)
         );
         assert_eq!(t.get("/a").unwrap().cversion, 2);
+    }
+
+    /// The sorted list a read builds is kept with the parent: every change to the child set
+    /// must show in the next read, in this tree and not in a replica cloned before it.
+    #[test]
+    fn kept_child_list_follows_every_change() {
+        let mut t = DataTree::new();
+        let acl = Acl::open_unsafe();
+        let empty = || Data::from(&[][..]);
+        t.create("/a".into(), empty(), &acl, 0, -1, 1, 1).unwrap();
+        assert!(t.children("/a").unwrap().is_empty());
+        t.create("/a/m".into(), empty(), &acl, 0, -1, 2, 1).unwrap();
+        t.create("/a/b".into(), empty(), &acl, 0, -1, 3, 1).unwrap();
+        assert_eq!(t.children("/a").unwrap(), vec!["b", "m"]);
+        let replica = t.clone();
+        t.create("/a/z".into(), empty(), &acl, 0, -1, 4, 1).unwrap();
+        assert_eq!(t.children("/a").unwrap(), vec!["b", "m", "z"]);
+        assert_eq!(replica.children("/a").unwrap(), vec!["b", "m"]);
+        t.delete("/a/m", 5).unwrap();
+        assert_eq!(t.children("/a").unwrap(), vec!["b", "z"]);
+        // A parent deleted and made again starts with no list, even at the same cversion.
+        t.delete("/a/b", 6).unwrap();
+        t.delete("/a/z", 7).unwrap();
+        t.delete("/a", 8).unwrap();
+        t.create("/a".into(), empty(), &acl, 0, -1, 9, 1).unwrap();
+        assert!(t.children("/a").unwrap().is_empty());
+        t.create("/a/q".into(), empty(), &acl, 0, -1, 10, 1)
+            .unwrap();
+        assert_eq!(t.children("/a").unwrap(), vec!["q"]);
+        assert_eq!(replica.children("/a").unwrap(), vec!["b", "m"]);
     }
 
     #[test]

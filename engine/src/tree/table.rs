@@ -182,6 +182,12 @@ impl NodeTable {
             .filter_map(|i| self.slots[i as usize].as_ref().map(|e| &e.path))
     }
 
+    /// The names of `node`'s children, sorted (see `Children::sorted_names`).
+    pub fn sorted_child_names(&self, node: &Znode) -> crate::proto::ChildNames {
+        let slots = &self.slots;
+        node.children.sorted_names(|i| name_at(slots, i))
+    }
+
     /// Removes the node at `path`; returns the slot it had, its path and the node.
     pub fn remove(&mut self, path: &str) -> Option<(u32, Arc<str>, Znode)> {
         let hash = self.hash(path);

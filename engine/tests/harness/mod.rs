@@ -431,7 +431,8 @@ impl Sim {
             with_stat: true,
         };
         match self.call_result(c, req)? {
-            Response::GetChildren2 { mut children, stat } => {
+            Response::GetChildren2 { children, stat } => {
+                let mut children = children.to_vec();
                 children.sort();
                 Ok((children, stat))
             }
@@ -590,7 +591,7 @@ pub fn tree_image(tree: &DataTree) -> BTreeMap<String, NodeImage> {
                     stat: n.stat(),
                     stored_cversion: n.cversion,
                     stored_owner: n.ephemeral_owner,
-                    children: tree.children(p).unwrap_or_default(),
+                    children: tree.children(p).unwrap_or_default().to_vec(),
                 },
             )
         })
@@ -638,7 +639,7 @@ pub fn check_invariants(engine: &Engine) {
             node.children.len(),
             "numChildren of {path}"
         );
-        for child in tree.children(path).unwrap_or_default() {
+        for child in tree.children(path).unwrap_or_default().iter() {
             let full = if path == "/" {
                 format!("/{child}")
             } else {
