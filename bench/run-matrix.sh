@@ -4,8 +4,11 @@
 #   bench/run-matrix.sh [options]
 #     --skip-ringkeeper     only Apache ZooKeeper (until ringkeeper serves clients)
 #     --zk-vs-zk            validate the tool: two ZooKeeper instances, ringkeeper-bench --compare
-#     --duration S          measured seconds per scenario (default 10)
-#     --warmup S            warmup seconds per scenario (default 2)
+#     --duration S          measured seconds per scenario and round (default 6)
+#     --warmup S            warmup seconds per scenario and round (default 1)
+#     --rounds N            rounds of the whole scenario list (default 3); within a round each
+#                           scenario runs against both servers back to back, who goes first
+#                           alternating, and the table gives medians and the range of ratios
 #     --znodes N            znodes of 100 B for the RSS measurement (default 1000000; 0 skips it)
 #     --force-sync yes|no   forceSync for both servers (default yes)
 #     --out FILE            Markdown results (default bench/RESULTS.md)
@@ -21,8 +24,9 @@ BENCH=$TARGET/release/ringkeeper-bench
 RK=$TARGET/release/ringkeeper
 export ZK_HEAP=${ZK_HEAP:-2g}
 THREADS=${BENCH_THREADS:-1}
-DURATION=10
-WARMUP=2
+DURATION=6
+WARMUP=1
+ROUNDS=3
 ZNODES=1000000
 FORCE_SYNC=yes
 OUT=$ROOT/bench/RESULTS.md
@@ -36,6 +40,7 @@ while [ $# -gt 0 ]; do
         --zk-vs-zk) ZK_VS_ZK=1; SKIP_RK=1 ;;
         --duration) DURATION=$2; shift ;;
         --warmup) WARMUP=$2; shift ;;
+        --rounds) ROUNDS=$2; shift ;;
         --znodes) ZNODES=$2; shift ;;
         --force-sync) FORCE_SYNC=$2; shift ;;
         --out) OUT=$2; shift ;;
@@ -170,18 +175,16 @@ SCENARIOS=(
     "r100-32x4|32 sessions x 4 in flight, 100% reads|--sessions 32 --inflight 4 --read-ratio 1"
     "r90-32x4|32 sessions x 4 in flight, 90% reads|--sessions 32 --inflight 4 --read-ratio 0.9"
     "r0-32x4|32 sessions x 4 in flight, 0% reads|--sessions 32 --inflight 4 --read-ratio 0"
+    "list-32x4|32 sessions x 4 in flight, getChildren of /rkbench (1001 children)|--sessions 32 --inflight 4 --mix list"
 )
 COMMON=(--value-size 100 --keys 1000 --duration "$DURATION" --warmup "$WARMUP" --threads "$THREADS")
 
-run_scenarios() { # server-tag addr
-    local s name args
-    for s in "${SCENARIOS[@]}"; do
-        IFS='|' read -r name _ args <<<"$s"
-        log "$1: $name"
-        # shellcheck disable=SC2086
-        "$BENCH" --servers "$2" $args "${COMMON[@]}" --label "$1 $name" \
-            --json "$WORK/$1-$name.json" >&2
-    done
+run_one() { # server-tag addr scenario-name round bench-args...
+    local tag=$1 addr=$2 name=$3 round=$4
+    shift 4
+    log "round $round, $tag: $name"
+    "$BENCH" --servers "$addr" "$@" "${COMMON[@]}" --label "$tag $name" \
+        --json "$WORK/$tag-$name-r$round.json" >&2
 }
 
 measure_rss() { # server-tag start-function
@@ -191,8 +194,16 @@ measure_rss() { # server-tag start-function
     before=$(rss_kib "$pid")
     log "$1: creating $ZNODES znodes of 100 B"
     "$BENCH" --servers "$STARTED_ADDR" --keys "$ZNODES" --value-size 100 --setup-only >&2
-    sleep 2
+    # Background work (a snapshot, a JVM collection) moves RSS for a few seconds after the
+    # last create: read it once a second until two readings agree (at most 30 s).
+    local prev=0 i
     after=$(rss_kib "$pid")
+    for i in $(seq 1 30); do
+        [ "$after" = "$prev" ] && break
+        prev=$after
+        sleep 1
+        after=$(rss_kib "$pid")
+    done
     echo "{\"znodes\": $ZNODES, \"rss_before_kib\": $before, \"rss_after_kib\": $after}" \
         >"$WORK/$1-rss.json"
     stop "$pid"
@@ -214,21 +225,44 @@ fi
 
 SERVERS=(zk)
 [ "$SKIP_RK" = 1 ] || SERVERS+=(rk)
+# Both servers run side by side; a scenario runs against one, then at once against the other,
+# so host noise lands on both sides of a ratio alike. Who goes first alternates by round.
+declare -A ADDR SPID
 for tag in "${SERVERS[@]}"; do
-    if [ "$tag" = zk ]; then starter=start_zk; else starter=start_rk; fi
-    $starter "$tag"
-    run_scenarios "$tag" "$STARTED_ADDR"
-    stop "$STARTED_PID"
-    measure_rss "$tag" "$starter"
+    if [ "$tag" = zk ]; then start_zk "$tag"; else start_rk "$tag"; fi
+    ADDR[$tag]=$STARTED_ADDR
+    SPID[$tag]=$STARTED_PID
+done
+for round in $(seq 1 "$ROUNDS"); do
+    order=("${SERVERS[@]}")
+    if [ $((round % 2)) = 0 ] && [ "${#SERVERS[@]}" = 2 ]; then order=("${SERVERS[1]}" "${SERVERS[0]}"); fi
+    for s in "${SCENARIOS[@]}"; do
+        IFS='|' read -r name _ args <<<"$s"
+        for tag in "${order[@]}"; do
+            # shellcheck disable=SC2086
+            run_one "$tag" "${ADDR[$tag]}" "$name" "$round" $args
+        done
+    done
+done
+for tag in "${SERVERS[@]}"; do stop "${SPID[$tag]}"; done
+for tag in "${SERVERS[@]}"; do
+    if [ "$tag" = zk ]; then measure_rss "$tag" start_zk; else measure_rss "$tag" start_rk; fi
 done
 
-# --- Ringkeeper read scaling: the same read load with 1 and 2 connection shards ------------------
+# --- Ringkeeper read scaling: 1 and 2 connection shards --------------------------------------
+# getData is loopback-bound (the client and the kernel's TCP take most of both cores), so a
+# second shard only competes with them; getAllChildrenNumber of /rkbench walks 1001 znodes per
+# read, so there the server's own work dominates and shows whether reads use a second core.
 if [ "$SKIP_RK" = 0 ]; then
     for n in 1 2; do
         EXTRA_CFG="ringkeeper.shards=$n" start_rk "rk-shards$n"
-        log "rk: r100-32x4 with $n shard(s)"
-        "$BENCH" --servers "$STARTED_ADDR" --sessions 32 --inflight 4 --read-ratio 1 "${COMMON[@]}" \
-            --label "rk shards=$n" --json "$WORK/rk-shards$n.json" >&2
+        for sc in "get|--read-ratio 1" "count|--mix count"; do
+            IFS='|' read -r op args <<<"$sc"
+            log "rk: 32x4 $op with $n shard(s)"
+            # shellcheck disable=SC2086
+            "$BENCH" --servers "$STARTED_ADDR" --sessions 32 --inflight 4 $args "${COMMON[@]}" \
+                --label "rk shards=$n $op" --json "$WORK/rk-shards$n-$op.json" >&2
+        done
         stop "$STARTED_PID"
     done
     # The log writer: glommio DMA files (default) against buffered pwrite + fdatasync.
@@ -238,43 +272,56 @@ if [ "$SKIP_RK" = 0 ]; then
         log "rk walDirectIo=false: $name"
         # shellcheck disable=SC2086
         "$BENCH" --servers "$STARTED_ADDR" $args --read-ratio 0 "${COMMON[@]}" \
-            --label "rk buffered $name" --json "$WORK/rk-buffered-$name.json" >&2
+            --label "rk buffered $name" --json "$WORK/rk-buffered-$name-r1.json" >&2
     done
     stop "$STARTED_PID"
 fi
 
 # --- Markdown --------------------------------------------------------------------------------
-python3 - "$WORK" "$OUT" "$FORCE_SYNC" "$DURATION" "${SERVERS[@]}" <<'EOF'
-import json, os, sys, datetime, platform
-work, out, force_sync, duration, servers = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+python3 - "$WORK" "$OUT" "$FORCE_SYNC" "$DURATION" "$ROUNDS" "${SERVERS[@]}" <<'EOF'
+import json, os, sys, datetime, platform, statistics
+work, out, force_sync, duration, rounds = sys.argv[1:6]
+servers, rounds = sys.argv[6:], int(rounds)
 names = {"zk": "ZooKeeper 3.8", "rk": "Ringkeeper"}
 scen = [("read-1", "1 session getData"), ("write-1", "1 session setData"),
         ("r100-32x4", "32x4, 100% reads"), ("r90-32x4", "32x4, 90% reads"),
-        ("r0-32x4", "32x4, 0% reads")]
+        ("r0-32x4", "32x4, 0% reads"), ("list-32x4", "32x4, getChildren of 1001 children")]
 def load(p):
     p = os.path.join(work, p)
     return json.load(open(p)) if os.path.exists(p) else None
+def runs(tag, key):
+    return [r for r in (load(f"{tag}-{key}-r{i}.json") for i in range(1, rounds + 1)) if r]
 def ratio(b, a):
     return f"{b / a:.2f}" if a and b is not None else "-"
-lines = [f"# Benchmark matrix", "",
+lines = ["# Benchmark matrix", "",
          f"{datetime.datetime.now():%Y-%m-%d %H:%M}, host {platform.node()}, {os.cpu_count()} CPUs, "
-         f"loopback, forceSync={force_sync}, {duration} s per scenario, 100-byte values, "
-         f"1000 keys, ringkeeper-bench closed loop; 1-minute load average at the end "
-         f"{os.getloadavg()[0]:.1f} (a shared machine makes tails noisy).", ""]
+         f"loopback, forceSync={force_sync}, 100-byte values, 1000 keys, ringkeeper-bench closed "
+         f"loop, one client thread; {rounds} rounds of {duration} s per scenario and server. "
+         f"Both servers run side by side and each scenario runs against one, then straight away "
+         f"against the other (who goes first alternates by round), so a ratio compares runs "
+         f"seconds apart. Values are medians over the rounds; the last column is the lowest and "
+         f"highest ratio of a single round. 1-minute load average at the end "
+         f"{os.getloadavg()[0]:.1f}: the machine is shared, so tails are noisy.", ""]
 metrics = [("ops/s", "ops_per_sec"), ("p50 us", "p50_us"), ("p99 us", "p99_us"),
            ("p99.9 us", "p999_us")]
+both = "rk" in servers and "zk" in servers
 head = "| scenario | metric | " + " | ".join(names[s] for s in servers)
-if "rk" in servers: head += " | RK/ZK"
-lines += [head + " |", "|" + "---|" * (2 + len(servers) + ("rk" in servers)) ]
+if both: head += " | RK/ZK | RK/ZK per round"
+lines += [head + " |", "|" + "---|" * (2 + len(servers) + 2 * both)]
 for key, desc in scen:
-    reps = {s: load(f"{s}-{key}.json") for s in servers}
+    reps = {s: runs(s, key) for s in servers}
     for i, (mname, field) in enumerate(metrics):
-        vals = {s: (r["total"][field] if r else None) for s, r in reps.items()}
+        vals = {s: [r["total"][field] for r in reps[s]] for s in servers}
+        med = {s: statistics.median(v) if v else None for s, v in vals.items()}
         row = f"| {desc if i == 0 else ''} | {mname} | " + " | ".join(
-            f"{vals[s]:.1f}" if vals[s] is not None else "-" for s in servers)
-        if "rk" in servers: row += " | " + ratio(vals["rk"], vals["zk"])
+            f"{med[s]:.1f}" if med[s] is not None else "-" for s in servers)
+        if both:
+            per = [b / a for a, b in zip(vals["zk"], vals["rk"]) if a]
+            row += f" | {statistics.median(per):.2f}" if per else " | -"
+            row += f" | {min(per):.2f} to {max(per):.2f}" if len(per) > 1 else " | -"
         lines.append(row + " |")
-    errs = {s: r["errors"] for s, r in reps.items() if r and (r["errors"] or r["connection_losses"])}
+    errs = {s: [r["errors"] for r in rs if r["errors"] or r["connection_losses"]] for s, rs in reps.items()}
+    errs = {s: e for s, e in errs.items() if e}
     if errs: lines.append(f"| | errors | {errs} |")
 lines += ["", "## Memory (VmRSS)", "",
           "| server | znodes | RSS before (MiB) | RSS after (MiB) | growth (MiB) |", "|---|---|---|---|---|"]
@@ -283,26 +330,31 @@ for s in servers:
     if r:
         b, a = r["rss_before_kib"] / 1024, r["rss_after_kib"] / 1024
         lines.append(f"| {names[s]} | {r['znodes']} | {b:.0f} | {a:.0f} | {a - b:.0f} |")
-sc = [(n, load(f"rk-shards{n}.json")) for n in (1, 2)]
-if any(r for _, r in sc):
-    lines += ["", "## Ringkeeper read scaling (32x4, 100% reads)", "",
-              "| shards | ops/s | p50 us | p99 us |", "|---|---|---|---|"]
-    for n, r in sc:
+sc = [(op, n, load(f"rk-shards{n}-{op}.json")) for op in ("get", "count") for n in (1, 2)]
+if any(r for _, _, r in sc):
+    lines += ["", "## Ringkeeper read scaling (32x4, one run each)", "",
+              "getData is bound by loopback TCP in the kernel and by the client, which share the "
+              "two cores with the shards; getAllChildrenNumber of /rkbench walks 1001 znodes a "
+              "read, so there the server's own work dominates.", "",
+              "| read | shards | ops/s | p50 us | p99 us | ops/s vs 1 shard |", "|---|---|---|---|---|---|"]
+    one = {op: r["total"]["ops_per_sec"] for op, n, r in sc if r and n == 1}
+    for op, n, r in sc:
         if r:
             t = r["total"]
-            lines.append(f"| {n} | {t['ops_per_sec']:.0f} | {t['p50_us']:.0f} | {t['p99_us']:.0f} |")
-wb = [(n, load(f"rk-{n}.json"), load(f"rk-buffered-{n}.json"), load(f"zk-{n}.json"))
-      for n in ("write-1", "r0-32x4")]
+            label = {"get": "getData", "count": "getAllChildrenNumber"}[op]
+            lines.append(f"| {label} | {n} | {t['ops_per_sec']:.0f} | {t['p50_us']:.0f} | "
+                         f"{t['p99_us']:.0f} | {ratio(t['ops_per_sec'], one.get(op))} |")
+wb = [(n, runs("rk", n), runs("rk-buffered", n), runs("zk", n)) for n in ("write-1", "r0-32x4")]
 if any(b for _, _, b, _ in wb):
-    lines += ["", "## Ringkeeper log writer (forceSync as above)", "",
+    lines += ["", "## Ringkeeper log writer (forceSync as above; buffered: one run)", "",
               "| scenario | writer | ops/s | p50 us | p99 us | ops/s RK/ZK |", "|---|---|---|---|---|---|"]
     for n, d, b, z in wb:
-        for label, r in (("DMA files (default)", d), ("buffered (walDirectIo=false)", b)):
-            if r:
-                t = r["total"]
-                zk = z["total"]["ops_per_sec"] if z else None
-                lines.append(f"| {n} | {label} | {t['ops_per_sec']:.0f} | {t['p50_us']:.0f} | "
-                             f"{t['p99_us']:.0f} | {ratio(t['ops_per_sec'], zk)} |")
+        zk = statistics.median(r["total"]["ops_per_sec"] for r in z) if z else None
+        for label, rs in (("DMA files (default)", d), ("buffered (walDirectIo=false)", b)):
+            if rs:
+                m = {f: statistics.median(r["total"][f] for r in rs) for f in ("ops_per_sec", "p50_us", "p99_us")}
+                lines.append(f"| {n} | {label} | {m['ops_per_sec']:.0f} | {m['p50_us']:.0f} | "
+                             f"{m['p99_us']:.0f} | {ratio(m['ops_per_sec'], zk)} |")
 lines += ["", f"ZooKeeper runs with -Xmx{os.environ.get('ZK_HEAP', '2g')}; its RSS depends on the JVM heap policy.", ""]
 open(out, "w").write("\n".join(lines))
 print("\n".join(lines))

@@ -50,6 +50,39 @@ fn tree(c: &mut Criterion) {
             black_box(read_tree(&t, &auth, false, &req).result.is_ok())
         })
     });
+    // A wide parent: 1000 children, as a queue or a broker list has. Read again with no
+    // change in between, the parent's kept list is shared; after a child is added and removed,
+    // it is sorted and encoded anew.
+    let mut wide = DataTree::new();
+    let acl = Acl::open_unsafe();
+    wide.create("/q".into(), Data::from(&[][..]), &acl, 0, -1, 1, 0)
+        .unwrap();
+    for i in 0..1000 {
+        let path = format!("/q/item-{i:010}");
+        wide.create(path.into(), Data::from(&[][..]), &acl, 0, -1, 2 + i, 0)
+            .unwrap();
+    }
+    let list = Request::GetChildren {
+        path: "/q".into(),
+        watch: false,
+        with_stat: false,
+    };
+    c.bench_function("read_tree getChildren, 1000 children, unchanged", |b| {
+        b.iter(|| black_box(read_tree(&wide, &auth, false, &list).result.is_ok()))
+    });
+    let mut zxid = 10_000;
+    c.bench_function(
+        "read_tree getChildren, 1000 children, after a change",
+        |b| {
+            b.iter(|| {
+                zxid += 2;
+                wide.create("/q/x".into(), Data::from(&[][..]), &acl, 0, -1, zxid, 0)
+                    .unwrap();
+                wide.delete("/q/x", zxid + 1).unwrap();
+                black_box(read_tree(&wide, &auth, false, &list).result.is_ok())
+            })
+        },
+    );
     let mut t2 = populated_tree();
     let mut v = 0i32;
     c.bench_function("DataTree::set_data (100k znodes)", |b| {
