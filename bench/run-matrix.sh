@@ -194,12 +194,13 @@ measure_rss() { # server-tag start-function
     before=$(rss_kib "$pid")
     log "$1: creating $ZNODES znodes of 100 B"
     "$BENCH" --servers "$STARTED_ADDR" --keys "$ZNODES" --value-size 100 --setup-only >&2
-    # Background work (a snapshot, a JVM collection) moves RSS for a few seconds after the
-    # last create: read it once a second until two readings agree (at most 30 s).
-    local prev=0 i
+    # Background work (a snapshot being written, a JVM collection) moves RSS for seconds after
+    # the last create: read it once a second until three readings in a row agree (at most 60 s).
+    local same=0 prev=0 i
     after=$(rss_kib "$pid")
-    for i in $(seq 1 30); do
-        [ "$after" = "$prev" ] && break
+    for i in $(seq 1 60); do
+        if [ "$after" = "$prev" ]; then same=$((same + 1)); else same=0; fi
+        [ "$same" -ge 2 ] && break
         prev=$after
         sleep 1
         after=$(rss_kib "$pid")
@@ -222,6 +223,27 @@ if [ "$ZK_VS_ZK" = 1 ]; then
     done
     exit 0
 fi
+
+# The disk's own fdatasync latency, on the file system the servers write to: the
+# single-session setData target is stated against it.
+log "measuring fdatasync on $WORK"
+python3 - "$WORK" >"$WORK/fsync.json" <<'PY'
+import json, os, statistics, sys, time
+path = os.path.join(sys.argv[1], "fsync-probe")
+fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+os.pwrite(fd, b"\0" * (64 << 20), 0)  # a preallocated log, as both servers keep
+os.fsync(fd)
+block, lat = b"x" * 4096, []
+for i in range(2000):
+    os.pwrite(fd, block, (i * 4096) % (64 << 20))
+    t = time.perf_counter_ns()
+    os.fdatasync(fd)
+    lat.append((time.perf_counter_ns() - t) / 1000)
+os.close(fd)
+os.unlink(path)
+lat.sort()
+print(json.dumps({"p50_us": statistics.median(lat), "p99_us": lat[int(len(lat) * 0.99)]}))
+PY
 
 SERVERS=(zk)
 [ "$SKIP_RK" = 1 ] || SERVERS+=(rk)
@@ -323,6 +345,21 @@ for key, desc in scen:
     errs = {s: [r["errors"] for r in rs if r["errors"] or r["connection_losses"]] for s, rs in reps.items()}
     errs = {s: e for s, e in errs.items() if e}
     if errs: lines.append(f"| | errors | {errs} |")
+fs = load("fsync.json")
+if fs and both:
+    w = {s: runs(s, "write-1") for s in servers}
+    r = runs("rk", "read-1")
+    if w["rk"] and w["zk"] and r:
+        wp50 = statistics.median(x["total"]["p50_us"] for x in w["rk"])
+        zp50 = statistics.median(x["total"]["p50_us"] for x in w["zk"])
+        rtt = statistics.median(x["total"]["p50_us"] for x in r)
+        bound = 2 * (fs["p50_us"] + rtt)
+        lines += ["", f"Single-session setData against the disk: fdatasync of a 4 KiB write to a "
+                  f"preallocated file here takes {fs['p50_us']:.0f} us at p50 ({fs['p99_us']:.0f} us "
+                  f"at p99); a round trip to Ringkeeper, taken as its 1-session getData p50, "
+                  f"{rtt:.0f} us. Ringkeeper's setData p50 of {wp50:.0f} us is "
+                  f"{wp50 / (fs['p50_us'] + rtt):.2f}x their sum (target: at most 2x, {bound:.0f} us) "
+                  f"and {wp50 / zp50:.2f}x ZooKeeper's {zp50:.0f} us (target: below 1)."]
 lines += ["", "## Memory (VmRSS)", "",
           "| server | znodes | RSS before (MiB) | RSS after (MiB) | growth (MiB) |", "|---|---|---|---|---|"]
 for s in servers:
