@@ -8,18 +8,41 @@
 //! exist) and move it to the pipeline core. Its open segment is a glommio file, which is not
 //! `Send`: it lives in a slot of the executor thread that created it, keyed by the log's id.
 //! A log moved to another thread after its first commit finds no file there and poisons.
+//!
+//! Ahead of the log's end, a background task writes zeros over the preallocated blocks
+//! (`zero_ahead`), so that commits overwrite written blocks and their `fdatasync` need not
+//! commit the file system's journal every time.
 
 use crate::segment_file::{sync_dir, SegmentFile};
+use crate::zero_ahead::{self, ZeroAhead};
 use ringkeeper_storage::wal::{LogCore, SegmentInfo};
 use ringkeeper_storage::{CommitStats, Result, StorageError};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 thread_local! {
     /// The open segment of each log whose commits run on this thread.
-    static OPEN_SEGMENTS: RefCell<HashMap<u64, SegmentFile>> = RefCell::new(HashMap::new());
+    static OPEN_SEGMENTS: RefCell<HashMap<u64, OpenSegment>> = RefCell::new(HashMap::new());
+}
+
+/// A segment being written, with the zeroing ahead of its end.
+struct OpenSegment {
+    file: Rc<SegmentFile>,
+    zero: ZeroAhead,
+}
+
+impl OpenSegment {
+    /// Waits for the zeroing in flight (it holds the file too), then closes the file.
+    async fn close(mut self) -> Result<()> {
+        let res = self.zero.finish().await;
+        if let Ok(file) = Rc::try_unwrap(self.file) {
+            file.close().await;
+        }
+        res
+    }
 }
 
 static NEXT_LOG_ID: AtomicU64 = AtomicU64::new(1);
@@ -28,6 +51,9 @@ static NEXT_LOG_ID: AtomicU64 = AtomicU64::new(1);
 pub struct DmaLog {
     core: LogCore,
     id: u64,
+    /// Zero-ahead chunk and distance (`zero_ahead::CHUNK`, `AHEAD`; smaller in tests).
+    zero_chunk: u64,
+    zero_ahead: u64,
 }
 
 impl Drop for DmaLog {
@@ -42,7 +68,21 @@ impl DmaLog {
     /// the first commit creates a fresh segment on the executor that runs it.
     pub fn new(core: LogCore) -> DmaLog {
         let id = NEXT_LOG_ID.fetch_add(1, Ordering::Relaxed);
-        DmaLog { core, id }
+        DmaLog {
+            core,
+            id,
+            zero_chunk: zero_ahead::CHUNK,
+            zero_ahead: zero_ahead::AHEAD,
+        }
+    }
+
+    /// A log with its own zero-ahead chunk and distance (tests use small ones).
+    #[cfg(test)]
+    pub fn with_zeroing(core: LogCore, chunk: u64, ahead: u64) -> DmaLog {
+        let mut log = DmaLog::new(core);
+        log.zero_chunk = chunk;
+        log.zero_ahead = ahead;
+        log
     }
 
     /// Buffers one record. `zxid` must be above every zxid appended before.
@@ -81,30 +121,37 @@ impl DmaLog {
         }
     }
 
-    async fn write_batch(&mut self, slot: &mut Option<SegmentFile>) -> Result<CommitStats> {
+    async fn write_batch(&mut self, slot: &mut Option<OpenSegment>) -> Result<CommitStats> {
         self.core.check_poison()?;
         if let Some(segment) = self.core.segment_to_create() {
             if let Some(old) = slot.take() {
-                old.close().await;
+                old.close().await?;
             }
             let file = SegmentFile::create(&segment.path).await?;
             // Make the name durable before any record in it is acknowledged.
             sync_dir(self.core.dir()).await?;
             self.core.segment_created(segment, file.alignment());
-            *slot = Some(file);
+            *slot = Some(OpenSegment {
+                file: Rc::new(file),
+                zero: ZeroAhead::new(self.zero_chunk, self.zero_ahead),
+            });
         }
         let Some(plan) = self.core.begin_commit()? else {
             return Ok(self.core.empty_commit());
         };
-        let Some(file) = slot.as_ref() else {
+        let Some(OpenSegment { file, zero }) = slot.as_mut() else {
             let err = std::io::Error::other("no open segment");
             return Err(StorageError::io("write", self.core.dir(), err));
         };
         if let Some(len) = plan.preallocate {
             file.preallocate(len).await?;
+            zero.allocated(len);
         }
+        let data = self.core.write_data();
+        let end = plan.offset + data.len() as u64;
+        zero.before_write(end).await?;
         let t = Instant::now();
-        file.write_at(plan.offset, self.core.write_data()).await?;
+        file.write_at(plan.offset, data).await?;
         let write_ns = t.elapsed().as_nanos() as u64;
         let mut fsync_ns = 0;
         if plan.sync {
@@ -112,6 +159,7 @@ impl DmaLog {
             file.sync_data().await?;
             fsync_ns = t.elapsed().as_nanos() as u64;
         }
+        zero.after_write(file, end);
         Ok(self.core.finish_commit(plan, write_ns, fsync_ns))
     }
 }

@@ -14,6 +14,7 @@ mod server;
 mod shard;
 mod stats;
 mod watches;
+mod zero_ahead;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

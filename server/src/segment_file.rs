@@ -106,6 +106,27 @@ impl SegmentFile {
         Ok(())
     }
 
+    /// Writes `len` zero bytes at `offset` (see `zero_ahead`). O_DIRECT files only.
+    pub async fn write_zeros(&self, offset: u64, len: u64) -> Result<(), StorageError> {
+        let Handle::Direct(f) = &self.handle else {
+            return Ok(());
+        };
+        let mut buf = f.alloc_dma_buffer(len as usize);
+        buf.as_bytes_mut().fill(0);
+        let written = f
+            .write_at(buf, offset)
+            .await
+            .map_err(|e| io_error("write", &self.path, e))?;
+        if written as u64 != len {
+            return Err(crate::zero_ahead::short_write(self, written, len, offset));
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// `fdatasync(2)` called on the pipeline thread itself, not through io_uring. io_uring
     /// always hands an fsync to a kernel worker (`iou-wrk`) that inherits the pipeline's CPU
     /// mask, so the worker had to share the pipeline's core with the executor spinning while it
