@@ -385,4 +385,28 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    #[test]
+    fn list_and_count_read_the_key_root() {
+        let w = Workload::new(Mix::parse("list,count").unwrap(), 10, 4).unwrap();
+        let mut gen = OpGen::new(3, "t0s0");
+        let mut seen = Vec::new();
+        for _ in 0..50 {
+            let (kind, opcode, req) = gen.next(&w);
+            assert!(kind.is_read(), "{kind:?}");
+            match (kind, opcode, req) {
+                (OpKind::List, op::GET_CHILDREN, Request::GetChildren { path, .. })
+                | (
+                    OpKind::Count,
+                    op::GET_ALL_CHILDREN_NUMBER,
+                    Request::GetAllChildrenNumber { path },
+                ) => {
+                    assert_eq!(path, ROOT)
+                }
+                other => panic!("{other:?}"),
+            }
+            seen.push(kind);
+        }
+        assert!(seen.contains(&OpKind::List) && seen.contains(&OpKind::Count));
+    }
 }
