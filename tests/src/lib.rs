@@ -97,6 +97,11 @@ impl RingkeeperProcess {
     }
 
     /// The client address, 127.0.0.1:<port>.
+    /// The server's process id (for /proc readings such as VmRSS).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

@@ -6,8 +6,8 @@
 
 use super::path::{name_of, parent_of};
 use super::Znode;
-use hashbrown::HashTable;
 use hashbrown::DefaultHashBuilder;
+use hashbrown::HashTable;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
