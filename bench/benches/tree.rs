@@ -100,14 +100,7 @@ fn tree(c: &mut Criterion) {
 fn engine_write(c: &mut Criterion) {
     let mut e = Engine::new(EngineConfig::default(), 1_700_000_000_000);
     let conn = 1;
-    let connect = ConnectRequest {
-        protocol_version: 0,
-        last_zxid_seen: 0,
-        timeout_ms: 30_000,
-        session_id: 0,
-        passwd: vec![0; 16],
-        read_only: Some(false),
-    };
+    let connect = ConnectRequest::new_session(30_000);
     e.handle_connect(conn, "127.0.0.1", &connect, 1_700_000_000_000);
     let header = RequestHeader {
         xid: 1,

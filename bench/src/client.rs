@@ -80,14 +80,7 @@ impl Session {
             pending: VecDeque::new(),
             last_send: Instant::now(),
         };
-        let req = ConnectRequest {
-            protocol_version: 0,
-            last_zxid_seen: 0,
-            timeout_ms,
-            session_id: 0,
-            passwd: vec![0; 16],
-            read_only: Some(false),
-        };
+        let req = ConnectRequest::new_session(timeout_ms);
         encode_connect_request(&req, &mut s.wbuf);
         s.flush()?;
         s.stream.set_read_timeout(Some(Duration::from_secs(10)))?;

@@ -123,12 +123,8 @@ fn timeout_negotiation_clamps() {
 fn connect_with_future_zxid_is_refused_without_reply() {
     let mut sim = Sim::with_defaults();
     let req = ConnectRequest {
-        protocol_version: 0,
         last_zxid_seen: sim.engine.last_zxid() + 5,
-        timeout_ms: 10_000,
-        session_id: 0,
-        passwd: vec![0; 16],
-        read_only: Some(false),
+        ..ConnectRequest::new_session(10_000)
     };
     let before = sim.engine.last_zxid();
     let (conn, outs) = sim.connect_raw(&req);

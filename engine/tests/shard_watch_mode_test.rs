@@ -30,14 +30,7 @@ fn drain(e: &mut Engine) -> Vec<Output> {
 }
 
 fn connect(e: &mut Engine, conn: u64) {
-    let req = ConnectRequest {
-        protocol_version: 0,
-        last_zxid_seen: 0,
-        timeout_ms: 10_000,
-        session_id: 0,
-        passwd: vec![0; 16],
-        read_only: Some(false),
-    };
+    let req = ConnectRequest::new_session(10_000);
     e.handle_connect(conn, "127.0.0.1", &req, 1_000);
 }
 

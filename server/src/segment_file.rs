@@ -96,14 +96,18 @@ impl SegmentFile {
             Handle::Buffered(f) => f.write_at(data.to_vec(), offset).await,
         }
         .map_err(|e| io_error("write", &self.path, e))?;
-        if written != data.len() {
-            let err = io::Error::other(format!(
-                "short write: {written} of {} bytes at offset {offset}",
-                data.len()
-            ));
-            return Err(StorageError::io("write", &self.path, err));
+        self.all_written(written, data.len(), offset)
+    }
+
+    /// A write that wrote less than asked is an error naming the file.
+    fn all_written(&self, written: usize, len: usize, offset: u64) -> Result<(), StorageError> {
+        if written == len {
+            return Ok(());
         }
-        Ok(())
+        let err = io::Error::other(format!(
+            "short write: {written} of {len} bytes at offset {offset}"
+        ));
+        Err(StorageError::io("write", &self.path, err))
     }
 
     /// Writes `len` zero bytes at `offset` (see `zero_ahead`). O_DIRECT files only.
@@ -117,14 +121,7 @@ impl SegmentFile {
             .write_at(buf, offset)
             .await
             .map_err(|e| io_error("write", &self.path, e))?;
-        if written as u64 != len {
-            return Err(crate::zero_ahead::short_write(self, written, len, offset));
-        }
-        Ok(())
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        self.all_written(written, len as usize, offset)
     }
 
     /// `fdatasync(2)` called on the pipeline thread itself, not through io_uring. io_uring

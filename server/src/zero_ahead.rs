@@ -18,7 +18,7 @@
 
 use crate::segment_file::SegmentFile;
 use glommio::Task;
-use ringkeeper_storage::{Result, StorageError};
+use ringkeeper_storage::Result;
 use std::rc::Rc;
 
 /// Bytes zeroed per background write.
@@ -26,6 +26,7 @@ pub const CHUNK: u64 = 256 << 10;
 /// How far past the log's end the zeroed region is kept.
 pub const AHEAD: u64 = 1 << 20;
 
+#[cfg(test)]
 thread_local! {
     /// Chunks started on this thread (for tests: each test runs its executor on its own).
     static CHUNKS_STARTED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
@@ -99,6 +100,7 @@ impl ZeroAhead {
         let task = glommio::spawn_local(async move { file.write_zeros(start, len).await });
         self.in_flight = Some((start, task));
         self.zeroed_to = start + len;
+        #[cfg(test)]
         CHUNKS_STARTED.with(|c| c.set(c.get() + 1));
     }
 
@@ -119,12 +121,4 @@ impl Drop for ZeroAhead {
             task.detach();
         }
     }
-}
-
-/// The error for a zero write that wrote less than asked.
-pub fn short_write(file: &SegmentFile, written: usize, len: u64, offset: u64) -> StorageError {
-    let err = std::io::Error::other(format!(
-        "short write of zeros: {written} of {len} bytes at offset {offset}"
-    ));
-    StorageError::io("write", file.path(), err)
 }

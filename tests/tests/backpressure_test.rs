@@ -21,14 +21,7 @@ impl Raw {
         let s = TcpStream::connect(server.addr()).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         let mut raw = Raw(s);
-        let req = ConnectRequest {
-            protocol_version: 0,
-            last_zxid_seen: 0,
-            timeout_ms: 30_000,
-            session_id: 0,
-            passwd: vec![0; 16],
-            read_only: Some(false),
-        };
+        let req = ConnectRequest::new_session(30_000);
         let mut out = Vec::new();
         proto::encode_connect_request(&req, &mut out);
         raw.0.write_all(&out).unwrap();

@@ -72,11 +72,9 @@ impl ChildNames {
         let rest = r.rest();
         if let Some((count, used)) = plain_vector_len(rest) {
             r.skip(used)?;
-            let mut wire = rest[..used].to_vec();
-            wire[..4].copy_from_slice(&count.to_be_bytes());
             return Ok(ChildNames {
                 count,
-                wire: wire.into(),
+                wire: rest[..used].into(),
             });
         }
         *r = start;

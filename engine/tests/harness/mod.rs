@@ -206,14 +206,7 @@ impl Sim {
 
     /// A new session with the requested timeout.
     pub fn connect_timeout(&mut self, timeout_ms: i32) -> Client {
-        let req = ConnectRequest {
-            protocol_version: 0,
-            last_zxid_seen: 0,
-            timeout_ms,
-            session_id: 0,
-            passwd: vec![0; 16],
-            read_only: Some(false),
-        };
+        let req = ConnectRequest::new_session(timeout_ms);
         let (conn, outs) = self.connect_raw(&req);
         let resp = expect_connected(&outs);
         assert_ne!(resp.session_id, 0, "new session got id 0");
