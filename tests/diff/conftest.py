@@ -227,6 +227,15 @@ def pair():
     cand.cleanup()
 
 
+@pytest.fixture(autouse=True)
+def end_sessions():
+    """After each test, end the sessions it opened outside a transcript (`Server.conn`).
+    Sessions that wider-scoped fixtures opened before the test are theirs to end."""
+    before = set(zkraw.LIVE_SESSIONS)
+    yield
+    zkraw.end_sessions(keep=before)
+
+
 @pytest.fixture
 def make_pair(request):
     """Factory for a fresh (reference, candidate) pair with extra zoo.cfg keys."""
@@ -252,8 +261,29 @@ def fresh(make_pair):
 
 @pytest.fixture
 def base(request) -> str:
-    """A test-unique top-level path, so tests sharing `pair` do not collide."""
-    return "/" + re.sub(r"[^A-Za-z0-9_]", "_", request.node.name)[:80]
+    """A test-unique top-level path, so tests sharing `pair` do not collide. On the
+    shared pair it is deleted afterwards: a TTL node or container left in it would be
+    reaped inside a later test's transcript, at a different point on each server."""
+    path = "/" + re.sub(r"[^A-Za-z0-9_]", "_", request.node.name)[:80]
+    yield path
+    if "pair" in request.fixturenames:
+        for s in request.getfixturevalue("pair"):
+            delete_tree(s, path)
+
+
+def delete_tree(server: Server, path: str) -> None:
+    """Best effort: a node whose ACL forbids the delete stays."""
+    c = server.conn()
+    try:
+        def rm(p):
+            r = c.get_children(p)
+            for child in (r["children"] if r.ok else []):
+                rm(f"{p}/{child}")
+            c.delete(p)
+        rm(path)
+        c.close_session()
+    finally:
+        c.close()
 
 
 @pytest.fixture
@@ -307,9 +337,10 @@ class Run:
         self.log.append(("note",) + items)
 
     def close(self) -> None:
-        # End every session explicitly: a session left to expire would log its closeSession
-        # txn at some arbitrary later moment, inside another test's transcript, and shift
-        # that test's zxid ranks differently on the two servers.
+        # End every session explicitly, also those whose connection is gone: a session
+        # left to expire would log its closeSession txn at some arbitrary later moment,
+        # inside another test's transcript, and shift that test's zxid ranks
+        # differently on the two servers.
         self.log_frames = False
         for c in self.conns.values():
             if not c.closed and c.session_id:
@@ -318,6 +349,7 @@ class Run:
                 except Exception:  # noqa: BLE001 - a dead connection has nothing to close
                     pass
             c.close()
+        zkraw.end_sessions(HOST, self.server.port)
 
 
 def _check_stat(stat: dict, run: Run, where: str) -> None:

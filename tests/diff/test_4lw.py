@@ -40,6 +40,7 @@ def state(pair):
         out[s.label] = a
     yield out
     for c in conns:
+        c.close_session()
         c.close()
 
 

@@ -73,3 +73,21 @@ def test_jute_roundtrip():
     assert m == struct.pack(">i?i", -1, True, -1)
     st = struct.pack(">qqqqiiiqiiq", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
     assert zkraw.decode_body(3, st)["stat"]["pzxid"] == 11
+
+
+def test_no_session_outlives_its_test(pair):
+    """A session whose connection was dropped must be ended by the harness, not left
+    to expire inside a later test's transcript (it would take a zxid there)."""
+    for s in pair:
+        run = Run(s)
+        dropped = run.conn("a", timeout_ms=40000)
+        dropped.close()
+        run.close()
+        direct = s.conn(timeout_ms=40000)
+        direct.close()
+        zkraw.end_sessions()
+        for c in (dropped, direct):
+            probe = s.raw()
+            r = probe.connect(timeout_ms=40000, session_id=c.session_id, passwd=c.passwd)
+            probe.close()
+            assert r["sessionId"] == 0, f"{s.kind}: session {c.session_id:#x} still alive"
