@@ -172,6 +172,11 @@ fi
 SCENARIOS=(
     "read-1|1 session, getData, 1 in flight|--sessions 1 --inflight 1 --read-ratio 1"
     "write-1|1 session, setData, 1 in flight|--sessions 1 --inflight 1 --read-ratio 0"
+    # The same with the client pinned to CPU 0 (Ringkeeper's shard core), for both servers: an
+    # unpinned client idles its own vCPU between requests and pays that vCPU's wake-up on every
+    # reply, which on this VM is most of a single-session round trip.
+    "read-1-pin0|1 session, getData, client pinned to CPU 0|--sessions 1 --inflight 1 --read-ratio 1 --pin --pin-cores 0"
+    "write-1-pin0|1 session, setData, client pinned to CPU 0|--sessions 1 --inflight 1 --read-ratio 0 --pin --pin-cores 0"
     "r100-32x4|32 sessions x 4 in flight, 100% reads|--sessions 32 --inflight 4 --read-ratio 1"
     "r90-32x4|32 sessions x 4 in flight, 90% reads|--sessions 32 --inflight 4 --read-ratio 0.9"
     "r0-32x4|32 sessions x 4 in flight, 0% reads|--sessions 32 --inflight 4 --read-ratio 0"
@@ -306,6 +311,8 @@ work, out, force_sync, duration, rounds = sys.argv[1:6]
 servers, rounds = sys.argv[6:], int(rounds)
 names = {"zk": "ZooKeeper 3.8", "rk": "Ringkeeper"}
 scen = [("read-1", "1 session getData"), ("write-1", "1 session setData"),
+        ("read-1-pin0", "1 session getData, client on CPU 0"),
+        ("write-1-pin0", "1 session setData, client on CPU 0"),
         ("r100-32x4", "32x4, 100% reads"), ("r90-32x4", "32x4, 90% reads"),
         ("r0-32x4", "32x4, 0% reads"), ("list-32x4", "32x4, getChildren of 1001 children")]
 def load(p):
