@@ -308,6 +308,8 @@ class Run:
         self.log: list = []
         self.conns: dict = {}
         self.t0 = time.time()
+        # Sessions opened before the scenario (by fixtures) are not this run's to end.
+        self.sessions_before = set(zkraw.LIVE_SESSIONS)
 
     def _hook(self, conn: ZkConn, item) -> None:
         if getattr(self, "log_frames", True):
@@ -349,7 +351,7 @@ class Run:
                 except Exception:  # noqa: BLE001 - a dead connection has nothing to close
                     pass
             c.close()
-        zkraw.end_sessions(HOST, self.server.port)
+        zkraw.end_sessions(HOST, self.server.port, keep=self.sessions_before)
 
 
 def _check_stat(stat: dict, run: Run, where: str) -> None:

@@ -79,10 +79,14 @@ def test_no_session_outlives_its_test(pair):
     """A session whose connection was dropped must be ended by the harness, not left
     to expire inside a later test's transcript (it would take a zxid there)."""
     for s in pair:
+        kept = s.conn(timeout_ms=40000)  # a fixture's session, opened before the scenario
         run = Run(s)
         dropped = run.conn("a", timeout_ms=40000)
         dropped.close()
         run.close()
+        assert kept.ping().ok, f"{s.kind}: a run ended a session it did not open"
+        kept.close_session()
+        kept.close()
         direct = s.conn(timeout_ms=40000)
         direct.close()
         zkraw.end_sessions()
