@@ -271,18 +271,15 @@ impl OpGen {
                 let path = w.random_key(&mut self.rng);
                 (kind, op::EXISTS, Request::Exists { path, watch: false })
             }
-            OpKind::Children => {
-                let path = w.random_key(&mut self.rng);
+            // `children` lists a random key (no children), `list` the root of the keys.
+            OpKind::Children | OpKind::List => {
+                let path = if kind == OpKind::List {
+                    ROOT.to_string()
+                } else {
+                    w.random_key(&mut self.rng)
+                };
                 let req = Request::GetChildren {
                     path,
-                    watch: false,
-                    with_stat: false,
-                };
-                (kind, op::GET_CHILDREN, req)
-            }
-            OpKind::List => {
-                let req = Request::GetChildren {
-                    path: ROOT.to_string(),
                     watch: false,
                     with_stat: false,
                 };
