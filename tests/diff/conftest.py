@@ -228,12 +228,29 @@ def pair():
 
 
 @pytest.fixture(autouse=True)
-def end_sessions():
+def end_sessions(request):
     """After each test, end the sessions it opened outside a transcript (`Server.conn`).
-    Sessions that wider-scoped fixtures opened before the test are theirs to end."""
+    Sessions that wider-scoped fixtures opened before the test are theirs to end.
+    On the shared pair, no other session may be left: one the harness does not know
+    of (a client tool's) would expire inside a later test's transcript."""
     before = set(zkraw.LIVE_SESSIONS)
     yield
     zkraw.end_sessions(keep=before)
+    if "pair" in request.fixturenames:
+        for s in request.getfixturevalue("pair"):
+            check_no_unknown_sessions(s)
+
+
+def check_no_unknown_sessions(server: Server) -> None:
+    """Fails when the server holds more sessions than the harness knows to be alive."""
+    if not server.alive():
+        return
+    mntr = dict(line.split("\t", 1) for line in server.four("mntr").splitlines() if "\t" in line)
+    alive = int(mntr["zk_global_sessions"])
+    known = sum(1 for (h, p, _) in zkraw.LIVE_SESSIONS if (h, p) == (HOST, server.port))
+    if alive > known:
+        pytest.fail(f"{server.kind}: {alive} sessions alive after the test, {known} known to the "
+                    "harness; the others will expire inside a later test's transcript")
 
 
 @pytest.fixture

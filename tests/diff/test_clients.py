@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import HOST, wait_until
+from conftest import HOST, start_pair, wait_until
 
 kazoo = pytest.importorskip("kazoo")
 from kazoo.client import KazooClient  # noqa: E402
@@ -21,9 +21,20 @@ ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 CLI_MT = "/usr/lib/zookeeper/bin/cli_mt"
 
 
+@pytest.fixture(scope="module")
+def clients_pair():
+    """A pair of their own: zkCli.sh's one-shot mode exits without closeSession, so its
+    sessions live on until they expire, and on the shared pair each expiry would log a
+    closeSession txn inside some later differential test."""
+    ref, cand = start_pair()
+    yield ref, cand
+    ref.cleanup()
+    cand.cleanup()
+
+
 @pytest.fixture(params=["ref", "cand"])
-def server(request, pair):
-    return pair[0] if request.param == "ref" else pair[1]
+def server(request, clients_pair):
+    return clients_pair[0] if request.param == "ref" else clients_pair[1]
 
 
 @pytest.fixture
