@@ -184,6 +184,10 @@ class Server:
     def four(self, cmd, **kw) -> str:
         return zkraw.four_letter(HOST, self.port, cmd, **kw)
 
+    def mntr(self) -> dict:
+        """The `mntr` reply as a dict of key -> value text."""
+        return dict(line.split("\t", 1) for line in self.four("mntr").splitlines() if "\t" in line)
+
     def conn(self, timeout_ms: int = 30000, **kw) -> ZkConn:
         return zkraw.connect(HOST, self.port, timeout_ms=timeout_ms, **kw)
 
@@ -245,8 +249,7 @@ def check_no_unknown_sessions(server: Server) -> None:
     """Fails when the server holds more sessions than the harness knows to be alive."""
     if not server.alive():
         return
-    mntr = dict(line.split("\t", 1) for line in server.four("mntr").splitlines() if "\t" in line)
-    alive = int(mntr["zk_global_sessions"])
+    alive = int(server.mntr()["zk_global_sessions"])
     known = sum(1 for (h, p, _) in zkraw.LIVE_SESSIONS if (h, p) == (HOST, server.port))
     if alive > known:
         pytest.fail(f"{server.kind}: {alive} sessions alive after the test, {known} known to the "

@@ -177,7 +177,7 @@ def test_fresh_exact_counts(fresh):
             or s.four("wchp") == f"/w\n\t0x{a.session_id:x}\n/missing\n\t0x{a.session_id:x}\n\n"
         f = srvr_check(s.four("srvr"), s.label)
         assert f["Node count"] == "7" and f["Mode"] == "standalone"
-        m = dict(line.split("\t") for line in s.four("mntr").splitlines())
+        m = s.mntr()
         assert m["zk_znode_count"] == "7"
         assert m["zk_ephemerals_count"] == "1"
         assert m["zk_global_sessions"] == "1"
