@@ -10,7 +10,7 @@ use ringkeeper_engine::proto::{Acl, ConnectRequest, Request, RequestHeader};
 use ringkeeper_engine::read::read_tree;
 use ringkeeper_engine::tree::DataTree;
 use ringkeeper_engine::txn::Data;
-use ringkeeper_engine::{Engine, EngineConfig, Output};
+use ringkeeper_engine::{Engine, EngineConfig, Now, Output};
 
 const KEYS: usize = 100_000;
 
@@ -98,10 +98,10 @@ fn tree(c: &mut Criterion) {
 
 /// One setData through the engine: prep, zxid, apply, txn out, durability, reply out.
 fn engine_write(c: &mut Criterion) {
-    let mut e = Engine::new(EngineConfig::default(), 1_700_000_000_000);
+    let mut e = Engine::new(EngineConfig::default(), Now::at(1_700_000_000_000));
     let conn = 1;
     let connect = ConnectRequest::new_session(30_000);
-    e.handle_connect(conn, "127.0.0.1", &connect, 1_700_000_000_000);
+    e.handle_connect(conn, "127.0.0.1", &connect, Now::at(1_700_000_000_000));
     let header = RequestHeader {
         xid: 1,
         opcode: ringkeeper_engine::proto::op::CREATE,
@@ -116,7 +116,7 @@ fn engine_write(c: &mut Criterion) {
             ttl: None,
         },
     };
-    e.handle_request(conn, header, create, 1_700_000_000_000);
+    e.handle_request(conn, header, create, Now::at(1_700_000_000_000));
     let drain = |e: &mut Engine| {
         let mut last = 0;
         while let Some(t) = e.poll_txn() {
@@ -143,7 +143,7 @@ fn engine_write(c: &mut Criterion) {
                 data: vec![5u8; 100],
                 version: -1,
             };
-            e.handle_request(conn, header, req, 1_700_000_000_000);
+            e.handle_request(conn, header, req, Now::at(1_700_000_000_000));
             black_box(drain(&mut e))
         })
     });

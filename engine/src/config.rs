@@ -21,6 +21,9 @@ pub struct EngineConfig {
     /// The server's connection shards keep and fire the watches (see `Output::Watch` and
     /// `Output::TxnApplied`); the engine keeps none.
     pub watches_at_shards: bool,
+    /// The largest reply the server sends (`ringkeeper.maxReplyBytes`): a multiRead whose
+    /// reply would be larger closes its connection instead.
+    pub max_reply_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -39,6 +42,7 @@ impl Default for EngineConfig {
             container_max_never_used_interval_ms: 0,
             reconfig_enabled: false,
             watches_at_shards: false,
+            max_reply_bytes: crate::limits::MAX_REPLY_BYTES_DEFAULT,
         }
     }
 }

@@ -1,13 +1,14 @@
 //! Ringkeeper's sans-IO core.
 //!
 //! No sockets, files, threads, clocks or unseeded randomness live here: time comes in as
-//! `now_ms` arguments, and everything the engine wants done (append a txn, send a reply,
+//! `Now` arguments (wall and monotonic milliseconds), and everything the engine wants done (append a txn, send a reply,
 //! close a connection) comes out of `poll_*` calls. That keeps an ensemble simulable from a
 //! single seed.
 
 pub mod config;
 mod engine;
 pub mod limits;
+mod now;
 pub mod proto;
 pub mod read;
 pub mod session;
@@ -17,4 +18,5 @@ pub mod watch;
 
 pub use config::EngineConfig;
 pub use engine::{opcode_of, ConnState, Engine, Output};
+pub use now::Now;
 pub use watch::ConnId;

@@ -17,3 +17,12 @@ pub const SESSION_PASSWORD_SECRET: i64 = 0xB341_5C00;
 
 /// Length of a session password.
 pub const SESSION_PASSWORD_LEN: usize = 16;
+
+/// The largest `jute.maxbuffer` a server accepts. A txn is at most a little larger than the
+/// request it comes from (its paths, data and ACLs are the request's), and the write-ahead log
+/// takes records of up to 64 MiB, so a request of this size always fits one record with room
+/// to spare; the server asserts the relation at compile time.
+pub const JUTE_MAXBUFFER_MAX: usize = 16 << 20;
+
+/// Default largest reply (`ringkeeper.maxReplyBytes`).
+pub const MAX_REPLY_BYTES_DEFAULT: usize = 16 << 20;

@@ -35,6 +35,25 @@ pub fn is_tree_read(req: &Request) -> bool {
     )
 }
 
+/// Bytes of a multi header and a Stat, the fixed part of each multiRead result.
+const MULTI_RESULT_FIXED_BYTES: usize = 4 + 1 + 4 + 68;
+
+/// An upper bound on the bytes the reply to a multiRead takes, from the nodes it names
+/// (ACLs unchecked, so it may count data the reply will not hold). One 1 MiB request holds
+/// about 80,000 getData sub-ops: of a 1 MiB znode, their reply would be 80 GB, which a server
+/// must refuse before building it. Each op costs one lookup.
+pub fn multi_read_reply_bound(tree: &DataTree, ops: &[MultiReadOp]) -> usize {
+    let mut bytes = 4 + 1 + 4;
+    for o in ops {
+        bytes += MULTI_RESULT_FIXED_BYTES;
+        bytes += match o {
+            MultiReadOp::GetData { path } => tree.get(path).map_or(0, |n| 4 + n.data.len()),
+            MultiReadOp::GetChildren { path } => tree.children(path).map_or(0, |c| c.wire_len()),
+        };
+    }
+    bytes
+}
+
 fn check(
     tree: &DataTree,
     auth: &[Id],

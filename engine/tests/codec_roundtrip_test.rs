@@ -699,13 +699,15 @@ fn unknown_opcodes_are_rejected() {
 }
 
 #[test]
-fn invalid_utf8_is_rejected_and_cesu8_accepted() {
-    // Path "\xff".
+fn invalid_utf8_is_replaced_and_cesu8_accepted() {
+    // Path "\xff": U+FFFD, as Java's String decoder makes it.
     let mut body = be(1).to_vec();
     body.push(0xFF);
     assert_eq!(
         decode_request(op::SYNC, &body),
-        Err(DecodeError::InvalidUtf8)
+        Ok(Request::Sync {
+            path: "\u{FFFD}".into()
+        })
     );
     // "/\u{1F600}" as Java's BinaryOutputArchive writes it: two 3-byte surrogates.
     let cesu = [b'/', 0xED, 0xA0, 0xBD, 0xED, 0xB8, 0x80];

@@ -402,9 +402,10 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
     }
     compare_trees(&sim, &model)?;
     // Replaying the whole log from an empty tree lands on the same tree.
-    let mut replayed = ringkeeper_engine::Engine::new(test_config(), START_MS);
+    let mut replayed =
+        ringkeeper_engine::Engine::new(test_config(), ringkeeper_engine::Now::at(START_MS));
     for t in &sim.wal {
-        replayed.replay(t, t.time_ms);
+        replayed.replay(t, ringkeeper_engine::Now::at(t.time_ms));
     }
     assert_trees_equal(
         replayed.tree(),

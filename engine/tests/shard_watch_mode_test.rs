@@ -7,14 +7,14 @@ use ringkeeper_engine::proto::{ConnectRequest, CreateRequest, ErrorCode, Request
 use ringkeeper_engine::read::WatchRequest;
 use ringkeeper_engine::watch::ops::WatchOp;
 use ringkeeper_engine::watch::Table;
-use ringkeeper_engine::{Engine, EngineConfig, Output};
+use ringkeeper_engine::{Engine, EngineConfig, Now, Output};
 
 fn engine() -> Engine {
     let config = EngineConfig {
         watches_at_shards: true,
         ..EngineConfig::default()
     };
-    Engine::new(config, 1_000)
+    Engine::new(config, Now::at(1_000))
 }
 
 /// Runs the engine until its outputs are released, as the pipeline does.
@@ -31,11 +31,11 @@ fn drain(e: &mut Engine) -> Vec<Output> {
 
 fn connect(e: &mut Engine, conn: u64) {
     let req = ConnectRequest::new_session(10_000);
-    e.handle_connect(conn, "127.0.0.1", &req, 1_000);
+    e.handle_connect(conn, "127.0.0.1", &req, Now::at(1_000));
 }
 
 fn request(e: &mut Engine, conn: u64, xid: i32, opcode: i32, req: Request) {
-    e.handle_request(conn, RequestHeader { xid, opcode }, req, 1_000);
+    e.handle_request(conn, RequestHeader { xid, opcode }, req, Now::at(1_000));
 }
 
 #[test]

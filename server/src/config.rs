@@ -199,6 +199,12 @@ pub struct ServerConfig {
     /// (O_DIRECT, io_uring fdatasync, awaited); false writes it with buffered pwrite and
     /// fdatasync from the pipeline thread (measured faster on a 2-core VM, see README).
     pub wal_direct_io: bool,
+    /// `ringkeeper.maxQueuedReplyBytes`: see `crate::limits`.
+    pub max_queued_reply_bytes: usize,
+    /// `ringkeeper.maxUnsentBytes`: see `crate::limits`.
+    pub max_unsent_bytes: usize,
+    /// `ringkeeper.maxReplyBytes`: see `crate::limits`.
+    pub max_reply_bytes: usize,
     /// Keys nobody knows, kept verbatim (ZooKeeper: system property `zookeeper.<key>`).
     pub other: BTreeMap<String, String>,
 }
@@ -269,6 +275,9 @@ impl ServerConfig {
             pipeline_core: None,
             spin_before_park_us: DEFAULT_SPIN_BEFORE_PARK_US,
             wal_direct_io: true,
+            max_queued_reply_bytes: crate::limits::DEFAULT_MAX_QUEUED_REPLY_BYTES,
+            max_unsent_bytes: crate::limits::DEFAULT_MAX_UNSENT_BYTES,
+            max_reply_bytes: crate::limits::DEFAULT_MAX_REPLY_BYTES,
             other: BTreeMap::new(),
         }
     }
@@ -619,6 +628,9 @@ const APPLIED_KEYS: &[&str] = &[
     "ringkeeper.pipelineCore",
     "ringkeeper.spinBeforeParkUs",
     "ringkeeper.walDirectIo",
+    "ringkeeper.maxQueuedReplyBytes",
+    "ringkeeper.maxUnsentBytes",
+    "ringkeeper.maxReplyBytes",
 ];
 
 /// Keys ZooKeeper 3.8 knows (zoo.cfg keys and `zookeeper.*` system properties, prefix
@@ -1489,6 +1501,9 @@ pub fn parse(text: &str, config_path: &Path) -> Result<(ServerConfig, Vec<String
             "ringkeeper.pipelineCore" => c.pipeline_core = Some(ctx.int(p, v)?),
             "ringkeeper.spinBeforeParkUs" => c.spin_before_park_us = ctx.int(p, v)?,
             "ringkeeper.walDirectIo" => c.wal_direct_io = ctx.boolean(p, v)?,
+            "ringkeeper.maxQueuedReplyBytes" => c.max_queued_reply_bytes = ctx.int(p, v)?,
+            "ringkeeper.maxUnsentBytes" => c.max_unsent_bytes = ctx.int(p, v)?,
+            "ringkeeper.maxReplyBytes" => c.max_reply_bytes = ctx.int(p, v)?,
             k if k.starts_with("server.") => {
                 if has_dynamic {
                     return Err(ctx.bad(

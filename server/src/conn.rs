@@ -2,6 +2,7 @@
 //! to the pipeline, and a writer that encodes what the pipeline sends back.
 
 use crate::fourlw;
+use crate::limits::{Limits, CONN_READ_BUFFER_BYTES, SESSIONLESS_CNXN_TIMEOUT};
 use crate::msg::ToPipeline;
 use crate::shard::{Serve, Shard};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt, BufReader};
@@ -9,13 +10,51 @@ use futures_lite::{AsyncRead, AsyncWrite};
 use glommio::channels::local_channel::LocalReceiver;
 use ringkeeper_engine::proto::{self, op, DecodeError, ErrorCode};
 use ringkeeper_engine::{ConnId, Output};
+use std::cell::Cell;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::Instant;
 
 /// What a connection's writer is told to do.
 pub enum ConnCmd {
-    Outputs(Vec<Output>),
+    /// Encoded frames; with `close`, the connection closes once they are written.
+    Frames { bytes: Vec<u8>, close: bool },
+    /// A four-letter word's answer; the connection closes after it.
     Text(String),
+}
+
+impl ConnCmd {
+    fn len(&self) -> usize {
+        match self {
+            ConnCmd::Frames { bytes, .. } => bytes.len(),
+            ConnCmd::Text(t) => t.len(),
+        }
+    }
+}
+
+/// Bytes queued for one connection and not yet written to its socket: the shard adds what
+/// it queues, the writer takes off what it wrote. Back-pressure and the slow-consumer bound
+/// look at it (see `crate::limits`).
+#[derive(Clone, Default)]
+pub struct Unsent(Rc<Cell<usize>>);
+
+impl Unsent {
+    pub fn get(&self) -> usize {
+        self.0.get()
+    }
+
+    pub fn add(&self, n: usize) {
+        self.0.set(self.0.get() + n);
+    }
+
+    fn sub(&self, n: usize) {
+        let now = self.0.get();
+        assert!(
+            n <= now,
+            "connection wrote {n} bytes with only {now} queued"
+        );
+        self.0.set(now - n);
+    }
 }
 
 /// Sends a message to the pipeline; false once the pipeline is gone.
@@ -36,9 +75,6 @@ async fn read_frame<R: AsyncRead + Unpin>(
     r.read_exact(buf).await.ok()
 }
 
-/// `zookeeper.nio.sessionlessCnxnTimeout`.
-const SESSIONLESS_CNXN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// How a connection's reader ended.
 pub enum ReadEnd {
     /// The socket closed or misbehaved; the pipeline was told.
@@ -52,11 +88,12 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
     reader: R,
     conn: ConnId,
     remote: SocketAddr,
-    max_frame: usize,
+    limits: &Limits,
     tx: PipelineTx,
     shard: &Shard,
 ) -> ReadEnd {
-    let mut r = BufReader::with_capacity(64 * 1024, reader);
+    let max_frame = limits.max_frame;
+    let mut r = BufReader::with_capacity(CONN_READ_BUFFER_BYTES, reader);
     let mut len = [0u8; 4];
     let mut buf = Vec::with_capacity(1024);
     // A connection that sends no complete ConnectRequest (or four-letter word) in time is
@@ -106,37 +143,39 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
         let received = Instant::now();
         let msg = match proto::decode_request_header(&buf) {
             Err(_) => break,
-            Ok((header, body)) => match proto::decode_request(header.opcode, body) {
-                Ok(req) => match shard.borrow_mut().serve(conn, header, &req) {
-                    Serve::Local => continue,
-                    Serve::Forward => ToPipeline::Request {
-                        conn,
-                        header,
-                        req,
-                        received,
-                        bytes: buf.len() + 4,
+            Ok((header, body)) => {
+                match proto::decode_request_within(header.opcode, body, limits.max_field) {
+                    Ok(req) => match shard.borrow_mut().serve(conn, header, &req) {
+                        Serve::Local => continue,
+                        Serve::Forward => ToPipeline::Request {
+                            conn,
+                            header,
+                            req,
+                            received,
+                            bytes: buf.len() + 4,
+                        },
                     },
-                },
-                Err(DecodeError::UnknownOpcode(_)) => {
-                    shard.borrow_mut().count_forwarded(conn);
-                    // deleteContainer (20) is internal: from a client it is a bad argument,
-                    // not an unknown opcode (ZooKeeper 3.8, probed).
-                    let err = if header.opcode == op::DELETE_CONTAINER {
-                        ErrorCode::BadArguments
-                    } else {
-                        ErrorCode::Unimplemented
-                    };
-                    ToPipeline::BadRequest { conn, header, err }
-                }
-                Err(_) => {
-                    shard.borrow_mut().count_forwarded(conn);
-                    ToPipeline::BadRequest {
-                        conn,
-                        header,
-                        err: ErrorCode::MarshallingError,
+                    Err(DecodeError::UnknownOpcode(_)) => {
+                        shard.borrow_mut().count_forwarded(conn);
+                        // deleteContainer (20) is internal: from a client it is a bad argument,
+                        // not an unknown opcode (ZooKeeper 3.8, probed).
+                        let err = if header.opcode == op::DELETE_CONTAINER {
+                            ErrorCode::BadArguments
+                        } else {
+                            ErrorCode::Unimplemented
+                        };
+                        ToPipeline::BadRequest { conn, header, err }
+                    }
+                    Err(_) => {
+                        shard.borrow_mut().count_forwarded(conn);
+                        ToPipeline::BadRequest {
+                            conn,
+                            header,
+                            err: ErrorCode::MarshallingError,
+                        }
                     }
                 }
-            },
+            }
         };
         if tx.send(msg).await.is_err() {
             return ReadEnd::Closed;
@@ -147,7 +186,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
 }
 
 /// Encodes one output onto `out`. True if the connection must close after it.
-fn encode(o: &Output, out: &mut Vec<u8>) -> bool {
+pub fn encode(o: &Output, out: &mut Vec<u8>) -> bool {
     match o {
         Output::Connected { resp, .. } => proto::encode_connect_response(resp, out),
         Output::Reply { header, body, .. } => proto::encode_reply(header, body, out),
@@ -159,38 +198,60 @@ fn encode(o: &Output, out: &mut Vec<u8>) -> bool {
     false
 }
 
-/// Writes what the pipeline sends, coalescing everything queued into one write.
-/// `fd` is the socket's; it is shut down at the end so the reader sees EOF as well.
-pub async fn write_loop<W: AsyncWrite + Unpin>(mut w: W, rx: LocalReceiver<ConnCmd>, fd: i32) {
+/// Writes what the shard queues, coalescing everything queued into one write, and takes
+/// what it wrote off `unsent`. `fd` is the socket's; it is shut down at the end so the
+/// reader sees EOF as well.
+pub async fn write_loop<W: AsyncWrite + Unpin>(
+    mut w: W,
+    rx: LocalReceiver<ConnCmd>,
+    fd: i32,
+    unsent: Unsent,
+) {
     let mut out = Vec::with_capacity(16 * 1024);
-    while let Some(cmd) = rx.recv().await {
-        out.clear();
-        let mut close = false;
-        let mut next = Some(cmd);
-        while let Some(cmd) = next.take() {
-            match cmd {
-                ConnCmd::Outputs(outs) => {
-                    for o in &outs {
-                        if encode(o, &mut out) {
-                            close = true;
-                            break;
-                        }
+    while let Some(first) = rx.recv().await {
+        let mut written = first.len();
+        let mut close = matches!(
+            first,
+            ConnCmd::Text(_) | ConnCmd::Frames { close: true, .. }
+        );
+        let mut next = if close {
+            None
+        } else {
+            futures_lite::future::poll_once(rx.recv()).await.flatten()
+        };
+        let result = if next.is_none() {
+            // One command: write its bytes as they are.
+            match &first {
+                ConnCmd::Frames { bytes, .. } => w.write_all(bytes).await,
+                ConnCmd::Text(t) => w.write_all(t.as_bytes()).await,
+            }
+        } else {
+            out.clear();
+            let mut cmd = Some(first);
+            while let Some(c) = cmd.take() {
+                match c {
+                    ConnCmd::Frames { bytes, close: c } => {
+                        out.extend_from_slice(&bytes);
+                        close = c;
+                    }
+                    ConnCmd::Text(t) => {
+                        out.extend_from_slice(t.as_bytes());
+                        close = true;
                     }
                 }
-                ConnCmd::Text(t) => {
-                    out.extend_from_slice(t.as_bytes());
-                    close = true;
+                if close {
+                    break;
+                }
+                cmd = next.take();
+                if let Some(c) = &cmd {
+                    written += c.len();
+                    next = futures_lite::future::poll_once(rx.recv()).await.flatten();
                 }
             }
-            if close {
-                break;
-            }
-            next = futures_lite::future::poll_once(rx.recv()).await.flatten();
-        }
-        if !out.is_empty() && w.write_all(&out).await.is_err() {
-            break;
-        }
-        if w.flush().await.is_err() || close {
+            w.write_all(&out).await
+        };
+        unsent.sub(written);
+        if result.is_err() || w.flush().await.is_err() || close {
             break;
         }
     }

@@ -1,10 +1,12 @@
 //! `ringkeeper`: a ZooKeeper-compatible coordination server.
 
+mod clock;
 mod config;
 mod conn;
 mod dma_log;
 mod fourlw;
 mod fourlw_ctx;
+mod limits;
 mod log_writer;
 mod msg;
 mod persist;
@@ -103,10 +105,22 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
         }
         None => config::standalone_default(),
     };
+    let open_files = limits::raise_open_file_limit();
+    let limits = limits::Limits::from_config(&config, open_files)?;
+    tracing::info!(
+        jute_maxbuffer = limits.max_frame,
+        max_queued_reply_bytes = limits.max_queued_reply_bytes,
+        max_unsent_bytes = limits.max_unsent_bytes,
+        max_reply_bytes = limits.max_reply_bytes,
+        max_client_cnxns = limits.max_client_cnxns,
+        max_cnxns = limits.max_cnxns,
+        per_connection_bytes = limits.per_connection_bytes(),
+        "limits"
+    );
     let engine_config = server::engine_config(&config);
     let started = std::time::Instant::now();
     let (persist, mut engine, report) =
-        persist::Persist::open(&config, engine_config, pipeline::now_ms())?;
+        persist::Persist::open(&config, engine_config, clock::now())?;
     tracing::info!(
         snapshot_zxid = report.snapshot_zxid.map(|z| format!("{z:#x}")),
         txns_replayed = report.txns_replayed,
@@ -118,9 +132,9 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     );
     // Restored sessions get their full timeout from now, not from before recovery.
     let restored: Vec<i64> = engine.sessions().iter().map(|s| s.session_id).collect();
-    engine.handle_touch(&restored, pipeline::now_ms());
+    engine.handle_touch(&restored, clock::now());
     persist::start_autopurge(&config);
-    server::run(config, engine, persist)
+    server::run(config, limits, engine, persist)
 }
 
 fn main() -> ExitCode {

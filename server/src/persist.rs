@@ -12,7 +12,7 @@ use crate::log_writer::LogWriter;
 use ringkeeper_engine::proto::{decode_txn, encode_txn};
 use ringkeeper_engine::tree::{DataTree, Znode};
 use ringkeeper_engine::txn::Txn;
-use ringkeeper_engine::{Engine, EngineConfig};
+use ringkeeper_engine::{Engine, EngineConfig, Now};
 use ringkeeper_storage::snapshot::{SnapAcl, SnapAclList, SnapNode, SnapSession};
 use ringkeeper_storage::{FsBackend, SnapshotImage, Wal, WalOptions};
 use std::path::PathBuf;
@@ -131,7 +131,7 @@ impl Persist {
     pub fn open(
         config: &ServerConfig,
         engine_config: EngineConfig,
-        now_ms: i64,
+        now: Now,
     ) -> Result<(Persist, Engine, RecoveryReport), String> {
         let backend = FsBackend::new();
         let loaded =
@@ -151,11 +151,11 @@ impl Persist {
                     .map(|s| (s.session_id.to_native(), s.timeout_ms.to_native()))
                     .collect();
                 (
-                    Engine::restore(engine_config, tree, sessions, *zxid, now_ms),
+                    Engine::restore(engine_config, tree, sessions, *zxid, now),
                     Some(*zxid),
                 )
             }
-            None => (Engine::new(engine_config, now_ms), None),
+            None => (Engine::new(engine_config, now), None),
         };
         drop(loaded);
         let opts = WalOptions {
@@ -185,7 +185,7 @@ impl Persist {
             let txn: Txn = decode_txn(bytes).map_err(|e| {
                 format!("transaction log record zxid {zxid:#x} does not decode: {e}")
             })?;
-            engine.replay(&txn, now_ms);
+            engine.replay(&txn, now);
         }
         let s = seed();
         let persist = Persist {

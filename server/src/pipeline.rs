@@ -4,6 +4,7 @@
 //! outputs back to the shards that own the connections.
 
 use crate::config::ServerConfig;
+use crate::limits::{MAX_BATCH_MESSAGES, PIPELINE_MERGE_CAPACITY};
 use crate::msg::{shard_of, Item, ToPipeline, ToShard};
 use crate::persist::Persist;
 use crate::stats::{ConnStats, ServerStats};
@@ -14,17 +15,11 @@ use ringkeeper_engine::txn::Txn;
 use ringkeeper_engine::{opcode_of, ConnId, Engine, Output};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use std::time::{Duration, Instant};
 
 pub struct PipelineSetup {
     pub config: Arc<ServerConfig>,
+    pub limits: Arc<crate::limits::Limits>,
     pub engine: Engine,
     pub persist: Persist,
     pub from_shards: Vec<SharedReceiver<ToPipeline>>,
@@ -42,6 +37,7 @@ enum In {
 /// Pipeline state, owned by the one task that runs the loop.
 pub struct Pipeline {
     pub config: Arc<ServerConfig>,
+    limits: Arc<crate::limits::Limits>,
     pub engine: Engine,
     pub persist: Persist,
     pub conns: HashMap<ConnId, ConnStats>,
@@ -62,11 +58,8 @@ pub struct Pipeline {
 /// Pause between snapshot chunks copied while no message is waiting.
 const SNAPSHOT_IDLE_PAUSE: Duration = Duration::from_micros(50);
 
-/// Upper bound on messages handled before the batch is committed and answered.
-const MAX_BATCH_MESSAGES: usize = 4096;
-
 pub async fn run(setup: PipelineSetup) {
-    let (merge_tx, merge_rx) = local_channel::new_bounded::<In>(8192);
+    let (merge_tx, merge_rx) = local_channel::new_bounded::<In>(PIPELINE_MERGE_CAPACITY);
     let merge_tx = std::rc::Rc::new(merge_tx);
     for rx in setup.from_shards {
         let tx = merge_tx.clone();
@@ -98,6 +91,7 @@ pub async fn run(setup: PipelineSetup) {
     let n = shards.len();
     let mut p = Pipeline {
         config: setup.config,
+        limits: setup.limits,
         engine: setup.engine,
         persist: setup.persist,
         conns: HashMap::new(),
@@ -151,11 +145,11 @@ pub async fn run(setup: PipelineSetup) {
 
 impl Pipeline {
     fn handle(&mut self, m: In) {
-        let now = now_ms();
+        let now = crate::clock::now();
         match m {
             In::Tick => self.engine.handle_tick(now),
             In::Shard(ToPipeline::Connect { conn, remote, req }) => {
-                let limit = self.config.max_client_cnxns as usize;
+                let limit = self.limits.max_client_cnxns as usize;
                 let same_ip = self
                     .conns
                     .values()
@@ -167,7 +161,7 @@ impl Pipeline {
                     self.queue(shard_of(conn), Item::Out(Output::Close { conn }));
                     return;
                 }
-                self.conns.insert(conn, ConnStats::new(remote, now));
+                self.conns.insert(conn, ConnStats::new(remote, now.wall_ms));
                 self.engine
                     .handle_connect(conn, &remote.ip().to_string(), &req, now);
             }
@@ -290,7 +284,7 @@ impl Pipeline {
 
     /// Moves released outputs to their shards' queues and keeps per-connection counters.
     fn route(&mut self) {
-        let now = now_ms();
+        let now = crate::clock::wall_ms();
         while let Some(o) = self.engine.poll_output() {
             let Some(conn) = crate::msg::output_conn(&o) else {
                 if let Output::TxnApplied { zxid } = o {

@@ -1,6 +1,7 @@
 //! Start-up: executors, channels and the order they come up in.
 
 use crate::config::ServerConfig;
+use crate::limits::{Limits, CHANNEL_CAPACITY};
 use crate::msg::{ToPipeline, ToShard};
 use crate::persist::Persist;
 use crate::{pipeline, shard};
@@ -10,9 +11,6 @@ use ringkeeper_engine::{Engine, EngineConfig};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Capacity of each shard-to-pipeline and pipeline-to-shard channel (messages).
-const CHANNEL_CAPACITY: usize = 1024;
 
 pub fn engine_config(c: &ServerConfig) -> EngineConfig {
     EngineConfig {
@@ -29,11 +27,17 @@ pub fn engine_config(c: &ServerConfig) -> EngineConfig {
         container_max_never_used_interval_ms: c.container_max_never_used_interval_ms as i64,
         reconfig_enabled: c.reconfig_enabled,
         watches_at_shards: true,
+        max_reply_bytes: c.max_reply_bytes,
     }
 }
 
 /// Runs the server until the process is killed. Errors come back only from start-up.
-pub fn run(config: ServerConfig, engine: Engine, persist: Persist) -> Result<(), String> {
+pub fn run(
+    config: ServerConfig,
+    limits: Limits,
+    engine: Engine,
+    persist: Persist,
+) -> Result<(), String> {
     let Some(port) = config.client_port else {
         return Err("clientPort is not set: no client listener to start".into());
     };
@@ -48,7 +52,8 @@ pub fn run(config: ServerConfig, engine: Engine, persist: Persist) -> Result<(),
     // The pipeline gets the last core; shards fill the others first, so on a small machine
     // the write path and the read path do not share a core.
     let pipeline_core = config.pipeline_core.unwrap_or(cpus - 1) % cpus;
-    let max_frame = config.jute_maxbuffer as usize;
+    let limits = Arc::new(limits);
+    let open_conns = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let spin = Duration::from_micros(config.spin_before_park_us);
     let config = Arc::new(config);
 
@@ -67,12 +72,13 @@ pub fn run(config: ServerConfig, engine: Engine, persist: Persist) -> Result<(),
         let setup = shard::ShardSetup {
             index,
             listen,
-            max_frame,
+            limits: limits.clone(),
+            open_conns: open_conns.clone(),
             skip_acl: config.skip_acl,
             replica: engine.tree().clone(),
             replica_zxid: engine.last_zxid(),
             committed: released_zxid.clone(),
-            outstanding_limit: (config.global_outstanding_limit as usize).div_ceil(shards) as u32,
+            outstanding_limit: (limits.global_outstanding_limit as usize).div_ceil(shards) as u32,
             touch_interval: Duration::from_millis((config.tick_time_ms as u64 / 4).clamp(10, 250)),
             to_pipeline: ptx,
             from_pipeline: srx,
@@ -97,6 +103,7 @@ pub fn run(config: ServerConfig, engine: Engine, persist: Persist) -> Result<(),
         persist,
         from_shards: to_pipeline_rx,
         to_shards: to_shard_tx,
+        limits: limits.clone(),
         started: Instant::now(),
         released_zxid,
         watches,

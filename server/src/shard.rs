@@ -10,14 +10,15 @@
 //! with no cross-core hop. A read behind a forwarded request of the same connection goes to
 //! the pipeline instead, so it waits behind that request as ZooKeeper makes it wait.
 
-use crate::conn::{read_loop, write_loop, ConnCmd, PipelineTx, ReadEnd};
+use crate::conn::{encode, read_loop, write_loop, ConnCmd, PipelineTx, ReadEnd, Unsent};
+use crate::limits::Limits;
 use crate::msg::{conn_id, output_conn, Item, ToPipeline, ToShard};
 use crate::watches::{lock, watched_elsewhere, ShardWatches};
 use glommio::channels::local_channel::{self, LocalSender};
 use glommio::channels::shared_channel::{SharedReceiver, SharedSender};
 use glommio::net::TcpListener;
 use ringkeeper_engine::proto::{ErrorCode, Id, ReplyHeader, Request, RequestHeader, Response};
-use ringkeeper_engine::read::{is_tree_read, read_tree};
+use ringkeeper_engine::read::{is_tree_read, multi_read_reply_bound, read_tree};
 use ringkeeper_engine::tree::DataTree;
 use ringkeeper_engine::txn::apply;
 use ringkeeper_engine::watch::ops::{perform, WatchOp};
@@ -28,13 +29,19 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// One connection as its shard sees it.
 struct ConnEntry {
     tx: LocalSender<ConnCmd>,
+    /// Bytes queued for the writer and not yet written.
+    unsent: Unsent,
+    /// The socket, to cut off a connection the server closes for breaking a limit.
+    fd: i32,
+    /// Set once the server cut the connection off: nothing more is queued for it.
+    cut_off: bool,
     /// Requests handed to the pipeline and not answered yet.
     forwarded: u32,
     /// Reads waiting in `ShardState::waiting` for the replica to catch up.
@@ -67,10 +74,8 @@ pub struct ShardState {
     /// `globalOutstandingLimit`.
     outstanding: u32,
     outstanding_limit: u32,
+    limits: Arc<Limits>,
 }
-
-/// Reply batches a connection may have queued for its writer before its reader pauses.
-const MAX_QUEUED_WRITES: usize = 1024;
 
 /// Outputs gathered for one connection, written together.
 #[derive(Default)]
@@ -91,7 +96,9 @@ pub type Shard = Rc<RefCell<ShardState>>;
 pub struct ShardSetup {
     pub index: usize,
     pub listen: SocketAddr,
-    pub max_frame: usize,
+    pub limits: Arc<Limits>,
+    /// Client connections open on every shard, against `Limits::max_cnxns`.
+    pub open_conns: Arc<AtomicU64>,
     pub skip_acl: bool,
     pub replica: DataTree,
     pub replica_zxid: i64,
@@ -146,6 +153,13 @@ impl ShardState {
         let Some(entry) = self.conns.get_mut(&conn) else {
             return;
         };
+        if let Request::MultiRead(ops) = req {
+            if multi_read_reply_bound(&self.replica, ops) > self.limits.max_reply_bytes {
+                tracing::debug!(conn, "multiRead reply above maxReplyBytes; closing");
+                self.cut_off(conn);
+                return;
+            }
+        }
         let outcome = read_tree(&self.replica, &entry.auth, self.skip_acl, req);
         let (err, body) = match outcome.result {
             Ok(body) => (ErrorCode::Ok, body),
@@ -156,13 +170,69 @@ impl ShardState {
             zxid: self.replica_zxid,
             err: err.code(),
         };
-        let _ = entry
-            .tx
-            .try_send(ConnCmd::Outputs(vec![Output::Reply { conn, header, body }]));
         self.touched.insert(entry.session_id);
         *self.reads.entry(conn).or_default() += 1;
         if let Some(w) = outcome.watch {
             lock(&self.watches).add(w.table, &w.path, conn, STANDARD);
+        }
+        self.send(conn, &[Output::Reply { conn, header, body }]);
+    }
+
+    /// Encodes outputs for a connection's writer, within the connection's byte bounds: a
+    /// reply above `max_reply_bytes`, or any output for a connection that already has
+    /// `max_unsent_bytes` waiting (it does not read), cuts the connection off instead.
+    fn send(&mut self, conn: ConnId, outs: &[Output]) {
+        let Some(e) = self.conns.get(&conn) else {
+            return;
+        };
+        if e.cut_off {
+            return;
+        }
+        let queued = e.unsent.get();
+        let mut bytes = Vec::new();
+        let mut close = false;
+        for o in outs {
+            let before = bytes.len();
+            close = encode(o, &mut bytes);
+            if bytes.len() - before > self.limits.max_reply_bytes {
+                tracing::debug!(
+                    conn,
+                    len = bytes.len() - before,
+                    "reply above maxReplyBytes"
+                );
+                return self.cut_off(conn);
+            }
+            if queued + before > self.limits.max_unsent_bytes {
+                tracing::debug!(conn, queued, "slow consumer: closing");
+                return self.cut_off(conn);
+            }
+            if close {
+                break;
+            }
+        }
+        let Some(e) = self.conns.get(&conn) else {
+            return;
+        };
+        let len = bytes.len();
+        if e.tx.try_send(ConnCmd::Frames { bytes, close }).is_ok() {
+            e.unsent.add(len);
+        }
+    }
+
+    /// Closes a connection that broke a limit, dropping what it has not read: its socket is
+    /// shut down, so its writer stops and its reader ends and tells the pipeline.
+    fn cut_off(&mut self, conn: ConnId) {
+        let Some(e) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if !e.cut_off {
+            e.cut_off = true;
+            // SAFETY: the connection's task owns the socket until its reader ends, which
+            // needs this shard (this thread) and so cannot happen during this call; shutdown
+            // only changes the socket's state.
+            unsafe {
+                libc::shutdown(e.fd, libc::SHUT_RDWR);
+            }
         }
     }
 
@@ -200,12 +270,14 @@ impl ShardState {
         Some(e)
     }
 
-    /// Should this connection's reader pause before taking another request?
+    /// Should this connection's reader pause before taking another request? While more
+    /// than `max_queued_reply_bytes` of its output waits to be written, or the shard has its
+    /// share of globalOutstandingLimit requests at the pipeline.
     pub fn must_wait(&self, conn: ConnId) -> bool {
         let backlog = self
             .conns
             .get(&conn)
-            .is_some_and(|e| e.tx.len() > MAX_QUEUED_WRITES);
+            .is_some_and(|e| e.unsent.get() > self.limits.max_queued_reply_bytes);
         backlog || self.outstanding >= self.outstanding_limit
     }
 
@@ -213,7 +285,10 @@ impl ShardState {
         match msg {
             ToShard::Text { conn, text } => {
                 if let Some(e) = self.remove_conn(conn) {
-                    let _ = e.tx.try_send(ConnCmd::Text(text));
+                    let len = text.len();
+                    if e.tx.try_send(ConnCmd::Text(text)).is_ok() {
+                        e.unsent.add(len);
+                    }
                 }
             }
             ToShard::Stream(items) => {
@@ -342,9 +417,7 @@ impl ShardState {
         }
         let batch = std::mem::take(&mut out.batch);
         let closing = matches!(batch.last(), Some(Output::Close { .. }));
-        if let Some(e) = self.conns.get(&conn) {
-            let _ = e.tx.try_send(ConnCmd::Outputs(batch));
-        }
+        self.send(conn, &batch);
         if closing {
             self.remove_conn(conn);
         }
@@ -384,6 +457,7 @@ pub async fn run(setup: ShardSetup) {
         notified: HashMap::new(),
         outstanding: 0,
         outstanding_limit: setup.outstanding_limit.max(1),
+        limits: setup.limits.clone(),
     }));
     let dispatch = shard.clone();
     glommio::spawn_local(async move {
@@ -435,11 +509,24 @@ pub async fn run(setup: ShardSetup) {
         let Ok(remote) = stream.peer_addr() else {
             continue;
         };
+        // maxCnxns, as ZooKeeper's connection factory checks it: on accept, for all shards.
+        let open = setup.open_conns.fetch_add(1, Ordering::AcqRel) + 1;
+        if open > setup.limits.max_cnxns {
+            setup.open_conns.fetch_sub(1, Ordering::AcqRel);
+            tracing::warn!(%remote, limit = setup.limits.max_cnxns, "too many connections");
+            continue;
+        }
         let conn = conn_id(setup.index, next);
         next += 1;
+        // Bounded in bytes, not messages: see `ShardState::send`.
         let (ctx, crx) = local_channel::new_unbounded();
+        let unsent = Unsent::default();
+        let fd = stream.as_raw_fd();
         let entry = ConnEntry {
             tx: ctx,
+            unsent: unsent.clone(),
+            fd,
+            cut_off: false,
             forwarded: 0,
             waiting: 0,
             session_id: 0,
@@ -448,17 +535,18 @@ pub async fn run(setup: ShardSetup) {
         shard.borrow_mut().conns.insert(conn, entry);
         let tx = tx.clone();
         let shard = shard.clone();
-        let max_frame = setup.max_frame;
+        let limits = setup.limits.clone();
+        let open_conns = setup.open_conns.clone();
         glommio::spawn_local(async move {
-            let fd = stream.as_raw_fd();
             let (r, w) = futures_lite::io::split(stream);
-            let writer = glommio::spawn_local(write_loop(w, crx, fd));
+            let writer = glommio::spawn_local(write_loop(w, crx, fd, unsent));
             // After a four-letter word the writer still has the answer to send; it removes
             // the connection itself. Otherwise dropping the sender lets the writer drain.
-            if let ReadEnd::Closed = read_loop(r, conn, remote, max_frame, tx, &shard).await {
+            if let ReadEnd::Closed = read_loop(r, conn, remote, &limits, tx, &shard).await {
                 shard.borrow_mut().remove_conn(conn);
             }
             writer.await;
+            open_conns.fetch_sub(1, Ordering::AcqRel);
         })
         .detach();
     }

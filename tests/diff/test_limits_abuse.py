@@ -214,3 +214,69 @@ def test_sessionless_connection_dropped(pair):
         sock.close()
         assert data == b"", s.label
         assert 5 <= waited <= 25, f"{s.label}: closed after {waited:.1f} s"
+
+
+# Strings that are not valid UTF-8, or only Java's flavour of it. ZooKeeper decodes request
+# strings with `new String(bytes, UTF_8)`, which turns malformed input into U+FFFD; its path
+# check then refuses that character.
+BAD_UTF8 = {
+    "ff": b"\xff",
+    "truncated_2byte": b"\xc3",
+    "lone_surrogate": b"\xed\xa0\x80",
+    "cesu8_pair": b"\xed\xa0\xbd\xed\xb8\x80",
+    "modified_nul": b"\xc0\x80",
+    "overlong_slash": b"\xc0\xaf",
+    "valid_4byte": b"\xf0\x9f\x98\x80",
+}
+
+
+def raw_str(b: bytes) -> W:
+    return W().int(len(b)).raw(b)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_UTF8))
+def test_invalid_utf8_in_paths(pair, base, case):
+    """Every path-carrying request with a path that is not valid UTF-8: the error code
+    ZooKeeper gives (not MARSHALLINGERROR), and the connection stays usable."""
+    def sc(run):
+        a = run.conn("a")
+        a.create(base)
+        p = base.encode() + b"/" + BAD_UTF8[case]
+        w = lambda: raw_str(p)
+        reqs = [
+            (1, w().buf(b"d").acls(OPEN_ACL).int(0).bytes()),   # create
+            (15, w().buf(b"d").acls(OPEN_ACL).int(0).bytes()),  # create2
+            (3, w().bool(False).bytes()),                       # exists
+            (4, w().bool(False).bytes()),                       # getData
+            (5, w().buf(b"x").int(-1).bytes()),                 # setData
+            (8, w().bool(False).bytes()),                       # getChildren
+            (6, w().bytes()),                                   # getACL
+            (2, w().int(-1).bytes()),                           # delete
+            (104, w().bytes()),                                 # getAllChildrenNumber
+            (106, w().int(1).bytes()),                          # addWatch
+        ]
+        for opcode, body in reqs:
+            r = a.request(opcode, body)
+            assert isinstance(r, Reply), (opcode, r)
+        assert a.ping().ok
+        kids = a.get_children(base)
+        assert kids.ok
+    differential(pair, sc)
+
+
+def test_jute_maxbuffer_raised_accepts_large_data(make_pair):
+    """With jute.maxbuffer raised to 4 MiB, a 3 MiB znode is accepted and read back (the
+    request decoder honours the configured limit, not a fixed one)."""
+    ref, cand = make_pair(cfg={"jute.maxbuffer": str(4 * 1024 * 1024)},
+                          sysprops={"jute.maxbuffer": str(4 * 1024 * 1024)})
+
+    def sc(run):
+        a = run.conn("a")
+        data = b"z" * (3 * 1024 * 1024)
+        r = a.create2("/big3m", data)
+        assert r.ok, r
+        g = a.get_data("/big3m")
+        assert g.ok and len(g["data"]) == len(data)
+        s = a.request(5, W().str("/big3m").buf(data[:-1]).int(-1).bytes())
+        assert s.ok, s
+    differential((ref, cand), sc)

@@ -26,6 +26,7 @@ use crate::tree::DataTree;
 use crate::txn::{apply, Applied, Txn, TxnBody};
 use crate::watch::ops::WatchOp;
 use crate::watch::{ConnId, WatchManager};
+use crate::Now;
 use std::collections::{HashMap, VecDeque};
 
 /// Something the server must do, in order.
@@ -89,15 +90,16 @@ pub struct Engine {
     durable_zxid: i64,
     txns: VecDeque<Txn>,
     outputs: VecDeque<(i64, Output)>,
+    /// When the next container and TTL check is due, on the elapsed (monotonic) clock.
     next_container_check_ms: i64,
-    /// The latest `now_ms` seen, for txns made by inputs that carry no time.
-    last_now_ms: i64,
+    /// The latest time seen, for txns made by inputs that carry no time.
+    last_now: Now,
 }
 
 impl Engine {
-    /// A fresh server. `now_ms` seeds the session id generator, as ZooKeeper's clock does.
-    pub fn new(config: EngineConfig, now_ms: i64) -> Engine {
-        Engine::restore(config, DataTree::new(), Vec::new(), 0, now_ms)
+    /// A fresh server. The wall clock seeds the session id generator, as ZooKeeper's does.
+    pub fn new(config: EngineConfig, now: Now) -> Engine {
+        Engine::restore(config, DataTree::new(), Vec::new(), 0, now)
     }
 
     /// A server restored from a snapshot and log: `sessions` are (id, timeout) pairs.
@@ -106,18 +108,19 @@ impl Engine {
         tree: DataTree,
         sessions: Vec<(i64, i32)>,
         last_zxid: i64,
-        now_ms: i64,
+        now: Now,
     ) -> Engine {
         let mut tracker = SessionTracker::new(
             config.tick_time_ms,
-            initial_session_id(now_ms, config.server_id),
+            initial_session_id(now.wall_ms, config.server_id),
         );
+        // Every restored session gets a fresh timeout, measured from now.
         for (id, timeout) in sessions {
-            tracker.add(id, timeout, now_ms);
+            tracker.add(id, timeout, now.elapsed_ms);
         }
         Engine {
-            next_container_check_ms: now_ms + config.container_check_interval_ms,
-            last_now_ms: now_ms,
+            next_container_check_ms: now.elapsed_ms + config.container_check_interval_ms,
+            last_now: now,
             config,
             tree,
             sessions: tracker,
@@ -210,18 +213,18 @@ impl Engine {
 
     /// Prepares and applies one txn, queueing it for the WAL and its watch events for
     /// delivery. Returns its zxid and what applying it did.
-    fn commit(&mut self, session_id: i64, cxid: i32, now_ms: i64, body: TxnBody) -> (i64, Applied) {
+    fn commit(&mut self, session_id: i64, cxid: i32, now: Now, body: TxnBody) -> (i64, Applied) {
         self.last_zxid += 1;
         let txn = Txn {
             session_id,
             cxid,
             zxid: self.last_zxid,
-            time_ms: now_ms,
+            time_ms: now.wall_ms,
             body,
         };
         let mut events = Vec::new();
         let applied = apply(&mut self.tree, &mut self.watches, &txn, &mut events);
-        self.after_apply_sessions(&txn, now_ms);
+        self.after_apply_sessions(&txn, now);
         for (conn, event) in events {
             self.push(Output::Notify { conn, event });
         }
@@ -233,12 +236,13 @@ impl Engine {
         (zxid, applied)
     }
 
-    fn after_apply_sessions(&mut self, txn: &Txn, now_ms: i64) {
+    fn after_apply_sessions(&mut self, txn: &Txn, now: Now) {
         match &txn.body {
             TxnBody::CreateSession { timeout_ms }
                 if self.sessions.get(txn.session_id).is_none() =>
             {
-                self.sessions.add(txn.session_id, *timeout_ms, now_ms);
+                self.sessions
+                    .add(txn.session_id, *timeout_ms, now.elapsed_ms);
             }
             TxnBody::CloseSession { .. } => self.sessions.remove(txn.session_id),
             _ => {}
@@ -246,11 +250,11 @@ impl Engine {
     }
 
     /// Replays a logged txn during recovery: no watches, no outputs.
-    pub fn replay(&mut self, txn: &Txn, now_ms: i64) {
+    pub fn replay(&mut self, txn: &Txn, now: Now) {
         let mut events = Vec::new();
         let mut no_watches = WatchManager::default();
         apply(&mut self.tree, &mut no_watches, txn, &mut events);
-        self.after_apply_sessions(txn, now_ms);
+        self.after_apply_sessions(txn, now);
         if txn.session_id != 0 {
             self.sessions.observe_id(txn.session_id);
         }
@@ -272,7 +276,7 @@ impl Engine {
         conn: ConnId,
         remote_ip: &str,
         req: &ConnectRequest,
-        now_ms: i64,
+        now: Now,
     ) {
         if req.last_zxid_seen > self.last_zxid {
             // "Refusing session request ... client must try another server": no reply.
@@ -288,7 +292,7 @@ impl Engine {
         if req.session_id == 0 {
             let session_id = self.sessions.next_id();
             self.attach(conn, session_id, ip);
-            self.commit(session_id, 0, now_ms, TxnBody::CreateSession { timeout_ms });
+            self.commit(session_id, 0, now, TxnBody::CreateSession { timeout_ms });
             let resp = ConnectResponse {
                 protocol_version: 0,
                 timeout_ms,
@@ -319,7 +323,7 @@ impl Engine {
         }
         self.attach(conn, session_id, ip);
         self.sessions.set_touch_timeout(session_id, timeout_ms);
-        self.sessions.touch(session_id, now_ms);
+        self.sessions.touch(session_id, now.elapsed_ms);
         let resp = ConnectResponse {
             protocol_version: 0,
             timeout_ms,
@@ -379,7 +383,7 @@ impl Engine {
             // Writes are decoded in prep, so a malformed one becomes an error txn.
             let session_id = self.conns.get(&conn).map(|c| c.session_id).unwrap_or(0);
             let body = TxnBody::Error { err: err.code() };
-            let (zxid, _) = self.commit(session_id, header.xid, self.last_now_ms, body);
+            let (zxid, _) = self.commit(session_id, header.xid, self.last_now, body);
             self.reply(conn, header.xid, zxid, err, Response::Empty);
         } else {
             let zxid = self.last_zxid;
@@ -388,20 +392,14 @@ impl Engine {
     }
 
     /// A decoded request from an established connection.
-    pub fn handle_request(
-        &mut self,
-        conn: ConnId,
-        header: RequestHeader,
-        req: Request,
-        now_ms: i64,
-    ) {
-        self.last_now_ms = now_ms;
+    pub fn handle_request(&mut self, conn: ConnId, header: RequestHeader, req: Request, now: Now) {
+        self.last_now = now;
         let Some(state) = self.conns.get(&conn) else {
             return;
         };
         let session_id = state.session_id;
         let xid = header.xid;
-        if !self.sessions.touch(session_id, now_ms) {
+        if !self.sessions.touch(session_id, now.elapsed_ms) {
             let zxid = self.last_zxid;
             self.reply(conn, xid, zxid, ErrorCode::SessionExpired, Response::Empty);
             return;
@@ -420,7 +418,7 @@ impl Engine {
                 ErrorCode::Ok,
                 Response::Sasl { token: Vec::new() },
             ),
-            Request::CloseSession => self.close_session(conn, session_id, xid, now_ms),
+            Request::CloseSession => self.close_session(conn, session_id, xid, now),
             Request::SetWatches { watches, .. } => self.set_watches(conn, xid, &watches),
             Request::AddWatch { path, mode } => self.add_watch(conn, xid, &path, mode),
             Request::CheckWatches { path, watcher_type } => {
@@ -429,7 +427,7 @@ impl Engine {
             Request::RemoveWatches { path, watcher_type } => {
                 self.remove_watches(conn, xid, &path, watcher_type, true)
             }
-            req if is_write(&req) => self.handle_write(conn, session_id, xid, req, now_ms),
+            req if is_write(&req) => self.handle_write(conn, session_id, xid, req, now),
             req => self.handle_read(conn, xid, req),
         }
     }
@@ -473,47 +471,39 @@ impl Engine {
         self.reply(conn, xid, 0, ErrorCode::Ok, Response::Empty);
     }
 
-    fn close_session(&mut self, conn: ConnId, session_id: i64, xid: i32, now_ms: i64) {
+    fn close_session(&mut self, conn: ConnId, session_id: i64, xid: i32, now: Now) {
         self.sessions.mark_closing(session_id);
-        let paths_to_delete = self.tree.ephemerals_of(session_id);
-        let (zxid, _) = self.commit(
-            session_id,
-            xid,
-            now_ms,
-            TxnBody::CloseSession { paths_to_delete },
-        );
+        let (zxid, _) = self.commit(session_id, xid, now, close_session_txn());
         self.reply(conn, xid, zxid, ErrorCode::Ok, Response::Empty);
         self.drop_conn(conn);
         self.push(Output::Close { conn });
     }
 
     /// Sessions were active where the engine could not see it (reads a shard served).
-    pub fn handle_touch(&mut self, session_ids: &[i64], now_ms: i64) {
+    pub fn handle_touch(&mut self, session_ids: &[i64], now: Now) {
         for &id in session_ids {
-            self.sessions.touch(id, now_ms);
+            self.sessions.touch(id, now.elapsed_ms);
         }
     }
 
-    /// Time passes: expire sessions, reap containers and TTL nodes.
-    pub fn handle_tick(&mut self, now_ms: i64) {
-        for session_id in self.sessions.take_expired(now_ms) {
-            let paths_to_delete = self.tree.ephemerals_of(session_id);
-            self.commit(
-                session_id,
-                0,
-                now_ms,
-                TxnBody::CloseSession { paths_to_delete },
-            );
+    /// Time passes: expire sessions (on the elapsed clock), reap containers and TTL nodes
+    /// (aged on the wall clock, against their mtime, as ZooKeeper's ContainerManager does).
+    pub fn handle_tick(&mut self, now: Now) {
+        self.last_now = now;
+        for session_id in self.sessions.take_expired(now.elapsed_ms) {
+            self.commit(session_id, 0, now, close_session_txn());
             self.close_conns_of(session_id, None);
         }
-        if now_ms >= self.next_container_check_ms {
-            self.next_container_check_ms = now_ms + self.config.container_check_interval_ms.max(1);
-            self.reap_containers(now_ms);
+        if now.elapsed_ms >= self.next_container_check_ms {
+            let interval = self.config.container_check_interval_ms.max(1);
+            self.next_container_check_ms = now.elapsed_ms + interval;
+            self.reap_containers(now);
         }
     }
 
     /// ContainerManager: delete empty containers that once had a child, and expired TTL nodes.
-    fn reap_containers(&mut self, now_ms: i64) {
+    fn reap_containers(&mut self, now: Now) {
+        let now_ms = now.wall_ms;
         use crate::tree::EphemeralType;
         let per_minute = self.config.container_max_per_minute.max(1);
         let budget =
@@ -541,9 +531,19 @@ impl Engine {
         for p in candidates.into_iter().take(budget) {
             let mut view = crate::txn::prep::PrepView::new(&self.tree);
             if let Ok(body) = crate::txn::prep::prep_delete_container(&mut view, &p) {
-                self.commit(0, 0, now_ms, body);
+                self.commit(0, 0, now, body);
             }
         }
+    }
+}
+
+/// A closeSession txn names no paths: applying it deletes the ephemerals the session owns in
+/// the tree it is applied to, which at that zxid are the same on every replica and in replay.
+/// ZooKeeper writes the list into the txn, and a session with enough ephemerals (about 65 with
+/// 1 MiB paths) makes a record no log can take, which then fails again at every restart.
+fn close_session_txn() -> TxnBody {
+    TxnBody::CloseSession {
+        paths_to_delete: Vec::new(),
     }
 }
 

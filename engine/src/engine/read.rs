@@ -2,9 +2,9 @@
 //! as prepared; `poll_output` holds the reply until every txn before it is durable) and the
 //! reads that need the session or connection: getEphemerals, whoAmI, sync.
 
-use super::Engine;
+use super::{Engine, Output};
 use crate::proto::{ClientInfo, ErrorCode, Request, Response};
-use crate::read::read_tree;
+use crate::read::{multi_read_reply_bound, read_tree};
 use crate::tree::acl;
 use crate::watch::ops::WatchOp;
 use crate::watch::ConnId;
@@ -62,6 +62,14 @@ impl Engine {
     }
 
     pub(super) fn handle_read(&mut self, conn: ConnId, xid: i32, req: Request) {
+        if let Request::MultiRead(ops) = &req {
+            if multi_read_reply_bound(&self.tree, ops) > self.config.max_reply_bytes {
+                // Too large to build, and larger than a client takes: the connection closes,
+                // as a ZooKeeper client drops a reply above its jute.maxbuffer.
+                self.push(Output::Close { conn });
+                return;
+            }
+        }
         let zxid = self.last_zxid;
         match self.read(conn, req) {
             Ok(body) => self.reply(conn, xid, zxid, ErrorCode::Ok, body),

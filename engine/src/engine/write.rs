@@ -6,6 +6,7 @@ use crate::proto::{create_mode, op, ErrorCode, MultiOp, MultiResult, Request, Re
 use crate::txn::prep::{self, PrepContext, PrepView};
 use crate::txn::{Applied, TxnBody};
 use crate::watch::ConnId;
+use crate::Now;
 
 impl Engine {
     pub(super) fn handle_write(
@@ -14,7 +15,7 @@ impl Engine {
         session_id: i64,
         xid: i32,
         req: Request,
-        now_ms: i64,
+        now: Now,
     ) {
         let auth = self
             .conns
@@ -53,12 +54,12 @@ impl Engine {
             Ok(body) => body,
             Err(err) => {
                 let (zxid, _) =
-                    self.commit(session_id, xid, now_ms, TxnBody::Error { err: err.code() });
+                    self.commit(session_id, xid, now, TxnBody::Error { err: err.code() });
                 self.reply(conn, xid, zxid, err, Response::Empty);
                 return;
             }
         };
-        let (zxid, applied) = self.commit(session_id, xid, now_ms, body);
+        let (zxid, applied) = self.commit(session_id, xid, now, body);
         let (err, resp) = response_for(&req, applied);
         self.reply(conn, xid, zxid, err, resp);
     }

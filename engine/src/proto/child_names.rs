@@ -42,6 +42,11 @@ impl ChildNames {
         self.count == 0
     }
 
+    /// Bytes of the encoded vector, count included.
+    pub fn wire_len(&self) -> usize {
+        self.wire.len()
+    }
+
     /// The names, in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         let mut rest = &self.wire[4..];

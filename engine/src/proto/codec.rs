@@ -8,7 +8,7 @@
 //! the Java server they ignore bytes left over after a record.
 
 use super::child_names::ChildNames;
-use super::jute::{DecodeError, JuteReader, JuteWriter};
+use super::jute::{DecodeError, JuteReader, JuteWriter, DEFAULT_MAX_LEN};
 use super::records::{
     op, ConnectRequest, ConnectResponse, CreateRequest, MultiOp, MultiReadOp, MultiResult,
     ReplyHeader, Request, RequestHeader, Response, SetWatches, WatcherEvent,
@@ -122,10 +122,20 @@ pub fn decode_request_header(frame_body: &[u8]) -> Result<(RequestHeader, &[u8])
     Ok((RequestHeader { xid, opcode }, r.rest()))
 }
 
-/// Decodes a request body by opcode. deleteContainer (20) is internal to the server and, like
-/// any opcode a client may not send, is `UnknownOpcode`.
+/// Decodes a request body by opcode, with the default `jute.maxbuffer`. deleteContainer (20)
+/// is internal to the server and, like any opcode a client may not send, is `UnknownOpcode`.
 pub fn decode_request(opcode: i32, body: &[u8]) -> Result<Request, DecodeError> {
-    let mut r = JuteReader::new(body);
+    decode_request_within(opcode, body, DEFAULT_MAX_LEN)
+}
+
+/// Decodes a request body whose buffers and strings may each be up to `max_len` bytes: the
+/// configured jute.maxbuffer plus its extra size, as `BinaryInputArchive.checkLength` allows.
+pub fn decode_request_within(
+    opcode: i32,
+    body: &[u8],
+    max_len: usize,
+) -> Result<Request, DecodeError> {
+    let mut r = JuteReader::with_max_len(body, max_len);
     let r = &mut r;
     let req = match opcode {
         op::CREATE | op::CREATE2 | op::CREATE_CONTAINER | op::CREATE_TTL => Request::Create {

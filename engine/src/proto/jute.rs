@@ -23,8 +23,6 @@ pub enum DecodeError {
     BadLength(i32),
     /// A buffer or string length above the reader's maximum.
     TooLong(usize),
-    /// A string that is neither UTF-8 nor Java's CESU-8.
-    InvalidUtf8,
     /// An opcode (or txn type) this codec does not accept in this position.
     UnknownOpcode(i32),
     /// Structurally wrong input, e.g. mixing read and write ops in a multi.
@@ -37,7 +35,6 @@ impl fmt::Display for DecodeError {
             DecodeError::Truncated => write!(f, "jute record truncated"),
             DecodeError::BadLength(len) => write!(f, "jute length {len} is negative"),
             DecodeError::TooLong(len) => write!(f, "jute length {len} exceeds the maximum"),
-            DecodeError::InvalidUtf8 => write!(f, "jute string is not valid UTF-8"),
             DecodeError::UnknownOpcode(op) => write!(f, "unknown opcode {op}"),
             DecodeError::Malformed(what) => write!(f, "malformed jute record: {what}"),
         }
@@ -150,7 +147,7 @@ impl<'a> JuteReader<'a> {
     pub fn read_ustring(&mut self) -> Result<Option<String>, DecodeError> {
         match self.read_len()? {
             None => Ok(None),
-            Some(len) => decode_java_utf8(self.take_slice(len)?).map(Some),
+            Some(len) => Ok(Some(decode_java_utf8(self.take_slice(len)?))),
         }
     }
 
@@ -258,38 +255,39 @@ impl<'a> JuteReader<'a> {
 
 /// Decodes a jute string. Valid UTF-8 is taken as is. Otherwise the bytes are read as Java's
 /// CESU-8 (what `BinaryOutputArchive` writes: each UTF-16 unit on its own, so a supplementary
-/// character is two 3-byte surrogate encodings) and, leniently, modified UTF-8's `C0 80` for
-/// NUL. A lone surrogate or any other invalid sequence is `InvalidUtf8`.
-pub fn decode_java_utf8(bytes: &[u8]) -> Result<String, DecodeError> {
+/// character is two 3-byte surrogate encodings). Any other invalid sequence, modified UTF-8's
+/// `C0 80` for NUL included, becomes U+FFFD, as Java's `new String(bytes, UTF_8)` in
+/// `BinaryInputArchive.readString` makes it: the request then fails where ZooKeeper's fails
+/// (a path holding U+FFFD is invalid, so a write gets BADARGUMENTS and a read NONODE), not
+/// with MARSHALLINGERROR.
+pub fn decode_java_utf8(bytes: &[u8]) -> String {
     if let Ok(s) = std::str::from_utf8(bytes) {
-        return Ok(s.to_string());
+        return s.to_string();
     }
     let mut out = String::with_capacity(bytes.len());
     let mut rest = bytes;
-    while !rest.is_empty() {
+    loop {
         match std::str::from_utf8(rest) {
             Ok(valid) => {
                 out.push_str(valid);
-                break;
+                return out;
             }
             Err(e) => {
                 let (valid, bad) = rest.split_at(e.valid_up_to());
-                // `valid` was just checked by from_utf8.
-                out.push_str(std::str::from_utf8(valid).map_err(|_| DecodeError::InvalidUtf8)?);
-                let (ch, used) = decode_java_special(bad)?;
+                out.push_str(&String::from_utf8_lossy(valid));
+                let (ch, used) = decode_java_special(bad)
+                    .unwrap_or(('\u{FFFD}', e.error_len().unwrap_or(bad.len())));
                 out.push(ch);
-                rest = bad.get(used..).ok_or(DecodeError::InvalidUtf8)?;
+                rest = &bad[used..];
             }
         }
     }
-    Ok(out)
 }
 
-/// One CESU-8 surrogate pair (6 bytes) or a modified-UTF-8 NUL (2 bytes) at the start of
-/// `bytes`; returns the character and how many bytes it took.
-fn decode_java_special(bytes: &[u8]) -> Result<(char, usize), DecodeError> {
+/// One CESU-8 surrogate pair (6 bytes) at the start of `bytes`; returns the character and how
+/// many bytes it took.
+fn decode_java_special(bytes: &[u8]) -> Option<(char, usize)> {
     match bytes {
-        [0xC0, 0x80, ..] => Ok(('\0', 2)),
         [0xED, a, b, 0xED, c, d, ..]
             if (0xA0..=0xAF).contains(a)
                 && (0xB0..=0xBF).contains(c)
@@ -299,11 +297,9 @@ fn decode_java_special(bytes: &[u8]) -> Result<(char, usize), DecodeError> {
             let high = 0xD800 | (u32::from(a & 0x0F) << 6) | u32::from(b & 0x3F);
             let low = 0xDC00 | (u32::from(c & 0x0F) << 6) | u32::from(d & 0x3F);
             let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
-            char::from_u32(code)
-                .map(|ch| (ch, 6))
-                .ok_or(DecodeError::InvalidUtf8)
+            char::from_u32(code).map(|ch| (ch, 6))
         }
-        _ => Err(DecodeError::InvalidUtf8),
+        _ => None,
     }
 }
 
@@ -455,25 +451,27 @@ mod tests {
     fn cesu8_surrogate_pair_decodes_to_one_char() {
         // U+1F600 as Java writes it: D83D DE00, each as 3 bytes.
         let bytes = [b'/', 0xED, 0xA0, 0xBD, 0xED, 0xB8, 0x80, b'x'];
-        assert_eq!(decode_java_utf8(&bytes), Ok("/\u{1F600}x".to_string()));
+        assert_eq!(decode_java_utf8(&bytes), "/\u{1F600}x");
     }
 
     #[test]
-    fn lone_surrogate_is_invalid() {
+    fn invalid_sequences_become_replacement_chars() {
+        // Java makes one U+FFFD of a lone surrogate's three bytes, this decoder three: either
+        // way the string is not a valid path, and no valid string decodes differently.
+        assert_eq!(decode_java_utf8(&[0xED, 0xA0, 0xBD]), "\u{FFFD}".repeat(3));
+        assert_eq!(decode_java_utf8(&[0xFF]), "\u{FFFD}");
+        assert_eq!(decode_java_utf8(&[b'a', 0xC3]), "a\u{FFFD}");
         assert_eq!(
-            decode_java_utf8(&[0xED, 0xA0, 0xBD]),
-            Err(DecodeError::InvalidUtf8)
-        );
-        assert_eq!(decode_java_utf8(&[0xFF]), Err(DecodeError::InvalidUtf8));
-        assert_eq!(
-            decode_java_utf8(&[b'a', 0xC3]),
-            Err(DecodeError::InvalidUtf8)
+            decode_java_utf8(&[0xFF, b'/', 0xC3, b'x']),
+            "\u{FFFD}/\u{FFFD}x"
         );
     }
 
     #[test]
-    fn modified_utf8_nul_is_accepted() {
-        assert_eq!(decode_java_utf8(&[b'a', 0xC0, 0x80]), Ok("a\0".to_string()));
+    fn modified_utf8_nul_is_replaced_as_java_does() {
+        // Java's UTF-8 decoder refuses overlong forms: ZooKeeper answers exists("/\xC0\x80")
+        // with NONODE, not with the BADARGUMENTS a NUL in the path would get (probed).
+        assert_eq!(decode_java_utf8(&[b'a', 0xC0, 0x80]), "a\u{FFFD}\u{FFFD}");
     }
 
     #[test]

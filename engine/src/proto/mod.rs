@@ -13,8 +13,9 @@ pub mod txn_codec;
 
 pub use codec::{
     decode_connect_request, decode_connect_response, decode_reply_header, decode_request,
-    decode_request_header, decode_response, decode_watcher_event, encode_connect_request,
-    encode_connect_response, encode_notification, encode_reply, encode_request,
+    decode_request_header, decode_request_within, decode_response, decode_watcher_event,
+    encode_connect_request, encode_connect_response, encode_notification, encode_reply,
+    encode_request,
 };
 pub use error::ErrorCode;
 pub use jute::{DecodeError, JuteReader, JuteWriter};

@@ -99,7 +99,7 @@ impl SessionTracker {
         }
     }
 
-    pub fn add(&mut self, session_id: i64, timeout_ms: i32, now_ms: i64) {
+    pub fn add(&mut self, session_id: i64, timeout_ms: i32, elapsed_ms: i64) {
         self.observe_id(session_id);
         let s = Session {
             session_id,
@@ -109,7 +109,7 @@ impl SessionTracker {
             closing: false,
         };
         self.sessions.insert(session_id, s);
-        self.touch(session_id, now_ms);
+        self.touch(session_id, elapsed_ms);
     }
 
     pub fn get(&self, session_id: i64) -> Option<&Session> {
@@ -126,8 +126,8 @@ impl SessionTracker {
         }
     }
 
-    /// Moves a session to the bucket `timeout` after `now`. False if it is gone or closing.
-    pub fn touch(&mut self, session_id: i64, now_ms: i64) -> bool {
+    /// Moves a session to the bucket `timeout` after `elapsed_ms` (the monotonic clock). False if it is gone or closing.
+    pub fn touch(&mut self, session_id: i64, elapsed_ms: i64) -> bool {
         let tick = self.tick_ms;
         let Some(s) = self.sessions.get_mut(&session_id) else {
             return false;
@@ -135,7 +135,7 @@ impl SessionTracker {
         if s.closing {
             return false;
         }
-        let at = (now_ms + s.touch_timeout_ms as i64) / tick * tick + tick;
+        let at = (elapsed_ms + s.touch_timeout_ms as i64) / tick * tick + tick;
         if at <= s.expire_at_ms {
             return true;
         }
@@ -169,8 +169,8 @@ impl SessionTracker {
     }
 
     /// Sessions whose bucket time has passed and that are not already closing.
-    pub fn take_expired(&mut self, now_ms: i64) -> Vec<i64> {
-        let due: Vec<i64> = self.buckets.range(..=now_ms).map(|(t, _)| *t).collect();
+    pub fn take_expired(&mut self, elapsed_ms: i64) -> Vec<i64> {
+        let due: Vec<i64> = self.buckets.range(..=elapsed_ms).map(|(t, _)| *t).collect();
         let mut out = Vec::new();
         for t in due {
             if let Some(ids) = self.buckets.remove(&t) {

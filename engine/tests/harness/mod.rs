@@ -16,7 +16,7 @@ use ringkeeper_engine::proto::{
 };
 use ringkeeper_engine::tree::{DataTree, EphemeralType};
 use ringkeeper_engine::txn::Txn;
-use ringkeeper_engine::{ConnId, Engine, EngineConfig, Output};
+use ringkeeper_engine::{ConnId, Engine, EngineConfig, Now, Output};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// Wall-clock start of every simulation: a plausible epoch time, so session ids look real.
@@ -44,7 +44,10 @@ impl Client {
 
 pub struct Sim {
     pub engine: Engine,
+    /// The virtual monotonic clock (session expiry).
     pub now_ms: i64,
+    /// How far the virtual wall clock has been stepped away from `now_ms`.
+    pub wall_step_ms: i64,
     /// When set, requests are not persisted automatically; call `persist()` yourself.
     pub hold_durability: bool,
     /// Every txn the engine handed to the "WAL", in order.
@@ -60,8 +63,9 @@ pub struct Sim {
 impl Sim {
     pub fn new(config: EngineConfig) -> Sim {
         Sim {
-            engine: Engine::new(config, START_MS),
+            engine: Engine::new(config, Now::at(START_MS)),
             now_ms: START_MS,
+            wall_step_ms: 0,
             hold_durability: false,
             wal: Vec::new(),
             next_conn: 1,
@@ -173,6 +177,20 @@ impl Sim {
     // -----------------------------------------------------------------------------------------
     // Time
 
+    /// Both virtual clocks.
+    pub fn now(&self) -> Now {
+        Now {
+            wall_ms: self.now_ms + self.wall_step_ms,
+            elapsed_ms: self.now_ms,
+        }
+    }
+
+    /// Steps the virtual wall clock by `ms` (an NTP step, an operator's `date -s`): the
+    /// monotonic clock does not move.
+    pub fn step_wall_clock(&mut self, ms: i64) {
+        self.wall_step_ms += ms;
+    }
+
     /// Moves the virtual clock forward by `ms`, ticking once per `tick_ms` step (and at the end).
     pub fn advance(&mut self, ms: i64) {
         let tick = self.engine.config().tick_time_ms.max(1);
@@ -180,7 +198,7 @@ impl Sim {
         while self.now_ms < target {
             self.step();
             self.now_ms = (self.now_ms + tick).min(target);
-            self.engine.handle_tick(self.now_ms);
+            self.engine.handle_tick(self.now());
             self.settle();
         }
     }
@@ -199,7 +217,7 @@ impl Sim {
         let conn = self.alloc_conn();
         self.step();
         self.engine
-            .handle_connect(conn, "127.0.0.1", req, self.now_ms);
+            .handle_connect(conn, "127.0.0.1", req, self.now());
         self.settle();
         (conn, self.take(conn))
     }
@@ -272,7 +290,7 @@ impl Sim {
             opcode: ringkeeper_engine::opcode_of(&req),
         };
         self.step();
-        self.engine.handle_request(c.conn, header, req, self.now_ms);
+        self.engine.handle_request(c.conn, header, req, self.now());
         self.settle();
         xid
     }
@@ -296,7 +314,7 @@ impl Sim {
             opcode: ringkeeper_engine::opcode_of(&req),
         };
         self.step();
-        self.engine.handle_request(c.conn, header, req, self.now_ms);
+        self.engine.handle_request(c.conn, header, req, self.now());
         self.settle();
     }
 
