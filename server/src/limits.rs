@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn inconsistent_limits_stop_start_up() {
         let mut c = config();
-        c.jute_maxbuffer = 32 << 20;
+        c.jute_maxbuffer = 16 << 20;
         let e = Limits::from_config(&c, 65536).unwrap_err();
         assert!(e.contains("maxReplyBytes"), "{e}");
         c.jute_maxbuffer = 1 << 30;
