@@ -76,6 +76,8 @@ class RkServer:
         self.starts = 0
         self.spawned_at = 0.0  # time.monotonic() of the last spawn
         self.stderr_path: Optional[Path] = None
+        # Extra environment for the server process (e.g. libfaketime).
+        self.env: dict = {}
 
     # -- files ---------------------------------------------------------------
     @property
@@ -126,6 +128,7 @@ class RkServer:
         out = open(self.stderr_path, "wb")
         env = dict(os.environ)
         env.setdefault("NO_COLOR", "1")
+        env.update(self.env)
         self.spawned_at = time.monotonic()
         self.proc = subprocess.Popen([self.binary, "server", "--config", str(cfgpath)],
                                      stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
