@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+import zkraw
+
 from zkraw import (Closed, E, OPEN_ACL, Notification, Reply, TimedOut, W, ZkConn,
                    create_body)
 
@@ -280,3 +282,31 @@ def test_jute_maxbuffer_raised_accepts_large_data(make_pair):
         s = a.request(5, W().str("/big3m").buf(data[:-1]).int(-1).bytes())
         assert s.ok, s
     differential((ref, cand), sc)
+
+
+def test_max_cnxns_refuses_connections_beyond_it(make_pair):
+    """maxCnxns (3.7+): the server as a whole takes no more connections; one beyond it is
+    closed before its handshake is answered, and a freed slot is usable again."""
+    ref, cand = make_pair(cfg={"maxCnxns": "3"})
+    results = {}
+    for s in (ref, cand):
+        held = [s.conn() for _ in range(3)]
+        extra = s.raw()
+        extra.send_frame(zkraw.W().int(0).long(0).int(30000).long(0).buf(b"\0" * 16).bytes())
+        results[s.label] = outcome(extra)
+        extra.close()
+        held.pop().close()
+        deadline = time.monotonic() + 5
+        while True:  # the server notices the closed connection asynchronously
+            try:
+                again = s.conn()
+                break
+            except (AssertionError, OSError, zkraw.ConnectionClosed):
+                assert time.monotonic() < deadline, f"{s.label}: freed slot not reusable"
+                time.sleep(0.1)
+        assert again.ping().ok
+        again.close()
+        for c in held:
+            c.close()
+    assert results["ref"] == ["closed"], results
+    assert results["cand"] == results["ref"]
