@@ -268,18 +268,20 @@ impl Pipeline {
         }
     }
 
-    /// Every shard applies the txn at this point of its stream.
+    /// Every shard applies the txn at this point of its stream. The engine reports every txn
+    /// it prepared as applied, in zxid order, so it is the oldest one made durable.
     fn queue_txn(&mut self, zxid: i64) {
-        while let Some(txn) = self.committed.pop_front() {
-            if txn.zxid != zxid {
-                continue;
-            }
-            for shard in 0..self.pending.len() {
-                self.queue(shard, Item::Apply(txn.clone()));
-            }
-            return;
+        let txn = self.committed.pop_front();
+        let txn = match txn {
+            Some(t) if t.zxid == zxid => t,
+            other => panic!(
+                "txn {zxid:#x} applied, but the oldest durable txn not yet sent is {:?}",
+                other.map(|t| t.zxid)
+            ),
+        };
+        for shard in 0..self.pending.len() {
+            self.queue(shard, Item::Apply(txn.clone()));
         }
-        tracing::error!(zxid, "applied txn missing from the committed queue");
     }
 
     /// Moves released outputs to their shards' queues and keeps per-connection counters.

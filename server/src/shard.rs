@@ -300,6 +300,14 @@ impl ShardState {
                         }
                         Item::Out(o) => self.emit(&mut out, o),
                         Item::Apply(txn) => {
+                            // Commit order: a replica applies each txn once, in zxid order.
+                            assert!(
+                                txn.zxid > self.replica_zxid,
+                                "shard {} applied txn {:#x} after {:#x}",
+                                self.index,
+                                txn.zxid,
+                                self.replica_zxid
+                            );
                             let mut events = Vec::new();
                             apply(
                                 &mut self.replica,
@@ -307,7 +315,7 @@ impl ShardState {
                                 &txn,
                                 &mut events,
                             );
-                            self.replica_zxid = self.replica_zxid.max(txn.zxid);
+                            self.replica_zxid = txn.zxid;
                             for (conn, event) in events {
                                 *self.notified.entry(conn).or_default() += 1;
                                 self.emit(&mut out, Output::Notify { conn, event });
