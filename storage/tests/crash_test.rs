@@ -449,3 +449,104 @@ fn zeroed_header_before_the_tail_is_an_error() {
         other => panic!("expected Corrupt, got {other:?}"),
     }
 }
+
+/// One restart of a server with `forceSync=no`: load the newest snapshot, recover the log
+/// after it, return the log and the replayed zxids.
+fn restart_unsynced(b: SimBackend) -> (Wal<SimBackend>, i64, Vec<i64>) {
+    use ringkeeper_storage::snapshot::load_latest_snapshot;
+    let snap = load_latest_snapshot(&b, Path::new(SNAP_DIR))
+        .unwrap()
+        .map_or(0, |(z, _)| z);
+    let o = WalOptions {
+        force_sync: false,
+        ..opts()
+    };
+    let (wal, rec) = Wal::open(b, Path::new(DIR), o, snap)
+        .unwrap_or_else(|e| panic!("restart after snapshot {snap:#x}: {e}"));
+    (wal, snap, rec.records.iter().map(|r| r.0).collect())
+}
+
+const SNAP_DIR: &str = "/data";
+
+fn commit_range(wal: &mut Wal<SimBackend>, zxids: std::ops::RangeInclusive<i64>) {
+    for z in zxids {
+        wal.append(z, &payload(z)).unwrap();
+    }
+    wal.commit().unwrap();
+}
+
+/// forceSync=no: a power cut loses the log's unsynced tail while a (durable) snapshot is
+/// newer than what is left of the log. The first restart continues from the snapshot; the
+/// writes after it must land so that the next restart (same snapshot) works too and finds
+/// every one of them.
+#[test]
+fn snapshot_newer_than_the_log_end_survives_two_restarts() {
+    use ringkeeper_storage::snapshot::{write_snapshot, SnapshotImage};
+    let b = SimBackend::new();
+    let (mut wal, snap, _) = restart_unsynced(b.clone());
+    assert_eq!(snap, 0);
+    commit_range(&mut wal, 1..=5);
+    // The page cache happened to write this batch back; the next one it did not.
+    let (_, len) = b.last_write().unwrap();
+    assert!(b.tear_last_write(len));
+    commit_range(&mut wal, 6..=10);
+    let image = SnapshotImage {
+        last_zxid: 10,
+        ..SnapshotImage::default()
+    };
+    write_snapshot(&b, Path::new(SNAP_DIR), &image).unwrap();
+    drop(wal);
+
+    // Power cut: the log ends at 5, the snapshot is at 10.
+    let (mut wal, snap, replayed) = restart_unsynced(b.crash());
+    assert_eq!(snap, 10);
+    assert!(replayed.is_empty(), "{replayed:?}");
+    commit_range(&mut wal, 11..=13);
+    commit_range(&mut wal, 14..=15);
+    // Everything written after the restart made it to disk this time.
+    let b = wal.backend().clone();
+    for seg in wal.segments() {
+        let mut f = b.open(&seg.path).unwrap();
+        use ringkeeper_storage::backend::BackendFile;
+        f.sync_data().unwrap();
+    }
+    drop(wal);
+
+    let (_, snap, replayed) = restart_unsynced(b.crash());
+    assert_eq!(snap, 10);
+    assert_eq!(replayed, (11..=15).collect::<Vec<_>>());
+}
+
+/// forceSync=no: the power cut tore a segment that a later, surviving segment follows, but
+/// the snapshot covers everything in the torn one. Its tail is irrelevant: start-up goes on.
+#[test]
+fn torn_segment_before_the_snapshot_is_irrelevant() {
+    use ringkeeper_storage::snapshot::{write_snapshot, SnapshotImage};
+    let b = SimBackend::new();
+    let (mut wal, _, _) = restart_unsynced(b.clone());
+    commit_range(&mut wal, 1..=5);
+    let (_, len) = b.last_write().unwrap();
+    assert!(b.tear_last_write(len));
+    commit_range(&mut wal, 6..=7);
+    assert!(b.tear_last_write(RECORD_HEADER_LEN + 3));
+    // A snapshot at 7 rolls the log; the new segment is written back, the old tail torn.
+    let image = SnapshotImage {
+        last_zxid: 7,
+        ..SnapshotImage::default()
+    };
+    write_snapshot(&b, Path::new(SNAP_DIR), &image).unwrap();
+    wal.roll().unwrap();
+    commit_range(&mut wal, 8..=9);
+    let (_, len) = b.last_write().unwrap();
+    assert!(b.tear_last_write(len));
+    drop(wal);
+
+    let (mut wal, snap, replayed) = restart_unsynced(b.crash());
+    assert_eq!(snap, 7);
+    assert_eq!(replayed, vec![8, 9]);
+    commit_range(&mut wal, 10..=11);
+    let (_, len) = wal.backend().last_write().unwrap();
+    assert!(wal.backend().tear_last_write(len));
+    let (_, _, replayed) = restart_unsynced(wal.backend().crash());
+    assert_eq!(replayed, vec![8, 9, 10, 11]);
+}

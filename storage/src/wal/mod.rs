@@ -445,6 +445,12 @@ fn recover<B: Backend>(
     let mut remove_last = false;
     for (i, seg) in segments.iter().enumerate().skip(start) {
         let is_last = i + 1 == n;
+        // Every record of this segment is below the next one's first zxid: when that is at
+        // most the snapshot zxid + 1, the snapshot covers the whole segment, and a torn or
+        // lost tail of it (forceSync=no and a power cut) does not matter.
+        let covered = segments
+            .get(i + 1)
+            .is_some_and(|next| next.first_zxid <= replay_after.saturating_add(1));
         let mut reader = SegmentReader::new(backend, &seg.path);
         let scan = format::scan(&mut reader, None)?;
         out.segments_read += 1;
@@ -459,10 +465,13 @@ fn recover<B: Backend>(
                     ),
                 ));
             }
-            let prev = match last {
-                Some(p) => Some(p),
-                None if seg.first_zxid > replay_after => Some(replay_after),
-                None => None,
+            // Records up to the snapshot need not be in the log: a power cut with
+            // forceSync=no can leave the log ending before the snapshot's zxid, and the
+            // writes after that restart start their own segment at the snapshot zxid + 1.
+            let prev = if seg.first_zxid > replay_after {
+                Some(last.map_or(replay_after, |l| l.max(replay_after)))
+            } else {
+                last
             };
             if let Some(prev) = prev {
                 if !zxid_follows(prev, first.zxid) {
@@ -474,7 +483,17 @@ fn recover<B: Backend>(
                 }
             }
         }
-        if let Stop::Garbage { reason } = &scan.stop {
+        match &scan.stop {
+            Stop::Garbage { reason } if covered => tracing::warn!(
+                file = %seg.path.display(),
+                offset = scan.valid_end,
+                reason = %reason,
+                snapshot_zxid = replay_after,
+                "ignoring a damaged segment tail that the snapshot covers"
+            ),
+            _ => {}
+        }
+        if let (false, Stop::Garbage { reason }) = (covered, &scan.stop) {
             let at = scan.valid_end as u64;
             if !is_last {
                 return Err(StorageError::corrupt(
@@ -513,6 +532,9 @@ fn recover<B: Backend>(
             });
         }
         if scan.records.is_empty() {
+            if covered {
+                continue;
+            }
             if !is_last {
                 return Err(StorageError::corrupt(
                     &seg.path,
