@@ -497,6 +497,31 @@ impl SimBackend {
         true
     }
 
+    /// Models a write torn in any order: of the most recent `write_at`, the `sector`-sized
+    /// pieces (aligned to file offsets, counted from the write's first one) for which `keep`
+    /// says true reach the durable image, the others not. Returns false if there was no write.
+    pub fn tear_last_write_sectors(&self, sector: usize, keep: impl Fn(usize) -> bool) -> bool {
+        let mut s = self.lock();
+        let Some(w) = s.last_write else { return false };
+        let Some(inode) = s.inodes.get_mut(&w.inode) else {
+            return false;
+        };
+        let (start, end) = (w.offset as usize, w.offset as usize + w.len);
+        if inode.live.len() < end {
+            return false;
+        }
+        for (i, first) in (start / sector * sector..end).step_by(sector).enumerate() {
+            let (from, to) = (first.max(start), (first + sector).min(end));
+            if keep(i) {
+                if inode.durable.len() < to {
+                    inode.durable.resize(to, 0);
+                }
+                inode.durable[from..to].copy_from_slice(&inode.live[from..to]);
+            }
+        }
+        true
+    }
+
     /// The offset and length of the most recent `write_at`, if any.
     pub fn last_write(&self) -> Option<(u64, usize)> {
         self.lock().last_write.map(|w| (w.offset, w.len))

@@ -18,7 +18,10 @@ mod log_core;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub use format::{frame_record, record_crc, END_CHECK_LEN, MAX_RECORD_LEN, RECORD_HEADER_LEN};
+pub use format::{
+    frame_batch_header, frame_record, record_crc, BATCH_HEADER_LEN, BATCH_TAG, END_CHECK_LEN,
+    MAX_RECORD_LEN, RECORD_HEADER_LEN, SECTOR,
+};
 
 use crate::backend::{Backend, BackendFile};
 use crate::error::{Result, StorageError};
@@ -507,12 +510,8 @@ fn recover<B: Backend>(
             reader.load_all()?;
             let bytes = reader.bytes();
             let after = scan.records.last().map(|r| r.zxid).or(last);
-            if let Some(found) = format::find_valid_after(bytes, scan.valid_end, after) {
-                return Err(StorageError::corrupt(
-                    &seg.path,
-                    at,
-                    format!("{reason}, followed by a valid record at offset {found}"),
-                ));
+            if let Some(damage) = damage_in_the_middle(&scan, bytes, after, reason) {
+                return Err(StorageError::corrupt(&seg.path, at, damage));
             }
             let garbage = format::last_nonzero(bytes, scan.valid_end)
                 .map_or(0, |p| (p + 1 - scan.valid_end) as u64);
@@ -580,6 +579,42 @@ fn recover<B: Backend>(
     }
     out.last_zxid = last;
     Ok(out)
+}
+
+/// Whether the bad bytes at `scan.valid_end` of the last segment are damage to data that was
+/// durable (`Some(why)`: recovery must stop) rather than a write that a crash tore before its
+/// `fdatasync` returned (`None`: nothing from there on was acknowledged; cut it).
+///
+/// A torn write loses whole sectors anywhere in the batch being written (the device does not
+/// order them), so valid records may follow the damage. It is damage in the middle when
+/// - a later batch header says the segment was synced past the damage (with forceSync every
+///   batch says so of all the batches before it), or
+/// - a valid record follows and no lost sector can explain the bad bytes before it (no
+///   sector there reads as zeros): a flipped bit, not a power cut.
+///
+/// A segment written before batch headers existed has no claims to go by: any valid record
+/// after the damage stops recovery, as it always did.
+fn damage_in_the_middle(
+    scan: &format::Scan,
+    bytes: &[u8],
+    after: Option<i64>,
+    reason: &str,
+) -> Option<String> {
+    let from = scan.valid_end;
+    let found = format::look_after_damage(bytes, from, after);
+    if let Some((header, synced_to)) = found.synced_past {
+        return Some(format!(
+            "{reason}, followed by a valid batch at offset {header} written after the log was \
+             synced up to offset {synced_to}"
+        ));
+    }
+    let record = found.record?;
+    if scan.framed && format::torn_sector_between(bytes, from, record) {
+        return None;
+    }
+    Some(format!(
+        "{reason}, followed by a valid record at offset {record}"
+    ))
 }
 
 #[cfg(test)]
