@@ -678,3 +678,24 @@ fn lost_sector_in_an_acknowledged_batch_is_corrupt() {
         other => panic!("expected Corrupt, got {other:?}"),
     }
 }
+
+/// The first start creates `<dataLogDir>/version-2` (and dataLogDir): their names must be
+/// synced into their parents, or a power cut loses the directory with every synced segment
+/// in it. The same for the snapshot directory.
+#[test]
+fn new_directories_survive_a_power_cut() {
+    use ringkeeper_storage::snapshot::{load_latest_snapshot, write_snapshot, SnapshotImage};
+    let b = SimBackend::new();
+    let (mut wal, _) = Wal::open(b.clone(), Path::new(DIR), opts(), 0).unwrap();
+    commit_range(&mut wal, 1..=3);
+    let image = SnapshotImage {
+        last_zxid: 3,
+        ..SnapshotImage::default()
+    };
+    write_snapshot(&b, Path::new(SNAP_DIR), &image).unwrap();
+    let crashed = b.crash();
+    let (_, rec) = Wal::open(crashed.clone(), Path::new(DIR), opts(), 0).unwrap();
+    assert_eq!(rec.records.len(), 3, "the synced log is gone");
+    let snap = load_latest_snapshot(&crashed, Path::new(SNAP_DIR)).unwrap();
+    assert_eq!(snap.map(|(z, _)| z), Some(3), "the synced snapshot is gone");
+}

@@ -201,7 +201,8 @@ impl<B: Backend> Wal<B> {
         replay_after: i64,
     ) -> Result<(Wal<B>, Recovered)> {
         let dir = data_log_dir.join(VERSION_DIR);
-        backend.create_dir_all(&dir)?;
+        // The new directory's name must survive a power cut like the files in it.
+        crate::backend::create_dir_durable(&backend, &dir)?;
         let mut segments = list_segments(&backend, &dir)?;
         let recovered = recover(&backend, &dir, &mut segments, replay_after)?;
         let last = recovered
