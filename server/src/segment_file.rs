@@ -1,11 +1,81 @@
 //! One open WAL segment on glommio: O_DIRECT (`DmaFile`) where the file system allows it,
 //! buffered (`BufferedFile`) where it does not. Every error names the operation and the file.
+//!
+//! [`LogDisk`] and [`SegmentIo`] are what the log writer (`dma_log`, `zero_ahead`) needs of
+//! the disk. The writer is generic over them (no dynamic dispatch): production uses
+//! [`GlommioDisk`] and [`SegmentFile`]; the power-loss tests put a simulated disk with
+//! separate live and durable images behind the same writer (`dma_power_test`).
 
 use glommio::io::{BufferedFile, DmaFile, OpenOptions};
 use ringkeeper_storage::StorageError;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+
+/// Creates segments and syncs their directory.
+#[allow(async_fn_in_trait)] // used generically on one executor thread, never as `dyn`
+pub trait LogDisk: 'static {
+    /// An open segment.
+    type File: SegmentIo;
+    /// Creates (truncating) a segment file.
+    async fn create(&self, path: &Path) -> Result<Self::File, StorageError>;
+    /// `fsync` of a directory, so the names created in it are durable.
+    async fn sync_dir(&self, dir: &Path) -> Result<(), StorageError>;
+}
+
+/// One segment open for writing. Methods take `&self`: the zeroing task shares the file.
+#[allow(async_fn_in_trait)] // used generically on one executor thread, never as `dyn`
+pub trait SegmentIo: 'static {
+    /// Offsets and lengths of writes must be multiples of this (1 when buffered).
+    fn alignment(&self) -> u64;
+    /// Grows the file to `len` bytes of zeros.
+    async fn preallocate(&self, len: u64) -> Result<(), StorageError>;
+    /// Writes all of `data` at `offset`.
+    async fn write_at(&self, offset: u64, data: &[u8]) -> Result<(), StorageError>;
+    /// Writes `len` zero bytes at `offset` (O_DIRECT files only; others ignore it).
+    async fn write_zeros(&self, offset: u64, len: u64) -> Result<(), StorageError>;
+    /// `fdatasync(2)`.
+    async fn sync_data(&self) -> Result<(), StorageError>;
+    /// Closes the file.
+    async fn close(self);
+}
+
+/// The real disk: glommio files, O_DIRECT where possible.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct GlommioDisk;
+
+impl LogDisk for GlommioDisk {
+    type File = SegmentFile;
+
+    async fn create(&self, path: &Path) -> Result<SegmentFile, StorageError> {
+        SegmentFile::create(path).await
+    }
+
+    async fn sync_dir(&self, dir: &Path) -> Result<(), StorageError> {
+        sync_dir(dir).await
+    }
+}
+
+impl SegmentIo for SegmentFile {
+    fn alignment(&self) -> u64 {
+        SegmentFile::alignment(self)
+    }
+    async fn preallocate(&self, len: u64) -> Result<(), StorageError> {
+        SegmentFile::preallocate(self, len).await
+    }
+    async fn write_at(&self, offset: u64, data: &[u8]) -> Result<(), StorageError> {
+        SegmentFile::write_at(self, offset, data).await
+    }
+    async fn write_zeros(&self, offset: u64, len: u64) -> Result<(), StorageError> {
+        SegmentFile::write_zeros(self, offset, len).await
+    }
+    async fn sync_data(&self) -> Result<(), StorageError> {
+        SegmentFile::sync_data(self).await
+    }
+    async fn close(self) {
+        SegmentFile::close(self).await
+    }
+}
 
 enum Handle {
     Direct(DmaFile),

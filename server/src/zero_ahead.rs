@@ -16,7 +16,7 @@
 //! reach a chunk still in flight awaits that chunk first. Nothing drops an in-flight chunk
 //! before it completes, because a cancelled io_uring write could still land after a commit.
 
-use crate::segment_file::SegmentFile;
+use crate::segment_file::SegmentIo;
 use glommio::Task;
 use ringkeeper_storage::Result;
 use std::rc::Rc;
@@ -85,7 +85,7 @@ impl ZeroAhead {
 
     /// Called after a commit whose write ended at `end`. Starts the next chunk if none is in
     /// flight and the zeroed region reaches less than `AHEAD` past `end`.
-    pub fn after_write(&mut self, file: &Rc<SegmentFile>, end: u64) {
+    pub fn after_write<F: SegmentIo>(&mut self, file: &Rc<F>, end: u64) {
         let align = file.alignment();
         if align <= 1 || self.in_flight.is_some() {
             // Buffered files (no O_DIRECT) are left alone: their writes go to the page cache.

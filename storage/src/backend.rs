@@ -87,6 +87,29 @@ pub trait BackendFile: Send {
     fn path(&self) -> &Path;
 }
 
+/// Creates `dir` and its missing parents, and makes each new directory's name durable by
+/// syncing the directory it was created in (a name is durable only once its parent is
+/// `fsync`ed, for directories as for files). Directories that already existed cost one
+/// `list_dir` each and no sync.
+pub fn create_dir_durable<B: Backend + ?Sized>(backend: &B, dir: &Path) -> Result<()> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .take_while(|a| backend.list_dir(a).is_err())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    backend.create_dir_all(dir)?;
+    // Parents first: a child's name is no use in a directory that is itself lost.
+    for created in missing.iter().rev() {
+        if let Some(parent) = created.parent().filter(|p| !p.as_os_str().is_empty()) {
+            backend.sync_dir(parent)?;
+        }
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // FsBackend
 // ---------------------------------------------------------------------------------------------
@@ -320,6 +343,9 @@ struct LastWrite {
 #[derive(Debug, Default)]
 struct SimState {
     dirs: BTreeSet<PathBuf>,
+    /// Directories whose name survives a crash: made durable by `sync_dir` of their parent
+    /// (a root, which has no parent, is durable when created).
+    durable_dirs: BTreeSet<PathBuf>,
     live_names: BTreeMap<PathBuf, InodeId>,
     durable_names: BTreeMap<PathBuf, InodeId>,
     inodes: BTreeMap<InodeId, Inode>,
@@ -384,8 +410,9 @@ impl SimState {
 /// Clones share state: keep one clone in the test to inject faults while the WAL owns another.
 /// Writes go to a file's live image; [`BackendFile::sync_data`] copies live to durable for
 /// that file; [`Backend::sync_dir`] makes the creates, renames and removes of that directory
-/// durable. [`SimBackend::crash`] returns a fresh backend whose state is the durable image.
-/// Directories themselves are always durable.
+/// durable, including the names of directories created in it. [`SimBackend::crash`] returns
+/// a fresh backend whose state is the durable image: a directory whose name was never synced
+/// is gone, with everything in it.
 #[derive(Debug, Clone, Default)]
 pub struct SimBackend {
     state: Arc<Mutex<SimState>>,
@@ -415,8 +442,26 @@ impl SimBackend {
     /// Open files of `self` keep pointing at the old state.
     pub fn crash(&self) -> SimBackend {
         let s = self.lock();
+        // A directory survives if its name and the names of all its ancestors were synced;
+        // the files in a lost directory are lost with it.
+        let dirs: BTreeSet<PathBuf> = s
+            .durable_dirs
+            .iter()
+            .filter(|d| {
+                d.ancestors()
+                    .skip(1)
+                    .all(|a| a.as_os_str().is_empty() || s.durable_dirs.contains(a))
+            })
+            .cloned()
+            .collect();
+        let names: BTreeMap<PathBuf, InodeId> = s
+            .durable_names
+            .iter()
+            .filter(|(p, _)| p.parent().is_some_and(|d| dirs.contains(d)))
+            .map(|(p, i)| (p.clone(), *i))
+            .collect();
         let mut inodes = BTreeMap::new();
-        for id in s.durable_names.values() {
+        for id in names.values() {
             if let Some(inode) = s.inodes.get(id) {
                 inodes.insert(
                     *id,
@@ -429,9 +474,10 @@ impl SimBackend {
             }
         }
         let state = SimState {
-            dirs: s.dirs.clone(),
-            live_names: s.durable_names.clone(),
-            durable_names: s.durable_names.clone(),
+            durable_dirs: dirs.clone(),
+            dirs,
+            live_names: names.clone(),
+            durable_names: names,
             inodes,
             next_inode: s.next_inode,
             ..SimState::default()
@@ -494,6 +540,31 @@ impl SimBackend {
             inode.durable.resize(end, 0);
         }
         inode.durable[start..end].copy_from_slice(&inode.live[start..end]);
+        true
+    }
+
+    /// Models a write torn in any order: of the most recent `write_at`, the `sector`-sized
+    /// pieces (aligned to file offsets, counted from the write's first one) for which `keep`
+    /// says true reach the durable image, the others not. Returns false if there was no write.
+    pub fn tear_last_write_sectors(&self, sector: usize, keep: impl Fn(usize) -> bool) -> bool {
+        let mut s = self.lock();
+        let Some(w) = s.last_write else { return false };
+        let Some(inode) = s.inodes.get_mut(&w.inode) else {
+            return false;
+        };
+        let (start, end) = (w.offset as usize, w.offset as usize + w.len);
+        if inode.live.len() < end {
+            return false;
+        }
+        for (i, first) in (start / sector * sector..end).step_by(sector).enumerate() {
+            let (from, to) = (first.max(start), (first + sector).min(end));
+            if keep(i) {
+                if inode.durable.len() < to {
+                    inode.durable.resize(to, 0);
+                }
+                inode.durable[from..to].copy_from_slice(&inode.live[from..to]);
+            }
+        }
         true
     }
 
@@ -646,8 +717,8 @@ impl Backend for SimBackend {
         let mut s = self.lock();
         s.op("mkdir", dir)?;
         for a in dir.ancestors() {
-            if !a.as_os_str().is_empty() {
-                s.dirs.insert(a.to_path_buf());
+            if !a.as_os_str().is_empty() && s.dirs.insert(a.to_path_buf()) && a.parent().is_none() {
+                s.durable_dirs.insert(a.to_path_buf());
             }
         }
         Ok(())
@@ -665,6 +736,8 @@ impl Backend for SimBackend {
             .collect();
         s.durable_names.retain(|p, _| !in_dir(p));
         s.durable_names.extend(live);
+        let subdirs: Vec<PathBuf> = s.dirs.iter().filter(|d| in_dir(d)).cloned().collect();
+        s.durable_dirs.extend(subdirs);
         Ok(())
     }
 }
@@ -733,7 +806,7 @@ mod tests {
     fn sim_crash_keeps_only_synced_state() {
         let b = SimBackend::new();
         let dir = Path::new("/d");
-        b.create_dir_all(dir).unwrap();
+        create_dir_durable(&b, dir).unwrap();
         let a = dir.join("a");
         let mut f = b.create(&a).unwrap();
         f.write_at(0, b"hello").unwrap();
@@ -755,7 +828,7 @@ mod tests {
     fn sim_rename_and_remove_need_dir_sync() {
         let b = SimBackend::new();
         let dir = Path::new("/d");
-        b.create_dir_all(dir).unwrap();
+        create_dir_durable(&b, dir).unwrap();
         let mut f = b.create(&dir.join("x.tmp")).unwrap();
         f.write_at(0, b"1").unwrap();
         f.sync_data().unwrap();
@@ -768,6 +841,34 @@ mod tests {
         assert_eq!(b.crash().list_dir(dir).unwrap(), vec!["x".to_string()]);
         b.sync_dir(dir).unwrap();
         assert!(b.crash().list_dir(dir).unwrap().is_empty());
+    }
+
+    #[test]
+    fn sim_new_directory_needs_its_parent_synced() {
+        let b = SimBackend::new();
+        let dir = Path::new("/data/version-2");
+        b.create_dir_all(dir).unwrap();
+        let mut f = b.create(&dir.join("f")).unwrap();
+        f.write_at(0, b"x").unwrap();
+        f.sync_data().unwrap();
+        b.sync_dir(dir).unwrap();
+        // The file's name is synced, but not the directories': all of it is lost.
+        assert!(b.crash().list_dir(Path::new("/data")).is_err());
+        b.sync_dir(Path::new("/data")).unwrap();
+        assert!(
+            b.crash().list_dir(dir).is_err(),
+            "/data itself is not durable yet"
+        );
+        b.sync_dir(Path::new("/")).unwrap();
+        assert_eq!(b.crash().read_all(&dir.join("f")).unwrap(), b"x");
+
+        // The helper syncs the parent of each directory it creates, and only those.
+        let b = SimBackend::new();
+        create_dir_durable(&b, dir).unwrap();
+        assert_eq!(b.sync_count(), 2);
+        assert!(b.crash().list_dir(dir).unwrap().is_empty());
+        create_dir_durable(&b, dir).unwrap();
+        assert_eq!(b.sync_count(), 2);
     }
 
     #[test]

@@ -145,7 +145,10 @@ fn append_rejects_non_increasing_zxid_and_batch_bounds_work() {
     ));
     let stats = wal.commit().unwrap();
     assert_eq!(stats.records, 8);
-    assert_eq!(stats.bytes, 8 * 17);
+    assert_eq!(
+        stats.bytes,
+        ringkeeper_storage::wal::BATCH_HEADER_LEN + 8 * 17
+    );
     assert!(stats.rolled);
     assert!(!wal.batch_full());
     assert_eq!(wal.segments()[0].first_zxid, 11);

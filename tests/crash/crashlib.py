@@ -279,6 +279,10 @@ def stop_quietly(client) -> None:
 # on-disk formats (storage/DESIGN.md)
 
 RECORD_HEADER = struct.Struct("<IIq")  # u32 len | u32 crc32c(zxid LE ++ payload) | i64 zxid
+# Each commit's batch starts with: u32 BATCH_TAG | u32 crc32c(bytes 8..24) | u64 own offset |
+# u64 synced_to
+BATCH_HEADER = struct.Struct("<IIQQ")
+BATCH_TAG = 0xB7C40001
 SNAP_HEADER = struct.Struct("<4sIQqII")  # "RKSN" | u32 ver | u64 len | i64 zxid | crc | hcrc
 SNAP_HEADER_LEN = 32
 
@@ -320,8 +324,9 @@ class Record:
 
 
 def read_segment(path: Path, check_crc: bool = True) -> list:
-    """Records of a WAL segment up to the first zero header or EOF. Asserts that each
-    record's crc matches (so a misunderstanding of the format fails loudly)."""
+    """Records of a WAL segment up to the first zero header or EOF, skipping batch headers.
+    Asserts that each record's crc matches (so a misunderstanding of the format fails
+    loudly)."""
     data = path.read_bytes()
     out, off = [], 0
     while off + RECORD_HEADER.size <= len(data):
@@ -329,6 +334,17 @@ def read_segment(path: Path, check_crc: bool = True) -> list:
         if hdr == bytes(RECORD_HEADER.size):
             break
         length, crc, zxid = RECORD_HEADER.unpack(hdr)
+        if length == BATCH_TAG:
+            if off + BATCH_HEADER.size > len(data):
+                break
+            _, bcrc, at, _ = BATCH_HEADER.unpack(data[off:off + BATCH_HEADER.size])
+            if check_crc:
+                want = crc32c(data[off + 8:off + BATCH_HEADER.size])
+                assert (want, at) == (bcrc, off), (
+                    f"{path}@{off}: batch header crc {bcrc:#x} (computed {want:#x}), offset "
+                    f"{at}: the test's reading of the WAL format is wrong")
+            off += BATCH_HEADER.size
+            continue
         end = off + RECORD_HEADER.size + length
         if end > len(data):
             break

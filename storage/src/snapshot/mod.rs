@@ -267,7 +267,8 @@ pub fn write_snapshot_paced<B: Backend>(
 ) -> Result<SnapshotInfo> {
     let zxid = image.last_zxid;
     let dir = data_dir.join(VERSION_DIR);
-    backend.create_dir_all(&dir)?;
+    // The new directory's name must survive a power cut like the files in it.
+    crate::backend::create_dir_durable(backend, &dir)?;
     let name = snapshot_file_name(zxid);
     let final_path = dir.join(&name);
     let tmp_path = dir.join(format!("{name}{TMP_SUFFIX}"));

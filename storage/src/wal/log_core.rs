@@ -23,7 +23,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::format::{frame_record, MAX_RECORD_LEN};
+use super::format::{frame_batch_header, frame_record, BATCH_HEADER_LEN, MAX_RECORD_LEN};
 use super::{segment_file_name, CommitStats, SegmentInfo, WalOptions};
 use crate::error::{Result, StorageError};
 
@@ -45,7 +45,8 @@ pub struct CommitPlan {
     pub rolled: bool,
     /// Records in the batch.
     pub records: usize,
-    /// Framed bytes of the batch (without the rewritten tail and the padding).
+    /// Framed bytes of the batch, its header included (without the rewritten tail and the
+    /// padding).
     pub bytes: usize,
     /// The last zxid of the batch: durable once the plan is carried out.
     pub last_zxid: i64,
@@ -56,6 +57,8 @@ pub struct CommitPlan {
 #[derive(Debug)]
 struct Current {
     write_pos: u64,
+    /// Everything below this offset was `fdatasync`ed (the batch headers record it).
+    synced_to: u64,
     alloc_len: u64,
     align: u64,
 }
@@ -229,6 +232,7 @@ impl LogCore {
         assert!(align.is_power_of_two(), "write alignment {align}");
         self.current = Some(Current {
             write_pos: 0,
+            synced_to: 0,
             alloc_len: 0,
             align,
         });
@@ -252,9 +256,10 @@ impl LogCore {
             return Err(self.poison(StorageError::io("write", &self.dir, err)));
         };
         let offset = cur.write_pos - self.tail.len() as u64;
-        let end = cur.write_pos + self.buf.len() as u64;
+        let end = cur.write_pos + (BATCH_HEADER_LEN + self.buf.len()) as u64;
         self.out.clear();
         self.out.extend_from_slice(&self.tail);
+        frame_batch_header(cur.write_pos, cur.synced_to, &mut self.out);
         self.out.extend_from_slice(&self.buf);
         let padded = (self.out.len() as u64).next_multiple_of(cur.align);
         self.out.resize(padded as usize, 0);
@@ -272,7 +277,7 @@ impl LogCore {
             sync: self.opts.force_sync,
             rolled: std::mem::take(&mut self.rolled),
             records: self.buf_records,
-            bytes: self.buf.len(),
+            bytes: BATCH_HEADER_LEN + self.buf.len(),
             last_zxid: self.last_appended.unwrap_or(self.durable_zxid),
             end,
         };
@@ -291,6 +296,9 @@ impl LogCore {
     pub fn finish_commit(&mut self, plan: CommitPlan, write_ns: u64, fsync_ns: u64) -> CommitStats {
         if let Some(cur) = self.current.as_mut() {
             cur.write_pos = plan.end;
+            if plan.sync {
+                cur.synced_to = plan.end;
+            }
             let block = plan.end / cur.align * cur.align;
             let from = (block - plan.offset) as usize;
             let to = (plan.end - plan.offset) as usize;
@@ -379,14 +387,16 @@ mod tests {
         for z in 1..=40i64 {
             let payload = vec![b'a' + (z % 26) as u8; 10 + z as usize];
             c.append(z, &payload).unwrap();
-            frame_record(z, &payload, &mut expected);
             let plan = commit(&mut c, align, &mut file);
             assert_eq!(plan.offset % align, 0);
             assert_eq!(c.write_data().len() as u64 % align, 0);
             if plan.rolled {
                 expected.clear();
-                frame_record(z, &payload, &mut expected);
             }
+            // Each commit synced, so each batch says the segment is durable up to itself.
+            let at = expected.len() as u64;
+            frame_batch_header(at, at, &mut expected);
+            frame_record(z, &payload, &mut expected);
             assert_eq!(&file[..expected.len()], &expected[..], "zxid {z}");
             assert!(file[expected.len()..].iter().all(|b| *b == 0));
         }
@@ -401,11 +411,14 @@ mod tests {
         c.append(2, b"two").unwrap();
         let plan = commit(&mut c, align, &mut file);
         assert_eq!(plan.offset, 0);
-        assert_eq!(plan.bytes, 2 * RECORD_HEADER_LEN + 6);
+        assert_eq!(plan.bytes, BATCH_HEADER_LEN + 2 * RECORD_HEADER_LEN + 6);
         assert_eq!(c.write_data().len(), plan.bytes);
         c.append(3, b"three").unwrap();
         let plan = commit(&mut c, align, &mut file);
-        assert_eq!(plan.offset, 2 * RECORD_HEADER_LEN as u64 + 6);
+        assert_eq!(
+            plan.offset,
+            (BATCH_HEADER_LEN + 2 * RECORD_HEADER_LEN) as u64 + 6
+        );
         assert!(!plan.rolled);
     }
 

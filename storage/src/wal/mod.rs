@@ -18,7 +18,10 @@ mod log_core;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub use format::{frame_record, record_crc, END_CHECK_LEN, MAX_RECORD_LEN, RECORD_HEADER_LEN};
+pub use format::{
+    frame_batch_header, frame_record, record_crc, BATCH_HEADER_LEN, BATCH_TAG, END_CHECK_LEN,
+    MAX_RECORD_LEN, RECORD_HEADER_LEN, SECTOR,
+};
 
 use crate::backend::{Backend, BackendFile};
 use crate::error::{Result, StorageError};
@@ -198,7 +201,8 @@ impl<B: Backend> Wal<B> {
         replay_after: i64,
     ) -> Result<(Wal<B>, Recovered)> {
         let dir = data_log_dir.join(VERSION_DIR);
-        backend.create_dir_all(&dir)?;
+        // The new directory's name must survive a power cut like the files in it.
+        crate::backend::create_dir_durable(&backend, &dir)?;
         let mut segments = list_segments(&backend, &dir)?;
         let recovered = recover(&backend, &dir, &mut segments, replay_after)?;
         let last = recovered
@@ -445,6 +449,12 @@ fn recover<B: Backend>(
     let mut remove_last = false;
     for (i, seg) in segments.iter().enumerate().skip(start) {
         let is_last = i + 1 == n;
+        // Every record of this segment is below the next one's first zxid: when that is at
+        // most the snapshot zxid + 1, the snapshot covers the whole segment, and a torn or
+        // lost tail of it (forceSync=no and a power cut) does not matter.
+        let covered = segments
+            .get(i + 1)
+            .is_some_and(|next| next.first_zxid <= replay_after.saturating_add(1));
         let mut reader = SegmentReader::new(backend, &seg.path);
         let scan = format::scan(&mut reader, None)?;
         out.segments_read += 1;
@@ -459,10 +469,13 @@ fn recover<B: Backend>(
                     ),
                 ));
             }
-            let prev = match last {
-                Some(p) => Some(p),
-                None if seg.first_zxid > replay_after => Some(replay_after),
-                None => None,
+            // Records up to the snapshot need not be in the log: a power cut with
+            // forceSync=no can leave the log ending before the snapshot's zxid, and the
+            // writes after that restart start their own segment at the snapshot zxid + 1.
+            let prev = if seg.first_zxid > replay_after {
+                Some(last.map_or(replay_after, |l| l.max(replay_after)))
+            } else {
+                last
             };
             if let Some(prev) = prev {
                 if !zxid_follows(prev, first.zxid) {
@@ -474,7 +487,17 @@ fn recover<B: Backend>(
                 }
             }
         }
-        if let Stop::Garbage { reason } = &scan.stop {
+        match &scan.stop {
+            Stop::Garbage { reason } if covered => tracing::warn!(
+                file = %seg.path.display(),
+                offset = scan.valid_end,
+                reason = %reason,
+                snapshot_zxid = replay_after,
+                "ignoring a damaged segment tail that the snapshot covers"
+            ),
+            _ => {}
+        }
+        if let (false, Stop::Garbage { reason }) = (covered, &scan.stop) {
             let at = scan.valid_end as u64;
             if !is_last {
                 return Err(StorageError::corrupt(
@@ -488,12 +511,8 @@ fn recover<B: Backend>(
             reader.load_all()?;
             let bytes = reader.bytes();
             let after = scan.records.last().map(|r| r.zxid).or(last);
-            if let Some(found) = format::find_valid_after(bytes, scan.valid_end, after) {
-                return Err(StorageError::corrupt(
-                    &seg.path,
-                    at,
-                    format!("{reason}, followed by a valid record at offset {found}"),
-                ));
+            if let Some(damage) = damage_in_the_middle(&scan, bytes, after, reason) {
+                return Err(StorageError::corrupt(&seg.path, at, damage));
             }
             let garbage = format::last_nonzero(bytes, scan.valid_end)
                 .map_or(0, |p| (p + 1 - scan.valid_end) as u64);
@@ -513,6 +532,9 @@ fn recover<B: Backend>(
             });
         }
         if scan.records.is_empty() {
+            if covered {
+                continue;
+            }
             if !is_last {
                 return Err(StorageError::corrupt(
                     &seg.path,
@@ -558,6 +580,42 @@ fn recover<B: Backend>(
     }
     out.last_zxid = last;
     Ok(out)
+}
+
+/// Whether the bad bytes at `scan.valid_end` of the last segment are damage to data that was
+/// durable (`Some(why)`: recovery must stop) rather than a write that a crash tore before its
+/// `fdatasync` returned (`None`: nothing from there on was acknowledged; cut it).
+///
+/// A torn write loses whole sectors anywhere in the batch being written (the device does not
+/// order them), so valid records may follow the damage. It is damage in the middle when
+/// - a later batch header says the segment was synced past the damage (with forceSync every
+///   batch says so of all the batches before it), or
+/// - a valid record follows and no lost sector can explain the bad bytes before it (no
+///   sector there reads as zeros): a flipped bit, not a power cut.
+///
+/// A segment written before batch headers existed has no claims to go by: any valid record
+/// after the damage stops recovery, as it always did.
+fn damage_in_the_middle(
+    scan: &format::Scan,
+    bytes: &[u8],
+    after: Option<i64>,
+    reason: &str,
+) -> Option<String> {
+    let from = scan.valid_end;
+    let found = format::look_after_damage(bytes, from, after);
+    if let Some((header, synced_to)) = found.synced_past {
+        return Some(format!(
+            "{reason}, followed by a valid batch at offset {header} written after the log was \
+             synced up to offset {synced_to}"
+        ));
+    }
+    let record = found.record?;
+    if scan.framed && format::torn_sector_between(bytes, from, record) {
+        return None;
+    }
+    Some(format!(
+        "{reason}, followed by a valid record at offset {record}"
+    ))
 }
 
 #[cfg(test)]
