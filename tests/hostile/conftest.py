@@ -61,7 +61,7 @@ EXTRA_CFG = dict(
 
 # Address space a server may grow by after it serves (see the module doc). Far above every
 # bound the tests assert, far below the machine's memory.
-AS_HEADROOM = 8 << 30
+AS_HEADROOM = 4 << 30
 # Descriptors: 10,000 client sockets here, as many accepted ones in the server (which inherits
 # this process's limit).
 WANT_NOFILE = 65536
@@ -134,6 +134,14 @@ class HostileServer(crashlib.RkServer):
             rc = self.proc.poll() if self.proc else None
             pytest.fail(f"server exited (status {rc}) {what}\n--- log tail ---\n"
                         f"{crashlib.tail(self.log_text(), 15)}", pytrace=False)
+
+    def check_survived(self, what: str = "", grace: float = 2.0) -> None:
+        """After a connection closed unexpectedly: fails with the log tail if the server
+        exits within `grace` seconds (it may still be aborting when the socket closes)."""
+        deadline = time.monotonic() + grace
+        while self.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.check_alive(what)
 
     def check_healthy(self, what: str = "") -> dict:
         """ruok is imok, mntr answers, and a new session can write and read."""

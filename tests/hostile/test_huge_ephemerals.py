@@ -16,21 +16,21 @@ PARENT = "/eph"
 assert NAME_LEN + 200 < JUTE_MAXBUFFER
 
 
-def names():
-    return [f"{i:03d}" + "x" * (NAME_LEN - 3) for i in range(N_EPHEMERALS)]
+def names(n: int = N_EPHEMERALS):
+    return [f"{i:03d}" + "x" * (NAME_LEN - 3) for i in range(n)]
 
 
-def create_ephemerals(server, timeout_ms: int) -> zkraw.ZkConn:
+def create_ephemerals(server, timeout_ms: int, n: int = N_EPHEMERALS) -> zkraw.ZkConn:
     admin = zkraw.connect(crashlib.HOST, server.port, timeout_ms=30000)
     assert admin.create(PARENT).ok
     admin.close_session()
     admin.close()
     c = zkraw.connect(crashlib.HOST, server.port, timeout_ms=timeout_ms, io_timeout=60.0)
     t0 = time.monotonic()
-    for name in names():
+    for name in names(n):
         r = c.create(f"{PARENT}/{name}", b"", flags=zkraw.EPHEMERAL)
         assert isinstance(r, zkraw.Reply) and r.ok, f"create ephemeral: {r!r}"[:300]
-    print(f"\n{N_EPHEMERALS} ephemerals of {NAME_LEN} bytes created in "
+    print(f"\n{n} ephemerals of {NAME_LEN} bytes created in "
           f"{time.monotonic() - t0:.1f}s")
     return c
 
@@ -57,7 +57,7 @@ def all_gone(server, what: str) -> bool:
     try:
         return server.alive() and children_count(server) == 0
     except (OSError, zkraw.ConnectionClosed):
-        server.check_alive(what)
+        server.check_survived(what)
         raise
 
 
@@ -77,7 +77,7 @@ def test_huge_ephemeral_set_close_session(make_server):
     r = c.close_session()
     c.close()
     print(f"closeSession answered {r!r} after {time.monotonic() - t0:.1f}s")
-    server.check_alive("after closeSession of the huge ephemeral set")
+    server.check_survived("after closeSession of the huge ephemeral set")
     wait_until(lambda: all_gone(server, "after closeSession") or not server.alive(), 30,
                what="ephemerals deleted")
     ephemerals_gone_for_good(server, "closed")
