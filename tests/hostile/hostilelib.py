@@ -147,6 +147,7 @@ class LatencyProbe:
                                   name="probe")
         self.path, self.interval = path, interval
         self.latencies: list = []
+        self.started_at: list = []  # time.monotonic() at which each round trip began
         self.failures: list = []
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
@@ -162,6 +163,7 @@ class LatencyProbe:
             dt = time.monotonic() - t0
             if isinstance(r, zkraw.Reply) and r.ok:
                 self.latencies.append(dt)
+                self.started_at.append(t0)
             else:
                 self.failures.append(repr(r))
                 if isinstance(r, zkraw.Closed):
@@ -180,6 +182,11 @@ class LatencyProbe:
     @property
     def max(self) -> float:
         return max(self.latencies, default=0.0)
+
+    def max_between(self, t0: float, t1: float) -> tuple:
+        """(round trips begun in [t0, t1), the longest of them in seconds)."""
+        lat = [dt for t, dt in zip(self.started_at, self.latencies) if t0 <= t < t1]
+        return len(lat), max(lat, default=0.0)
 
     def summary(self) -> str:
         if not self.latencies:
@@ -364,7 +371,7 @@ class SlowReader:
         hdr = bytearray(20)
         view = memoryview(bytearray(1 << 20))
         replies = 0
-        pending = self.conn.rbuf
+        pending, self.conn.rbuf = self.conn.rbuf, b""
 
         def recv_exact(buf: memoryview) -> bool:
             nonlocal pending
@@ -414,4 +421,11 @@ class SlowReader:
                 "send_error": self.send_error}
 
     def close(self) -> None:
+        """Ends the session when the connection is still usable, then closes it."""
+        if not self.conn.closed and not self._t.is_alive():
+            try:
+                self.conn.sock.settimeout(10)
+                self.conn.close_session()
+            except Exception:  # noqa: BLE001 - the server may have closed it meanwhile
+                pass
         self.conn.close()

@@ -45,6 +45,8 @@ def huge_multiread(server, rss_bound: int = MULTIREAD_RSS_BOUND) -> str:
         dt = time.monotonic() - t0
         if server.alive():
             time.sleep(1.0)  # let the probe run after the outcome as well
+    if not c.closed and server.alive():
+        c.close_session()  # reads the error reply first
     c.close()
     print(f"outcome after {dt:.1f}s: {outcome}; server RSS {mib(rss.base)} -> peak "
           f"{mib(rss.peak)} (growth {mib(rss.growth)}, bound {mib(rss_bound)}); "

@@ -39,7 +39,8 @@ def many_connections(server, n: int = N_CONNECTIONS, rss_bound: int = RSS_BOUND)
                   f"{mib(rss_bound)}); another client: p50 {lat[25] * 1000:.1f} ms, max "
                   f"{lat[-1] * 1000:.1f} ms")
             assert alive_cnx >= n, m
-            assert sessions >= base_sessions + n, m
+            # (not base + n: a session an earlier phase of the gauntlet left may expire now)
+            assert sessions >= n, m
             assert lat[-1] < PROBE_MAX_LATENCY_S
         finally:
             t0 = time.monotonic()

@@ -38,9 +38,9 @@ def test_gauntlet_then_restart(make_server):
         c.close_session()
         c.close()
         server.check_survived("after closeSession of the huge ephemeral set")
-        crashlib_wait = time.monotonic() + 30
+        deadline = time.monotonic() + 30
         while not eph.all_gone(server, "after closeSession"):
-            assert time.monotonic() < crashlib_wait, "ephemerals still there after 30 s"
+            assert time.monotonic() < deadline, "ephemerals still there after 30 s"
             time.sleep(0.2)
 
     phases = [
