@@ -261,12 +261,13 @@ def run_case(server, handshake: bool, payload: bytes, window: float) -> str:
         s.close()
 
 
-def run_battery(server, restart: bool = True) -> list:
+def run_battery(server, restart: bool = True, every: int = 1) -> list:
+    """Runs the cases (every `every`-th one: the gauntlet runs a share of them)."""
     keeper = zkraw.connect(crashlib.HOST, server.port, timeout_ms=60000, io_timeout=10.0)
     assert keeper.create("/keep", b"before the battery").ok or keeper.exists("/keep").ok
     results = []
     t0 = time.monotonic()
-    for name, handshake, payload, window in cases():
+    for name, handshake, payload, window in cases()[::every]:
         outcome = run_case(server, handshake, payload, window)
         results.append((name, outcome))
         server.check_alive(f"after case {name!r} ({outcome})")

@@ -4,6 +4,8 @@ and is fine once they all close."""
 
 import time
 
+import pytest
+
 from conftest import NOFILE, RssMonitor, mib, wait_until
 import hostilelib
 
@@ -58,6 +60,7 @@ def many_connections(server, n: int = N_CONNECTIONS, rss_bound: int = RSS_BOUND)
     assert elapsed < TIME_BOUND_S
 
 
+@pytest.mark.timeout(120)
 def test_ten_thousand_connections(make_server):
     server = make_server()
     many_connections(server)
