@@ -106,4 +106,8 @@ log "crash/recovery suite"
 # crash the other one too.
 log "crash loop and storage poisoning with ringkeeper.walDirectIo=false"
 RINGKEEPER_CRASH_EXTRA_CFG="ringkeeper.walDirectIo=false" \
-    exec "$PY" -m pytest -q tests/crash/test_crash_loop.py tests/crash/test_poison.py --timeout 300
+    "$PY" -m pytest -q tests/crash/test_crash_loop.py tests/crash/test_poison.py --timeout 300
+# Hostile clients and load: malformed frames, slow readers, huge requests, deep trees,
+# huge ephemeral sets, 10,000 connections; each test on its own server (tests/hostile/).
+log "hostile-client and load suite"
+"$PY" -m pytest -q tests/hostile --timeout 600
