@@ -13,7 +13,7 @@ use ringkeeper_engine::proto::{decode_txn, encode_txn};
 use ringkeeper_engine::tree::{DataTree, Znode};
 use ringkeeper_engine::txn::Txn;
 use ringkeeper_engine::{Engine, EngineConfig};
-use ringkeeper_storage::snapshot::{SnapAcl, SnapAclList, SnapNode, SnapSession};
+use ringkeeper_storage::snapshot::{LoadedSnapshot, SnapAcl, SnapAclList, SnapNode, SnapSession};
 use ringkeeper_storage::{FsBackend, SnapshotImage, Wal, WalOptions};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,7 +70,11 @@ fn seed() -> u64 {
     h.finish()
 }
 
-fn tree_from_snapshot(image: &ringkeeper_storage::snapshot::ArchivedSnapshotImage) -> DataTree {
+/// Rebuilds the tree from a snapshot. An ACL index the snapshot's ACL table does not hold
+/// stops start-up: reading it as some other list (say world:anyone ALL) would silently grant
+/// access to a znode its owner had closed.
+fn tree_from_snapshot(snap: &LoadedSnapshot) -> Result<DataTree, String> {
+    let image = snap.image();
     let mut tree = DataTree::empty();
     let mut acl_map = Vec::with_capacity(image.acls.len());
     for list in image.acls.iter() {
@@ -82,10 +86,16 @@ fn tree_from_snapshot(image: &ringkeeper_storage::snapshot::ArchivedSnapshotImag
         acl_map.push(tree.intern_acl(&acl));
     }
     for n in image.nodes.iter() {
-        let acl = acl_map
-            .get(n.acl_index.to_native() as usize)
-            .copied()
-            .unwrap_or(0);
+        let index = n.acl_index.to_native();
+        let Some(&acl) = acl_map.get(index as usize) else {
+            return Err(format!(
+                "snapshot {} is invalid: znode {:?} has ACL index {index}, but the snapshot \
+                 holds {} ACL lists",
+                snap.path().display(),
+                n.path.as_str(),
+                acl_map.len()
+            ));
+        };
         let mut node = Znode::new(
             n.data.as_slice().into(),
             acl,
@@ -104,7 +114,7 @@ fn tree_from_snapshot(image: &ringkeeper_storage::snapshot::ArchivedSnapshotImag
     // Snapshots are written unsorted (sorting a million paths would cost the writer
     // thread a second of CPU): link children once everything is in.
     tree.link_children();
-    tree
+    Ok(tree)
 }
 
 /// Shares the node's path and data with the live tree: no copy of the bytes.
@@ -144,7 +154,7 @@ impl Persist {
         let (mut engine, snap_zxid) = match &loaded {
             Some((zxid, snap)) => {
                 let image = snap.image();
-                let tree = tree_from_snapshot(image);
+                let tree = tree_from_snapshot(snap)?;
                 let sessions = image
                     .sessions
                     .iter()
@@ -438,7 +448,68 @@ fn yield_to_the_write_path() {
 
 #[cfg(test)]
 mod tests {
-    use super::randomised_threshold;
+    use super::*;
+    use ringkeeper_storage::snapshot::write_snapshot;
+
+    /// A server configuration over `dir` (dataDir and dataLogDir), with the buffered log so
+    /// no glommio executor is needed.
+    pub(crate) fn config_in(dir: &std::path::Path) -> ServerConfig {
+        let text = format!("dataDir={}\nringkeeper.walDirectIo=false\n", dir.display());
+        crate::config::parse(&text, &dir.join("zoo.cfg"))
+            .expect("test config parses")
+            .0
+    }
+
+    fn snap_node_at(path: &str, acl_index: u32) -> SnapNode {
+        SnapNode {
+            path: path.into(),
+            data: Arc::from(&b""[..]),
+            acl_index,
+            czxid: 1,
+            mzxid: 1,
+            ctime: 1,
+            mtime: 1,
+            version: 0,
+            cversion: 0,
+            aversion: 0,
+            ephemeral_owner: 0,
+            pzxid: 1,
+        }
+    }
+
+    /// A crafted snapshot whose znode points past the ACL table must stop start-up, naming
+    /// the file, the znode and the index, instead of loading the node as world:anyone ALL.
+    #[test]
+    fn out_of_range_acl_index_stops_start_up() {
+        let tmp = tempfile::tempdir().unwrap();
+        let open = SnapAclList {
+            entries: vec![SnapAcl {
+                perms: 31,
+                scheme: "world".into(),
+                id: "anyone".into(),
+            }],
+        };
+        let image = SnapshotImage {
+            last_zxid: 5,
+            sessions: vec![],
+            acls: vec![open],
+            nodes: vec![
+                snap_node_at("/", 0),
+                snap_node_at("/zookeeper", 0),
+                snap_node_at("/secret", 7),
+            ],
+        };
+        let info = write_snapshot(&FsBackend::new(), tmp.path(), &image).unwrap();
+        let config = config_in(tmp.path());
+        let err = match Persist::open(&config, EngineConfig::default(), 0) {
+            Ok(_) => panic!("a snapshot with ACL index 7 of 1 list loaded"),
+            Err(e) => e,
+        };
+        let file = info.path.display().to_string();
+        assert!(err.contains(&file), "{err}");
+        assert!(err.contains("/secret"), "{err}");
+        assert!(err.contains("ACL index 7"), "{err}");
+    }
 
     #[test]
     fn snap_threshold_in_zookeeper_range() {
