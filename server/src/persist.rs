@@ -477,6 +477,91 @@ mod tests {
         }
     }
 
+    /// Levels of the nested chain: Apache ZooKeeper 3.8 cannot restart after this many.
+    const DEPTH: usize = 20_000;
+
+    fn create_txn(path: &str, zxid: i64) -> Txn {
+        Txn {
+            session_id: 0,
+            cxid: zxid as i32,
+            zxid,
+            time_ms: zxid,
+            body: ringkeeper_engine::txn::TxnBody::Create {
+                opcode: ringkeeper_engine::proto::op::CREATE,
+                path: path.into(),
+                data: Arc::from(&b"d"[..]),
+                acl: ringkeeper_engine::proto::Acl::open_unsafe(),
+                ephemeral_owner: 0,
+                parent_cversion: 1,
+            },
+        }
+    }
+
+    /// A chain of 20,000 nested znodes, half in a snapshot and half in the log after it,
+    /// recovered by a restart on a thread whose stack overflows on any recursion per level.
+    #[test]
+    fn deep_chain_survives_snapshot_and_restart_on_a_small_stack() {
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(deep_chain_restart)
+            .unwrap()
+            .join()
+            .expect("the small-stack thread panicked (or overflowed its stack)");
+    }
+
+    fn deep_chain_restart() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = config_in(tmp.path());
+        let (mut persist, mut engine, _) =
+            Persist::open(&config, EngineConfig::default(), 0).unwrap();
+        let mut path = String::with_capacity(2 * DEPTH);
+        let mut zxid = engine.last_zxid();
+        let mut log = |persist: &mut Persist, engine: &mut Engine, levels: usize| {
+            for _ in 0..levels {
+                path.push_str("/a");
+                zxid += 1;
+                let txn = create_txn(&path, zxid);
+                futures_lite::future::block_on(persist.append(&txn)).unwrap();
+                engine.replay(&txn, 0);
+            }
+            futures_lite::future::block_on(persist.commit()).unwrap();
+        };
+        log(&mut persist, &mut engine, DEPTH / 2);
+        let snap_zxid = engine.last_zxid();
+        persist.snap_at_txns = 0;
+        persist.maybe_start_snapshot(&engine);
+        while persist.snapshot_in_progress() {
+            persist.snapshot_step(&engine);
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while persist.writing.load(Ordering::Acquire) {
+            assert!(std::time::Instant::now() < deadline, "snapshot not written");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        log(&mut persist, &mut engine, DEPTH - DEPTH / 2);
+        drop(persist);
+
+        let (_, restarted, report) = Persist::open(&config, EngineConfig::default(), 0).unwrap();
+        assert_eq!(report.snapshot_zxid, Some(snap_zxid));
+        assert_eq!(report.txns_replayed, DEPTH - DEPTH / 2);
+        let (live, back) = (engine.tree(), restarted.tree());
+        // The chain plus /zookeeper and its two children.
+        assert_eq!(back.descendant_count("/"), DEPTH + 3);
+        assert_eq!(back.node_count(), live.node_count());
+        for (p, n) in live.iter() {
+            let m = back
+                .get(p)
+                .unwrap_or_else(|| panic!("{} lost", &p[..p.len().min(40)]));
+            assert_eq!(
+                m.stat(),
+                n.stat(),
+                "stat of a node at depth {}",
+                p.len() / 2
+            );
+            assert_eq!(m.data, n.data);
+        }
+    }
+
     /// A crafted snapshot whose znode points past the ACL table must stop start-up, naming
     /// the file, the znode and the index, instead of loading the node as world:anyone ALL.
     #[test]

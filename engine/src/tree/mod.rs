@@ -285,13 +285,22 @@ impl DataTree {
         self.nodes.iter()
     }
 
-    /// Number of znodes below `path` (not counting it).
+    /// Number of znodes below `path` (not counting it). A walk with a stack of its own, not
+    /// recursion: a chain of nested znodes is as deep as clients make it, and a shard
+    /// thread's stack is not.
     pub fn descendant_count(&self, path: &str) -> usize {
         let Some(node) = self.get(path) else { return 0 };
-        self.nodes
-            .child_paths(node)
-            .map(|c| 1 + self.descendant_count(c))
-            .sum()
+        let mut count = 0;
+        let mut pending: Vec<&Znode> = vec![node];
+        while let Some(node) = pending.pop() {
+            for child in self.nodes.child_nodes(node) {
+                count += 1;
+                if !child.children.is_empty() {
+                    pending.push(child);
+                }
+            }
+        }
+        count
     }
 
     /// createNode. On NODEEXISTS the parent's cversion and pzxid still move forward, as
