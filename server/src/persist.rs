@@ -11,7 +11,7 @@ use crate::config::ServerConfig;
 use crate::log_writer::LogWriter;
 use ringkeeper_engine::proto::{decode_txn, encode_txn};
 use ringkeeper_engine::tree::{DataTree, Znode};
-use ringkeeper_engine::txn::Txn;
+use ringkeeper_engine::txn::{Data, Txn};
 use ringkeeper_engine::{Engine, EngineConfig};
 use ringkeeper_storage::snapshot::{LoadedSnapshot, SnapAcl, SnapAclList, SnapNode, SnapSession};
 use ringkeeper_storage::{FsBackend, SnapshotImage, Wal, WalOptions};
@@ -97,7 +97,9 @@ fn tree_from_snapshot(snap: &LoadedSnapshot) -> Result<DataTree, String> {
             ));
         };
         let mut node = Znode::new(
-            n.data.as_slice().into(),
+            n.data
+                .as_ref()
+                .map_or(Data::null(), |d| d.as_slice().into()),
             acl,
             n.ephemeral_owner.to_native(),
             n.czxid.to_native(),
@@ -121,7 +123,7 @@ fn tree_from_snapshot(snap: &LoadedSnapshot) -> Result<DataTree, String> {
 fn snap_node(path: &Arc<str>, n: &Znode) -> SnapNode {
     SnapNode {
         path: path.clone(),
-        data: n.data.clone(),
+        data: n.data.shared().cloned(),
         acl_index: n.acl,
         czxid: n.czxid,
         mzxid: n.mzxid,
@@ -463,7 +465,7 @@ mod tests {
     fn snap_node_at(path: &str, acl_index: u32) -> SnapNode {
         SnapNode {
             path: path.into(),
-            data: Arc::from(&b""[..]),
+            data: Some(Arc::from(&b""[..])),
             acl_index,
             czxid: 1,
             mzxid: 1,
@@ -481,6 +483,10 @@ mod tests {
     const DEPTH: usize = 20_000;
 
     fn create_txn(path: &str, zxid: i64) -> Txn {
+        create_txn_with(path, zxid, Data::from(&b"d"[..]))
+    }
+
+    fn create_txn_with(path: &str, zxid: i64, data: Data) -> Txn {
         Txn {
             session_id: 0,
             cxid: zxid as i32,
@@ -489,7 +495,7 @@ mod tests {
             body: ringkeeper_engine::txn::TxnBody::Create {
                 opcode: ringkeeper_engine::proto::op::CREATE,
                 path: path.into(),
-                data: Arc::from(&b"d"[..]),
+                data,
                 acl: ringkeeper_engine::proto::Acl::open_unsafe(),
                 ephemeral_owner: 0,
                 parent_cversion: 1,
@@ -507,6 +513,59 @@ mod tests {
             .unwrap()
             .join()
             .expect("the small-stack thread panicked (or overflowed its stack)");
+    }
+
+    /// Takes a snapshot now and waits until its writer thread is done.
+    fn take_snapshot(persist: &mut Persist, engine: &Engine) {
+        persist.snap_at_txns = 0;
+        persist.maybe_start_snapshot(engine);
+        assert!(persist.snapshot_in_progress());
+        while persist.snapshot_in_progress() {
+            persist.snapshot_step(engine);
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while persist.writing.load(Ordering::Acquire) {
+            assert!(std::time::Instant::now() < deadline, "snapshot not written");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Null data is not empty data (ZooKeeper's create(path, null) reads back as null), in
+    /// a snapshot as in the log replayed after it.
+    #[test]
+    fn null_data_survives_snapshot_and_log() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = config_in(tmp.path());
+        let (mut persist, mut engine, _) =
+            Persist::open(&config, EngineConfig::default(), 0).unwrap();
+        let empty = || Data::from(&b""[..]);
+        let mut zxid = engine.last_zxid();
+        let mut log = |persist: &mut Persist, engine: &mut Engine, path: &str, data: Data| {
+            zxid += 1;
+            let txn = create_txn_with(path, zxid, data);
+            futures_lite::future::block_on(persist.append(&txn)).unwrap();
+            futures_lite::future::block_on(persist.commit()).unwrap();
+            engine.replay(&txn, 0);
+        };
+        log(&mut persist, &mut engine, "/snap-null", Data::null());
+        log(&mut persist, &mut engine, "/snap-empty", empty());
+        take_snapshot(&mut persist, &engine);
+        log(&mut persist, &mut engine, "/log-null", Data::null());
+        log(&mut persist, &mut engine, "/log-empty", empty());
+        drop(persist);
+
+        let (_, restarted, report) = Persist::open(&config, EngineConfig::default(), 0).unwrap();
+        assert_eq!(report.txns_replayed, 2);
+        let tree = restarted.tree();
+        for (path, null) in [
+            ("/snap-null", true),
+            ("/snap-empty", false),
+            ("/log-null", true),
+            ("/log-empty", false),
+        ] {
+            let data = &tree.get(path).unwrap().data;
+            assert_eq!((data.is_null(), data.len()), (null, 0), "{path}");
+        }
     }
 
     fn deep_chain_restart() {
@@ -528,16 +587,7 @@ mod tests {
         };
         log(&mut persist, &mut engine, DEPTH / 2);
         let snap_zxid = engine.last_zxid();
-        persist.snap_at_txns = 0;
-        persist.maybe_start_snapshot(&engine);
-        while persist.snapshot_in_progress() {
-            persist.snapshot_step(&engine);
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        while persist.writing.load(Ordering::Acquire) {
-            assert!(std::time::Instant::now() < deadline, "snapshot not written");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        take_snapshot(&mut persist, &engine);
         log(&mut persist, &mut engine, DEPTH - DEPTH / 2);
         drop(persist);
 

@@ -6,6 +6,7 @@
 
 mod child_names;
 pub mod codec;
+mod data;
 mod error;
 pub mod jute;
 mod records;
@@ -16,6 +17,7 @@ pub use codec::{
     decode_request_header, decode_response, decode_watcher_event, encode_connect_request,
     encode_connect_response, encode_notification, encode_reply, encode_request,
 };
+pub use data::Data;
 pub use error::ErrorCode;
 pub use jute::{DecodeError, JuteReader, JuteWriter};
 pub use records::*;
