@@ -15,6 +15,7 @@ use ringkeeper_engine::txn::{Data, Txn};
 use ringkeeper_engine::{Engine, EngineConfig};
 use ringkeeper_storage::snapshot::{LoadedSnapshot, SnapAcl, SnapAclList, SnapNode, SnapSession};
 use ringkeeper_storage::{FsBackend, SnapshotImage, Wal, WalOptions};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -31,6 +32,10 @@ struct SnapshotInProgress {
     paths: Vec<Arc<str>>,
     next: usize,
     image: SnapshotImage,
+    /// Live ACL index -> index in `image.acls`. A list is written as the node copied with it
+    /// had it: between chunks, setACL and delete may free a live index and reuse it for
+    /// another list, so the live table at any one moment would not fit every chunk.
+    acl_index: HashMap<u32, u32>,
 }
 
 pub struct Persist {
@@ -116,15 +121,30 @@ fn tree_from_snapshot(snap: &LoadedSnapshot) -> Result<DataTree, String> {
     // Snapshots are written unsorted (sorting a million paths would cost the writer
     // thread a second of CPU): link children once everything is in.
     tree.link_children();
+    tree.purge_unused_acls();
     Ok(tree)
 }
 
-/// Shares the node's path and data with the live tree: no copy of the bytes.
-fn snap_node(path: &Arc<str>, n: &Znode) -> SnapNode {
+fn snap_acl_list(acl: &[ringkeeper_engine::proto::Acl]) -> SnapAclList {
+    SnapAclList {
+        entries: acl
+            .iter()
+            .map(|a| SnapAcl {
+                perms: a.perms,
+                scheme: a.id.scheme.clone(),
+                id: a.id.id.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Shares the node's path and data with the live tree: no copy of the bytes. `acl_index`
+/// is the node's list in the snapshot's table.
+fn snap_node(path: &Arc<str>, n: &Znode, acl_index: u32) -> SnapNode {
     SnapNode {
         path: path.clone(),
         data: n.data.shared().cloned(),
-        acl_index: n.acl,
+        acl_index,
         czxid: n.czxid,
         mzxid: n.mzxid,
         ctime: n.ctime,
@@ -283,21 +303,6 @@ impl Persist {
             tracing::warn!("cannot roll the log before a snapshot: {e}");
         }
         let tree = engine.tree();
-        let acls = tree
-            .acls()
-            .lists()
-            .iter()
-            .map(|l| SnapAclList {
-                entries: l
-                    .iter()
-                    .map(|a| SnapAcl {
-                        perms: a.perms,
-                        scheme: a.id.scheme.clone(),
-                        id: a.id.id.clone(),
-                    })
-                    .collect(),
-            })
-            .collect();
         let sessions = engine
             .sessions()
             .iter()
@@ -310,7 +315,7 @@ impl Persist {
         let image = SnapshotImage {
             last_zxid: engine.last_zxid(),
             sessions,
-            acls,
+            acls: Vec::new(),
             nodes: Vec::with_capacity(paths.len()),
         };
         tracing::info!(
@@ -322,6 +327,7 @@ impl Persist {
             paths,
             next: 0,
             image,
+            acl_index: HashMap::new(),
         });
     }
 
@@ -338,7 +344,12 @@ impl Persist {
         let end = (snap.next + SNAPSHOT_CHUNK).min(snap.paths.len());
         for p in &snap.paths[snap.next..end] {
             if let Some(n) = tree.get(p) {
-                snap.image.nodes.push(snap_node(p, n));
+                let acls = &mut snap.image.acls;
+                let acl_index = *snap.acl_index.entry(n.acl).or_insert_with(|| {
+                    acls.push(snap_acl_list(tree.acl_of(n)));
+                    (acls.len() - 1) as u32
+                });
+                snap.image.nodes.push(snap_node(p, n, acl_index));
             }
         }
         snap.next = end;
@@ -565,6 +576,109 @@ mod tests {
         ] {
             let data = &tree.get(path).unwrap().data;
             assert_eq!((data.is_null(), data.len()), (null, 0), "{path}");
+        }
+    }
+
+    fn set_acl_txn(path: &str, zxid: i64, acl: Vec<ringkeeper_engine::proto::Acl>) -> Txn {
+        Txn {
+            session_id: 0,
+            cxid: zxid as i32,
+            zxid,
+            time_ms: zxid,
+            body: ringkeeper_engine::txn::TxnBody::SetAcl {
+                path: path.into(),
+                acl,
+                version: 1,
+            },
+        }
+    }
+
+    fn digest(user: &str) -> Vec<ringkeeper_engine::proto::Acl> {
+        vec![ringkeeper_engine::proto::Acl::new(
+            31,
+            "digest",
+            &format!("{user}:h"),
+        )]
+    }
+
+    /// ACL usages survive a snapshot and the log after it, and a snapshot taken while setACL
+    /// and delete free and reuse ACL indexes between its chunks still gives each node the
+    /// list it had (a table copied once at the start would not hold the new lists).
+    #[test]
+    fn acl_usages_survive_a_fuzzy_snapshot_and_restart() {
+        use ringkeeper_engine::txn::TxnBody;
+        let tmp = tempfile::tempdir().unwrap();
+        let config = config_in(tmp.path());
+        let (mut persist, mut engine, _) =
+            Persist::open(&config, EngineConfig::default(), 0).unwrap();
+        let mut zxid = engine.last_zxid();
+        let mut apply = |persist: &mut Persist, engine: &mut Engine, body: TxnBody| {
+            zxid += 1;
+            let mut txn = create_txn(&format!("/unused{zxid}"), zxid);
+            txn.body = body;
+            futures_lite::future::block_on(persist.append(&txn)).unwrap();
+            futures_lite::future::block_on(persist.commit()).unwrap();
+            engine.replay(&txn, 0);
+            zxid
+        };
+        let create = |path: &str, acl| TxnBody::Create {
+            opcode: ringkeeper_engine::proto::op::CREATE,
+            path: path.into(),
+            data: Data::from(&b""[..]),
+            acl,
+            ephemeral_owner: 0,
+            parent_cversion: -1,
+        };
+        for (path, user) in [("/a1", "a"), ("/a2", "a"), ("/b", "b"), ("/c", "c")] {
+            apply(&mut persist, &mut engine, create(path, digest(user)));
+        }
+        // The snapshot starts; before its chunk is copied /c leaves list c (freed), list d
+        // takes its index, /b moves to d (b freed), /a1 to f (takes b's index), and /a2 to
+        // e, which needs an index of its own: a table taken at the start has no such entry.
+        persist.snap_at_txns = 0;
+        persist.maybe_start_snapshot(&engine);
+        let delete = TxnBody::Delete {
+            opcode: ringkeeper_engine::proto::op::DELETE,
+            path: "/c".into(),
+        };
+        apply(&mut persist, &mut engine, delete);
+        let z = apply(&mut persist, &mut engine, create("/d", digest("d")));
+        let set = set_acl_txn("/b", z + 1, digest("d")).body;
+        apply(&mut persist, &mut engine, set);
+        let set = set_acl_txn("/a1", 0, digest("f")).body;
+        apply(&mut persist, &mut engine, set);
+        let set = set_acl_txn("/a2", 0, digest("e")).body;
+        apply(&mut persist, &mut engine, set);
+        while persist.snapshot_in_progress() {
+            persist.snapshot_step(&engine);
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while persist.writing.load(Ordering::Acquire) {
+            assert!(std::time::Instant::now() < deadline, "snapshot not written");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let set = set_acl_txn("/a1", 0, digest("a")).body;
+        apply(&mut persist, &mut engine, set);
+        drop(persist);
+
+        let (_, restarted, _) = Persist::open(&config, EngineConfig::default(), 0).unwrap();
+        let (live, back) = (engine.tree(), restarted.tree());
+        for (path, user) in [("/a1", "a"), ("/a2", "e"), ("/b", "d"), ("/d", "d")] {
+            let n = back.get(path).unwrap();
+            assert_eq!(back.acl_of(n), &digest(user)[..], "{path}");
+            assert_eq!(live.acl_of(live.get(path).unwrap()), &digest(user)[..]);
+        }
+        assert!(back.get("/c").is_none());
+        for tree in [live, back] {
+            let mut used: HashMap<Vec<ringkeeper_engine::proto::Acl>, u64> = HashMap::new();
+            for (_, n) in tree.iter() {
+                *used.entry(tree.acl_of(n).to_vec()).or_default() += 1;
+            }
+            for (_, n) in tree.iter() {
+                let want = used[tree.acl_of(n)];
+                assert_eq!(tree.acls().usages(n.acl), want, "{:?}", tree.acl_of(n));
+            }
+            assert_eq!(tree.acls().len(), used.len());
         }
     }
 
