@@ -34,7 +34,7 @@ fn get_data_request() -> Request {
 
 fn get_data_response() -> Response {
     Response::GetData {
-        data: vec![b'x'; 100],
+        data: vec![b'x'; 100].into(),
         stat: stat(),
     }
 }
@@ -48,12 +48,12 @@ fn multi_request() -> Request {
         },
         MultiOp::SetData {
             path: "/rkbench/k2".to_string(),
-            data: v.clone(),
+            data: v.clone().into(),
             version: -1,
         },
         MultiOp::SetData {
             path: "/rkbench/k3".to_string(),
-            data: v,
+            data: v.into(),
             version: 3,
         },
         MultiOp::Delete {

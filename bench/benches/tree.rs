@@ -110,7 +110,7 @@ fn engine_write(c: &mut Criterion) {
         opcode: ringkeeper_engine::proto::op::CREATE,
         req: ringkeeper_engine::proto::CreateRequest {
             path: "/b".into(),
-            data: vec![],
+            data: vec![].into(),
             acl: Acl::open_unsafe(),
             flags: 0,
             ttl: None,
@@ -140,7 +140,7 @@ fn engine_write(c: &mut Criterion) {
             };
             let req = Request::SetData {
                 path: "/b".into(),
-                data: vec![5u8; 100],
+                data: vec![5u8; 100].into(),
                 version: -1,
             };
             e.handle_request(conn, header, req, Now::at(1_700_000_000_000));

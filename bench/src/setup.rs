@@ -45,7 +45,7 @@ fn pipeline(s: &mut Session, reqs: impl Iterator<Item = (i32, Request)>) -> Resu
 fn create_req(path: String, data: Vec<u8>) -> (i32, Request) {
     let req = CreateRequest {
         path,
-        data,
+        data: data.into(),
         acl: Acl::open_unsafe(),
         flags: 0,
         ttl: None,

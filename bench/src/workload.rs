@@ -295,7 +295,7 @@ impl OpGen {
                 let path = w.random_key(&mut self.rng);
                 let req = Request::SetData {
                     path,
-                    data: w.value.clone(),
+                    data: w.value[..].into(),
                     version: -1,
                 };
                 (kind, op::SET_DATA, req)
@@ -307,7 +307,7 @@ impl OpGen {
                 };
                 let set = MultiOp::SetData {
                     path: w.random_key(&mut self.rng),
-                    data: w.value.clone(),
+                    data: w.value[..].into(),
                     version: -1,
                 };
                 (kind, op::MULTI, Request::Multi(vec![check, set]))
@@ -326,7 +326,7 @@ impl OpGen {
         self.created.push_back(path.clone());
         let req = CreateRequest {
             path,
-            data: w.value.clone(),
+            data: w.value[..].into(),
             acl: Acl::open_unsafe(),
             flags: 0,
             ttl: None,

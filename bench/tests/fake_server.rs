@@ -57,7 +57,7 @@ fn serve(listener: TcpListener) {
             &mut out,
         );
         let body = Response::GetData {
-            data: h.xid.to_be_bytes().to_vec(),
+            data: h.xid.to_be_bytes().to_vec().into(),
             stat: Stat::default(),
         };
         encode_reply(
@@ -108,7 +108,7 @@ fn pipelined_replies_skip_notifications_and_pings() {
     assert_eq!(
         body,
         Some(Response::GetData {
-            data: 6i32.to_be_bytes().to_vec(),
+            data: 6i32.to_be_bytes().to_vec().into(),
             stat: Stat::default()
         })
     );

@@ -84,7 +84,7 @@ fn read_result(
             check(tree, auth, skip_acl, path, perms::READ)?;
             let n = tree.get(path).ok_or(ErrorCode::NoNode)?;
             Ok(Response::GetData {
-                data: n.data.to_vec(),
+                data: n.data.clone(),
                 stat: n.stat(),
             })
         }

@@ -164,7 +164,7 @@ fn s(v: &str) -> String {
 fn create_req(flags: i32, ttl: Option<i64>) -> CreateRequest {
     CreateRequest {
         path: s("/a"),
-        data: b"hi".to_vec(),
+        data: b"hi".to_vec().into(),
         acl: Acl::open_unsafe(),
         flags,
         ttl,
@@ -313,7 +313,7 @@ fn request_cases() -> Vec<(&'static str, RequestHeader, Request)> {
             h(op::SET_DATA),
             Request::SetData {
                 path: s("/a"),
-                data: b"x".to_vec(),
+                data: b"x".to_vec().into(),
                 version: 3,
             },
         ),
@@ -481,7 +481,7 @@ fn multi_ops() -> Vec<MultiOp> {
             opcode: op::CREATE,
             req: CreateRequest {
                 path: s("/a"),
-                data: Vec::new(),
+                data: Vec::new().into(),
                 acl: Acl::open_unsafe(),
                 flags: 0,
                 ttl: None,
@@ -493,7 +493,7 @@ fn multi_ops() -> Vec<MultiOp> {
         },
         MultiOp::SetData {
             path: s("/a"),
-            data: b"x".to_vec(),
+            data: b"x".to_vec().into(),
             version: 2,
         },
         MultiOp::Check {
@@ -504,7 +504,7 @@ fn multi_ops() -> Vec<MultiOp> {
             opcode: op::CREATE_TTL,
             req: CreateRequest {
                 path: s("/t"),
-                data: Vec::new(),
+                data: Vec::new().into(),
                 acl: Acl::open_unsafe(),
                 flags: 5,
                 ttl: Some(10000),
@@ -628,7 +628,7 @@ fn reply_cases() -> Vec<(&'static str, i32, ReplyHeader, Response)> {
             op::GET_DATA,
             h,
             Response::GetData {
-                data: b"hi".to_vec(),
+                data: b"hi".to_vec().into(),
                 stat: stat(),
             },
         ),
@@ -637,7 +637,7 @@ fn reply_cases() -> Vec<(&'static str, i32, ReplyHeader, Response)> {
             op::RECONFIG,
             h,
             Response::GetData {
-                data: b"hi".to_vec(),
+                data: b"hi".to_vec().into(),
                 stat: stat(),
             },
         ),
@@ -756,7 +756,7 @@ fn reply_cases() -> Vec<(&'static str, i32, ReplyHeader, Response)> {
             },
             Response::Multi(vec![
                 MultiResult::GetData {
-                    data: b"x".to_vec(),
+                    data: b"x".to_vec().into(),
                     stat: stat(),
                 },
                 MultiResult::GetChildren {

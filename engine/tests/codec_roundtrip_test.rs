@@ -14,9 +14,9 @@ use ringkeeper_engine::proto::{
     decode_connect_request, decode_connect_response, decode_reply_header, decode_request,
     decode_request_header, decode_response, decode_txn, decode_watcher_event,
     encode_connect_request, encode_connect_response, encode_reply, encode_request, encode_txn, op,
-    Acl, ClientInfo, ConnectRequest, ConnectResponse, CreateRequest, DecodeError, Id, JuteReader,
-    JuteWriter, MultiOp, MultiReadOp, MultiResult, ReplyHeader, Request, RequestHeader, Response,
-    SetWatches, Stat,
+    Acl, ClientInfo, ConnectRequest, ConnectResponse, CreateRequest, Data, DecodeError, Id,
+    JuteReader, JuteWriter, MultiOp, MultiReadOp, MultiResult, ReplyHeader, Request, RequestHeader,
+    Response, SetWatches, Stat,
 };
 use ringkeeper_engine::txn::{Txn, TxnBody};
 
@@ -34,6 +34,11 @@ fn strings() -> impl Strategy<Value = Vec<String>> {
 
 fn bytes() -> impl Strategy<Value = Vec<u8>> {
     vec(any::<u8>(), 0..24)
+}
+
+/// Znode data: null (length -1) as well as bytes.
+fn data() -> impl Strategy<Value = Data> {
+    prop_oneof![Just(Data::null()), bytes().prop_map(Data::from)]
 }
 
 fn stat() -> impl Strategy<Value = Stat> {
@@ -82,7 +87,7 @@ fn create_opcode() -> impl Strategy<Value = i32> {
 }
 
 fn create_request(opcode: i32) -> impl Strategy<Value = CreateRequest> {
-    (text(), bytes(), acls(), any::<i32>(), any::<i64>()).prop_map(
+    (text(), data(), acls(), any::<i32>(), any::<i64>()).prop_map(
         move |(path, data, acl, flags, ttl)| CreateRequest {
             path,
             data,
@@ -99,7 +104,7 @@ fn multi_op() -> impl Strategy<Value = MultiOp> {
             create_request(opcode).prop_map(move |req| MultiOp::Create { opcode, req })
         }),
         (text(), any::<i32>()).prop_map(|(path, version)| MultiOp::Delete { path, version }),
-        (text(), bytes(), any::<i32>()).prop_map(|(path, data, version)| MultiOp::SetData {
+        (text(), data(), any::<i32>()).prop_map(|(path, data, version)| MultiOp::SetData {
             path,
             data,
             version
@@ -149,7 +154,7 @@ fn request() -> impl Strategy<Value = (i32, Request)> {
         path_int().prop_map(|(path, version)| (op::DELETE, Request::Delete { path, version })),
         path_bool().prop_map(|(path, watch)| (op::EXISTS, Request::Exists { path, watch })),
         path_bool().prop_map(|(path, watch)| (op::GET_DATA, Request::GetData { path, watch })),
-        (text(), bytes(), any::<i32>()).prop_map(|(path, data, version)| {
+        (text(), data(), any::<i32>()).prop_map(|(path, data, version)| {
             (
                 op::SET_DATA,
                 Request::SetData {
@@ -250,7 +255,7 @@ fn multi_result() -> impl Strategy<Value = MultiResult> {
         Just(MultiResult::Delete),
         stat().prop_map(|stat| MultiResult::SetData { stat }),
         Just(MultiResult::Check),
-        (bytes(), stat()).prop_map(|(data, stat)| MultiResult::GetData { data, stat }),
+        (data(), stat()).prop_map(|(data, stat)| MultiResult::GetData { data, stat }),
         strings().prop_map(|children| MultiResult::GetChildren {
             children: children.into()
         }),
@@ -280,7 +285,7 @@ fn response() -> impl Strategy<Value = (i32, Response)> {
             stat()
         )
             .prop_map(|(opcode, stat)| (opcode, Response::Stat(stat))),
-        (bytes(), stat()).prop_map(|(data, stat)| (op::GET_DATA, Response::GetData { data, stat })),
+        (data(), stat()).prop_map(|(data, stat)| (op::GET_DATA, Response::GetData { data, stat })),
         (acls(), stat()).prop_map(|(acl, stat)| (op::GET_ACL, Response::GetAcl { acl, stat })),
         strings().prop_map(|children| {
             (
@@ -332,7 +337,7 @@ fn txn_body(session_id: i64, allow_multi: bool) -> BoxedStrategy<TxnBody> {
     let create = (
         create_opcode(),
         text(),
-        bytes(),
+        data(),
         acls(),
         any::<bool>(),
         any::<i32>(),
@@ -349,7 +354,7 @@ fn txn_body(session_id: i64, allow_multi: bool) -> BoxedStrategy<TxnBody> {
                 TxnBody::Create {
                     opcode,
                     path: path.into(),
-                    data: data.into(),
+                    data,
                     acl,
                     ephemeral_owner,
                     parent_cversion,
@@ -365,9 +370,9 @@ fn txn_body(session_id: i64, allow_multi: bool) -> BoxedStrategy<TxnBody> {
             text()
         )
             .prop_map(|(opcode, path)| TxnBody::Delete { opcode, path }),
-        (text(), bytes(), any::<i32>()).prop_map(|(path, data, version)| TxnBody::SetData {
+        (text(), data(), any::<i32>()).prop_map(|(path, data, version)| TxnBody::SetData {
             path,
-            data: data.into(),
+            data,
             version
         }),
         (text(), acls(), any::<i32>()).prop_map(|(path, acl, version)| TxnBody::SetAcl {
@@ -556,8 +561,8 @@ fn negative_lengths_are_bad_length() {
 }
 
 #[test]
-fn null_string_and_buffer_read_as_empty() {
-    // SetDataRequest {path null, data null, version 1}.
+fn null_string_reads_as_empty_and_null_data_stays_null() {
+    // SetDataRequest {path null, data null, version 1}: ZooKeeper keeps null data null.
     let mut body = be(-1).to_vec();
     body.extend_from_slice(&be(-1));
     body.extend_from_slice(&be(1));
@@ -565,7 +570,7 @@ fn null_string_and_buffer_read_as_empty() {
         decode_request(op::SET_DATA, &body),
         Ok(Request::SetData {
             path: String::new(),
-            data: Vec::new(),
+            data: Data::null(),
             version: 1
         })
     );

@@ -257,7 +257,7 @@ fn to_multi_op(sub: &Sub) -> MultiOp {
             opcode: op::CREATE,
             req: CreateRequest {
                 path: PATHS[path].into(),
-                data: DATA[data].to_vec(),
+                data: DATA[data].to_vec().into(),
                 acl: Acl::open_unsafe(),
                 flags: if ephemeral {
                     create_mode::EPHEMERAL
@@ -277,7 +277,7 @@ fn to_multi_op(sub: &Sub) -> MultiOp {
             version,
         } => MultiOp::SetData {
             path: PATHS[path].into(),
-            data: DATA[data].to_vec(),
+            data: DATA[data].to_vec().into(),
             version,
         },
         Sub::Check { path, version } => MultiOp::Check {

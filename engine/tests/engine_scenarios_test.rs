@@ -280,7 +280,7 @@ fn reply_waits_for_durability() {
         &mut a,
         Request::SetData {
             path: "/d".into(),
-            data: b"1".to_vec(),
+            data: b"1".to_vec().into(),
             version: -1,
         },
     );
@@ -289,7 +289,7 @@ fn reply_waits_for_durability() {
         &mut a,
         Request::SetData {
             path: "/d".into(),
-            data: b"2".to_vec(),
+            data: b"2".to_vec().into(),
             version: -1,
         },
     );
@@ -321,7 +321,7 @@ fn write_notifications_precede_reply() {
         &mut a,
         Request::SetData {
             path: "/n".into(),
-            data: b"1".to_vec(),
+            data: b"1".to_vec().into(),
             version: 0,
         },
     );
@@ -369,7 +369,7 @@ fn read_reply_precedes_its_watch_notification() {
         &mut a,
         Request::SetData {
             path: "/n".into(),
-            data: b"1".to_vec(),
+            data: b"1".to_vec().into(),
             version: -1,
         },
     );
@@ -573,7 +573,7 @@ fn multi_failure_results() {
             multi_create("/m/a", b""),
             MultiOp::SetData {
                 path: "/m".into(),
-                data: b"new".to_vec(),
+                data: b"new".to_vec().into(),
                 version: 0,
             },
             MultiOp::Check {
@@ -633,7 +633,7 @@ fn multi_sees_earlier_ops() {
             multi_create("/x", b"a"),
             MultiOp::SetData {
                 path: "/x".into(),
-                data: b"b".to_vec(),
+                data: b"b".to_vec().into(),
                 version: 0,
             },
             MultiOp::Check {
@@ -1281,7 +1281,7 @@ fn workload(subtree_recreated: bool) -> Sim {
             multi_create("/r/m", b"m"),
             MultiOp::SetData {
                 path: "/r/m".into(),
-                data: b"m2".to_vec(),
+                data: b"m2".to_vec().into(),
                 version: 0,
             },
             MultiOp::Delete {
@@ -1458,7 +1458,7 @@ fn create_request_shapes_answer_as_sent() {
     );
     let req = CreateRequest {
         path: "/m".into(),
-        data: vec![],
+        data: vec![].into(),
         acl: Acl::open_unsafe(),
         flags: create_mode::CONTAINER,
         ttl: None,

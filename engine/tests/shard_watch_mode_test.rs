@@ -52,7 +52,7 @@ fn txns_and_watch_requests_go_to_the_shards_in_stream_order() {
 
     let create = CreateRequest {
         path: "/w".into(),
-        data: b"a".to_vec(),
+        data: b"a".to_vec().into(),
         acl: ringkeeper_engine::proto::Acl::open_unsafe(),
         flags: 0,
         ttl: None,
@@ -94,7 +94,7 @@ fn txns_and_watch_requests_go_to_the_shards_in_stream_order() {
     // The change fires nothing in the engine: only the marker, then the reply.
     let set = Request::SetData {
         path: "/w".into(),
-        data: b"b".to_vec(),
+        data: b"b".to_vec().into(),
         version: -1,
     };
     request(&mut e, 1, 3, 5, set);

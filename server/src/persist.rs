@@ -11,10 +11,11 @@ use crate::config::ServerConfig;
 use crate::log_writer::LogWriter;
 use ringkeeper_engine::proto::{decode_txn, encode_txn};
 use ringkeeper_engine::tree::{DataTree, Znode};
-use ringkeeper_engine::txn::Txn;
+use ringkeeper_engine::txn::{Data, Txn};
 use ringkeeper_engine::{Engine, EngineConfig, Now};
-use ringkeeper_storage::snapshot::{SnapAcl, SnapAclList, SnapNode, SnapSession};
+use ringkeeper_storage::snapshot::{LoadedSnapshot, SnapAcl, SnapAclList, SnapNode, SnapSession};
 use ringkeeper_storage::{FsBackend, SnapshotImage, Wal, WalOptions};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -31,6 +32,10 @@ struct SnapshotInProgress {
     paths: Vec<Arc<str>>,
     next: usize,
     image: SnapshotImage,
+    /// Live ACL index -> index in `image.acls`. A list is written as the node copied with it
+    /// had it: between chunks, setACL and delete may free a live index and reuse it for
+    /// another list, so the live table at any one moment would not fit every chunk.
+    acl_index: HashMap<u32, u32>,
 }
 
 pub struct Persist {
@@ -70,7 +75,11 @@ fn seed() -> u64 {
     h.finish()
 }
 
-fn tree_from_snapshot(image: &ringkeeper_storage::snapshot::ArchivedSnapshotImage) -> DataTree {
+/// Rebuilds the tree from a snapshot. An ACL index the snapshot's ACL table does not hold
+/// stops start-up: reading it as some other list (say world:anyone ALL) would silently grant
+/// access to a znode its owner had closed.
+fn tree_from_snapshot(snap: &LoadedSnapshot) -> Result<DataTree, String> {
+    let image = snap.image();
     let mut tree = DataTree::empty();
     let mut acl_map = Vec::with_capacity(image.acls.len());
     for list in image.acls.iter() {
@@ -82,12 +91,20 @@ fn tree_from_snapshot(image: &ringkeeper_storage::snapshot::ArchivedSnapshotImag
         acl_map.push(tree.intern_acl(&acl));
     }
     for n in image.nodes.iter() {
-        let acl = acl_map
-            .get(n.acl_index.to_native() as usize)
-            .copied()
-            .unwrap_or(0);
+        let index = n.acl_index.to_native();
+        let Some(&acl) = acl_map.get(index as usize) else {
+            return Err(format!(
+                "snapshot {} is invalid: znode {:?} has ACL index {index}, but the snapshot \
+                 holds {} ACL lists",
+                snap.path().display(),
+                n.path.as_str(),
+                acl_map.len()
+            ));
+        };
         let mut node = Znode::new(
-            n.data.as_slice().into(),
+            n.data
+                .as_ref()
+                .map_or(Data::null(), |d| d.as_slice().into()),
             acl,
             n.ephemeral_owner.to_native(),
             n.czxid.to_native(),
@@ -104,15 +121,30 @@ fn tree_from_snapshot(image: &ringkeeper_storage::snapshot::ArchivedSnapshotImag
     // Snapshots are written unsorted (sorting a million paths would cost the writer
     // thread a second of CPU): link children once everything is in.
     tree.link_children();
-    tree
+    tree.purge_unused_acls();
+    Ok(tree)
 }
 
-/// Shares the node's path and data with the live tree: no copy of the bytes.
-fn snap_node(path: &Arc<str>, n: &Znode) -> SnapNode {
+fn snap_acl_list(acl: &[ringkeeper_engine::proto::Acl]) -> SnapAclList {
+    SnapAclList {
+        entries: acl
+            .iter()
+            .map(|a| SnapAcl {
+                perms: a.perms,
+                scheme: a.id.scheme.clone(),
+                id: a.id.id.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Shares the node's path and data with the live tree: no copy of the bytes. `acl_index`
+/// is the node's list in the snapshot's table.
+fn snap_node(path: &Arc<str>, n: &Znode, acl_index: u32) -> SnapNode {
     SnapNode {
         path: path.clone(),
-        data: n.data.clone(),
-        acl_index: n.acl,
+        data: n.data.shared().cloned(),
+        acl_index,
         czxid: n.czxid,
         mzxid: n.mzxid,
         ctime: n.ctime,
@@ -144,7 +176,7 @@ impl Persist {
         let (mut engine, snap_zxid) = match &loaded {
             Some((zxid, snap)) => {
                 let image = snap.image();
-                let tree = tree_from_snapshot(image);
+                let tree = tree_from_snapshot(snap)?;
                 let sessions = image
                     .sessions
                     .iter()
@@ -271,21 +303,6 @@ impl Persist {
             tracing::warn!("cannot roll the log before a snapshot: {e}");
         }
         let tree = engine.tree();
-        let acls = tree
-            .acls()
-            .lists()
-            .iter()
-            .map(|l| SnapAclList {
-                entries: l
-                    .iter()
-                    .map(|a| SnapAcl {
-                        perms: a.perms,
-                        scheme: a.id.scheme.clone(),
-                        id: a.id.id.clone(),
-                    })
-                    .collect(),
-            })
-            .collect();
         let sessions = engine
             .sessions()
             .iter()
@@ -298,7 +315,7 @@ impl Persist {
         let image = SnapshotImage {
             last_zxid: engine.last_zxid(),
             sessions,
-            acls,
+            acls: Vec::new(),
             nodes: Vec::with_capacity(paths.len()),
         };
         tracing::info!(
@@ -310,6 +327,7 @@ impl Persist {
             paths,
             next: 0,
             image,
+            acl_index: HashMap::new(),
         });
     }
 
@@ -326,7 +344,12 @@ impl Persist {
         let end = (snap.next + SNAPSHOT_CHUNK).min(snap.paths.len());
         for p in &snap.paths[snap.next..end] {
             if let Some(n) = tree.get(p) {
-                snap.image.nodes.push(snap_node(p, n));
+                let acls = &mut snap.image.acls;
+                let acl_index = *snap.acl_index.entry(n.acl).or_insert_with(|| {
+                    acls.push(snap_acl_list(tree.acl_of(n)));
+                    (acls.len() - 1) as u32
+                });
+                snap.image.nodes.push(snap_node(p, n, acl_index));
             }
         }
         snap.next = end;
@@ -438,7 +461,304 @@ fn yield_to_the_write_path() {
 
 #[cfg(test)]
 mod tests {
-    use super::randomised_threshold;
+    use super::*;
+    use ringkeeper_storage::snapshot::write_snapshot;
+
+    /// A server configuration over `dir` (dataDir and dataLogDir), with the buffered log so
+    /// no glommio executor is needed.
+    pub(crate) fn config_in(dir: &std::path::Path) -> ServerConfig {
+        let text = format!("dataDir={}\nringkeeper.walDirectIo=false\n", dir.display());
+        crate::config::parse(&text, &dir.join("zoo.cfg"))
+            .expect("test config parses")
+            .0
+    }
+
+    fn snap_node_at(path: &str, acl_index: u32) -> SnapNode {
+        SnapNode {
+            path: path.into(),
+            data: Some(Arc::from(&b""[..])),
+            acl_index,
+            czxid: 1,
+            mzxid: 1,
+            ctime: 1,
+            mtime: 1,
+            version: 0,
+            cversion: 0,
+            aversion: 0,
+            ephemeral_owner: 0,
+            pzxid: 1,
+        }
+    }
+
+    /// Levels of the nested chain: Apache ZooKeeper 3.8 cannot restart after this many.
+    const DEPTH: usize = 20_000;
+
+    fn create_txn(path: &str, zxid: i64) -> Txn {
+        create_txn_with(path, zxid, Data::from(&b"d"[..]))
+    }
+
+    fn create_txn_with(path: &str, zxid: i64, data: Data) -> Txn {
+        Txn {
+            session_id: 0,
+            cxid: zxid as i32,
+            zxid,
+            time_ms: zxid,
+            body: ringkeeper_engine::txn::TxnBody::Create {
+                opcode: ringkeeper_engine::proto::op::CREATE,
+                path: path.into(),
+                data,
+                acl: ringkeeper_engine::proto::Acl::open_unsafe(),
+                ephemeral_owner: 0,
+                parent_cversion: 1,
+            },
+        }
+    }
+
+    /// A chain of 20,000 nested znodes, half in a snapshot and half in the log after it,
+    /// recovered by a restart on a thread whose stack overflows on any recursion per level.
+    #[test]
+    fn deep_chain_survives_snapshot_and_restart_on_a_small_stack() {
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(deep_chain_restart)
+            .unwrap()
+            .join()
+            .expect("the small-stack thread panicked (or overflowed its stack)");
+    }
+
+    /// Takes a snapshot now and waits until its writer thread is done.
+    fn take_snapshot(persist: &mut Persist, engine: &Engine) {
+        persist.snap_at_txns = 0;
+        persist.maybe_start_snapshot(engine);
+        assert!(persist.snapshot_in_progress());
+        while persist.snapshot_in_progress() {
+            persist.snapshot_step(engine);
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while persist.writing.load(Ordering::Acquire) {
+            assert!(std::time::Instant::now() < deadline, "snapshot not written");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Null data is not empty data (ZooKeeper's create(path, null) reads back as null), in
+    /// a snapshot as in the log replayed after it.
+    #[test]
+    fn null_data_survives_snapshot_and_log() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = config_in(tmp.path());
+        let (mut persist, mut engine, _) =
+            Persist::open(&config, EngineConfig::default(), 0).unwrap();
+        let empty = || Data::from(&b""[..]);
+        let mut zxid = engine.last_zxid();
+        let mut log = |persist: &mut Persist, engine: &mut Engine, path: &str, data: Data| {
+            zxid += 1;
+            let txn = create_txn_with(path, zxid, data);
+            futures_lite::future::block_on(persist.append(&txn)).unwrap();
+            futures_lite::future::block_on(persist.commit()).unwrap();
+            engine.replay(&txn, 0);
+        };
+        log(&mut persist, &mut engine, "/snap-null", Data::null());
+        log(&mut persist, &mut engine, "/snap-empty", empty());
+        take_snapshot(&mut persist, &engine);
+        log(&mut persist, &mut engine, "/log-null", Data::null());
+        log(&mut persist, &mut engine, "/log-empty", empty());
+        drop(persist);
+
+        let (_, restarted, report) = Persist::open(&config, EngineConfig::default(), 0).unwrap();
+        assert_eq!(report.txns_replayed, 2);
+        let tree = restarted.tree();
+        for (path, null) in [
+            ("/snap-null", true),
+            ("/snap-empty", false),
+            ("/log-null", true),
+            ("/log-empty", false),
+        ] {
+            let data = &tree.get(path).unwrap().data;
+            assert_eq!((data.is_null(), data.len()), (null, 0), "{path}");
+        }
+    }
+
+    fn set_acl_txn(path: &str, zxid: i64, acl: Vec<ringkeeper_engine::proto::Acl>) -> Txn {
+        Txn {
+            session_id: 0,
+            cxid: zxid as i32,
+            zxid,
+            time_ms: zxid,
+            body: ringkeeper_engine::txn::TxnBody::SetAcl {
+                path: path.into(),
+                acl,
+                version: 1,
+            },
+        }
+    }
+
+    fn digest(user: &str) -> Vec<ringkeeper_engine::proto::Acl> {
+        vec![ringkeeper_engine::proto::Acl::new(
+            31,
+            "digest",
+            &format!("{user}:h"),
+        )]
+    }
+
+    /// ACL usages survive a snapshot and the log after it, and a snapshot taken while setACL
+    /// and delete free and reuse ACL indexes between its chunks still gives each node the
+    /// list it had (a table copied once at the start would not hold the new lists).
+    #[test]
+    fn acl_usages_survive_a_fuzzy_snapshot_and_restart() {
+        use ringkeeper_engine::txn::TxnBody;
+        let tmp = tempfile::tempdir().unwrap();
+        let config = config_in(tmp.path());
+        let (mut persist, mut engine, _) =
+            Persist::open(&config, EngineConfig::default(), 0).unwrap();
+        let mut zxid = engine.last_zxid();
+        let mut apply = |persist: &mut Persist, engine: &mut Engine, body: TxnBody| {
+            zxid += 1;
+            let mut txn = create_txn(&format!("/unused{zxid}"), zxid);
+            txn.body = body;
+            futures_lite::future::block_on(persist.append(&txn)).unwrap();
+            futures_lite::future::block_on(persist.commit()).unwrap();
+            engine.replay(&txn, 0);
+            zxid
+        };
+        let create = |path: &str, acl| TxnBody::Create {
+            opcode: ringkeeper_engine::proto::op::CREATE,
+            path: path.into(),
+            data: Data::from(&b""[..]),
+            acl,
+            ephemeral_owner: 0,
+            parent_cversion: -1,
+        };
+        for (path, user) in [("/a1", "a"), ("/a2", "a"), ("/b", "b"), ("/c", "c")] {
+            apply(&mut persist, &mut engine, create(path, digest(user)));
+        }
+        // The snapshot starts; before its chunk is copied /c leaves list c (freed), list d
+        // takes its index, /b moves to d (b freed), /a1 to f (takes b's index), and /a2 to
+        // e, which needs an index of its own: a table taken at the start has no such entry.
+        persist.snap_at_txns = 0;
+        persist.maybe_start_snapshot(&engine);
+        let delete = TxnBody::Delete {
+            opcode: ringkeeper_engine::proto::op::DELETE,
+            path: "/c".into(),
+        };
+        apply(&mut persist, &mut engine, delete);
+        let z = apply(&mut persist, &mut engine, create("/d", digest("d")));
+        let set = set_acl_txn("/b", z + 1, digest("d")).body;
+        apply(&mut persist, &mut engine, set);
+        let set = set_acl_txn("/a1", 0, digest("f")).body;
+        apply(&mut persist, &mut engine, set);
+        let set = set_acl_txn("/a2", 0, digest("e")).body;
+        apply(&mut persist, &mut engine, set);
+        while persist.snapshot_in_progress() {
+            persist.snapshot_step(&engine);
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while persist.writing.load(Ordering::Acquire) {
+            assert!(std::time::Instant::now() < deadline, "snapshot not written");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let set = set_acl_txn("/a1", 0, digest("a")).body;
+        apply(&mut persist, &mut engine, set);
+        drop(persist);
+
+        let (_, restarted, _) = Persist::open(&config, EngineConfig::default(), 0).unwrap();
+        let (live, back) = (engine.tree(), restarted.tree());
+        for (path, user) in [("/a1", "a"), ("/a2", "e"), ("/b", "d"), ("/d", "d")] {
+            let n = back.get(path).unwrap();
+            assert_eq!(back.acl_of(n), &digest(user)[..], "{path}");
+            assert_eq!(live.acl_of(live.get(path).unwrap()), &digest(user)[..]);
+        }
+        assert!(back.get("/c").is_none());
+        for tree in [live, back] {
+            let mut used: HashMap<Vec<ringkeeper_engine::proto::Acl>, u64> = HashMap::new();
+            for (_, n) in tree.iter() {
+                *used.entry(tree.acl_of(n).to_vec()).or_default() += 1;
+            }
+            for (_, n) in tree.iter() {
+                let want = used[tree.acl_of(n)];
+                assert_eq!(tree.acls().usages(n.acl), want, "{:?}", tree.acl_of(n));
+            }
+            assert_eq!(tree.acls().len(), used.len());
+        }
+    }
+
+    fn deep_chain_restart() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = config_in(tmp.path());
+        let (mut persist, mut engine, _) =
+            Persist::open(&config, EngineConfig::default(), 0).unwrap();
+        let mut path = String::with_capacity(2 * DEPTH);
+        let mut zxid = engine.last_zxid();
+        let mut log = |persist: &mut Persist, engine: &mut Engine, levels: usize| {
+            for _ in 0..levels {
+                path.push_str("/a");
+                zxid += 1;
+                let txn = create_txn(&path, zxid);
+                futures_lite::future::block_on(persist.append(&txn)).unwrap();
+                engine.replay(&txn, 0);
+            }
+            futures_lite::future::block_on(persist.commit()).unwrap();
+        };
+        log(&mut persist, &mut engine, DEPTH / 2);
+        let snap_zxid = engine.last_zxid();
+        take_snapshot(&mut persist, &engine);
+        log(&mut persist, &mut engine, DEPTH - DEPTH / 2);
+        drop(persist);
+
+        let (_, restarted, report) = Persist::open(&config, EngineConfig::default(), 0).unwrap();
+        assert_eq!(report.snapshot_zxid, Some(snap_zxid));
+        assert_eq!(report.txns_replayed, DEPTH - DEPTH / 2);
+        let (live, back) = (engine.tree(), restarted.tree());
+        // The chain plus /zookeeper and its two children.
+        assert_eq!(back.descendant_count("/"), DEPTH + 3);
+        assert_eq!(back.node_count(), live.node_count());
+        for (p, n) in live.iter() {
+            let m = back
+                .get(p)
+                .unwrap_or_else(|| panic!("{} lost", &p[..p.len().min(40)]));
+            assert_eq!(
+                m.stat(),
+                n.stat(),
+                "stat of a node at depth {}",
+                p.len() / 2
+            );
+            assert_eq!(m.data, n.data);
+        }
+    }
+
+    /// A crafted snapshot whose znode points past the ACL table must stop start-up, naming
+    /// the file, the znode and the index, instead of loading the node as world:anyone ALL.
+    #[test]
+    fn out_of_range_acl_index_stops_start_up() {
+        let tmp = tempfile::tempdir().unwrap();
+        let open = SnapAclList {
+            entries: vec![SnapAcl {
+                perms: 31,
+                scheme: "world".into(),
+                id: "anyone".into(),
+            }],
+        };
+        let image = SnapshotImage {
+            last_zxid: 5,
+            sessions: vec![],
+            acls: vec![open],
+            nodes: vec![
+                snap_node_at("/", 0),
+                snap_node_at("/zookeeper", 0),
+                snap_node_at("/secret", 7),
+            ],
+        };
+        let info = write_snapshot(&FsBackend::new(), tmp.path(), &image).unwrap();
+        let config = config_in(tmp.path());
+        let err = match Persist::open(&config, EngineConfig::default(), 0) {
+            Ok(_) => panic!("a snapshot with ACL index 7 of 1 list loaded"),
+            Err(e) => e,
+        };
+        let file = info.path.display().to_string();
+        assert!(err.contains(&file), "{err}");
+        assert!(err.contains("/secret"), "{err}");
+        assert!(err.contains("ACL index 7"), "{err}");
+    }
 
     #[test]
     fn snap_threshold_in_zookeeper_range() {

@@ -14,7 +14,7 @@ use ringkeeper_storage::StorageError;
 fn image(zxid: i64, nodes: usize) -> SnapshotImage {
     let mut list = vec![SnapNode {
         path: "/".into(),
-        data: vec![].into(),
+        data: None,
         acl_index: 0,
         czxid: 0,
         mzxid: 0,
@@ -29,7 +29,7 @@ fn image(zxid: i64, nodes: usize) -> SnapshotImage {
     for i in 0..nodes {
         list.push(SnapNode {
             path: format!("/node-{i:04}").into(),
-            data: vec![i as u8; i % 50].into(),
+            data: Some(vec![i as u8; i % 50].into()),
             acl_index: (i % 2) as u32,
             czxid: i as i64 + 1,
             mzxid: zxid,
@@ -94,7 +94,11 @@ fn round_trip_fs_in_place_and_owned() {
     assert_eq!(archived.last_zxid.to_native(), zxid);
     assert_eq!(archived.nodes.len(), 201);
     assert_eq!(archived.nodes[5].path.as_str(), "/node-0004");
-    assert_eq!(archived.nodes[5].data.as_slice(), &[4u8; 4]);
+    assert_eq!(
+        archived.nodes[5].data.as_ref().map(|d| d.as_slice()),
+        Some(&[4u8; 4][..])
+    );
+    assert!(archived.nodes[0].data.is_none(), "null data stays null");
     assert_eq!(archived.nodes[4].ephemeral_owner.to_native(), 0x1234);
     assert_eq!(archived.acls[1].entries[0].scheme.as_str(), "digest");
     assert_eq!(archived.sessions[0].timeout_ms.to_native(), 30_000);
@@ -218,7 +222,7 @@ fn large_snapshot_streams_in_chunks_and_write_errors_surface() {
     let dir = Path::new("/data");
     let mut img = image(99, 10);
     for n in &mut img.nodes {
-        n.data = vec![0xab; 300_000].into();
+        n.data = Some(vec![0xab; 300_000].into());
     }
     let info = write_snapshot(&b, dir, &img).unwrap();
     assert!(info.file_len > 3 << 20, "spans several 1 MiB chunks");
@@ -243,7 +247,7 @@ fn paced_snapshot_keeps_to_its_bandwidth() {
     let dir = Path::new("/data");
     let mut img = image(7, 10);
     for n in &mut img.nodes {
-        n.data = vec![0xcd; 300_000].into();
+        n.data = Some(vec![0xcd; 300_000].into());
     }
     // About 3 MiB at 10 MiB/s: the first chunk goes at once, the other two wait 100 ms each.
     let started = std::time::Instant::now();

@@ -3,9 +3,7 @@
 from zkraw import (CONTAINER, E, EPHEMERAL, EPHEMERAL_SEQUENTIAL, OPEN_ACL,
                    PERSISTENT, PERSISTENT_SEQUENTIAL, PERSISTENT_WITH_TTL)
 
-import pytest
-
-from conftest import CANDIDATE, differential
+from conftest import differential
 
 
 def test_create_modes_and_errors(pair, base):
@@ -181,10 +179,9 @@ def test_setdata_getdata_versions(pair, base):
     differential(pair, sc)
 
 
-@pytest.mark.xfail(CANDIDATE == "ringkeeper", strict=True,
-                   reason="known difference (README): Ringkeeper stores null data as empty")
 def test_null_data_stays_null(pair, base):
-    """create and setData with a null buffer (length -1): ZooKeeper returns null again."""
+    """create and setData with a null buffer (length -1): ZooKeeper returns null again,
+    and keeps null apart from empty data."""
     def sc(run):
         a = run.conn("a")
         r = a.create2(base, None)
@@ -193,4 +190,27 @@ def test_null_data_stays_null(pair, base):
         assert a.set_data(base, b"x", -1).ok
         assert a.set_data(base, None, -1).ok
         run.note("setData null", a.get_data(base)["data"])
+        assert a.set_data(base, b"", -1).ok
+        run.note("setData empty", a.get_data(base)["data"])
+        r = a.create(base + "/empty", b"")
+        assert r.ok
+        run.note("create empty", a.get_data(base + "/empty")["data"])
+    differential(pair, sc)
+
+
+def test_null_data_in_multi(pair, base):
+    """A create and a setData with null data inside a multi, read back with getData and
+    with multiRead: null stays null."""
+    def sc(run):
+        a = run.conn("a")
+        assert a.create(base, b"").ok
+        r = a.multi([("create", base + "/n", None, OPEN_ACL, 0),
+                     ("create", base + "/x", b"x", OPEN_ACL, 0),
+                     ("setData", base + "/x", None, -1)])
+        assert r.ok, r
+        run.note("multi create null", a.get_data(base + "/n")["data"])
+        run.note("multi setData null", a.get_data(base + "/x")["data"])
+        r = a.multi_read([("getData", base + "/n"), ("getData", base + "/x")])
+        assert r.ok, r
+        run.note("multiRead null", [res.get("data") for res in r["results"]])
     differential(pair, sc)

@@ -72,7 +72,7 @@ fn a_client_that_does_not_read_cannot_grow_the_server() {
         opcode: op::CREATE,
         req: CreateRequest {
             path: "/big".into(),
-            data: vec![7; VALUE],
+            data: vec![7; VALUE].into(),
             acl: Acl::open_unsafe(),
             flags: 0,
             ttl: None,

@@ -13,6 +13,7 @@ use super::records::{
     op, ConnectRequest, ConnectResponse, CreateRequest, MultiOp, MultiReadOp, MultiResult,
     ReplyHeader, Request, RequestHeader, Response, SetWatches, WatcherEvent,
 };
+use super::Data;
 
 /// Starts a frame in `out`: reserves the length prefix and returns where it is.
 pub fn begin_frame(out: &mut Vec<u8>) -> usize {
@@ -156,7 +157,7 @@ pub fn decode_request_within(
         },
         op::SET_DATA => Request::SetData {
             path: r.read_string()?,
-            data: r.read_buffer_or_empty()?,
+            data: Data::read(r)?,
             version: r.read_int()?,
         },
         op::GET_ACL => Request::GetAcl {
@@ -240,7 +241,7 @@ pub fn decode_request_within(
 fn read_create_request(r: &mut JuteReader<'_>, opcode: i32) -> Result<CreateRequest, DecodeError> {
     Ok(CreateRequest {
         path: r.read_string()?,
-        data: r.read_buffer_or_empty()?,
+        data: Data::read(r)?,
         acl: r.read_acl_vec()?,
         flags: r.read_int()?,
         ttl: if opcode == op::CREATE_TTL {
@@ -294,7 +295,7 @@ fn read_multi_ops(r: &mut JuteReader<'_>) -> Result<Vec<MultiOp>, DecodeError> {
             },
             op::SET_DATA => MultiOp::SetData {
                 path: r.read_string()?,
-                data: r.read_buffer_or_empty()?,
+                data: Data::read(r)?,
                 version: r.read_int()?,
             },
             op::CHECK => MultiOp::Check {
@@ -353,7 +354,7 @@ pub fn encode_request(header: &RequestHeader, req: &Request, out: &mut Vec<u8>) 
 
 fn write_create_request(w: &mut JuteWriter<'_>, opcode: i32, req: &CreateRequest) {
     w.write_ustring(&req.path);
-    w.write_buffer(&req.data);
+    req.data.write(w);
     w.write_acl_vec(&req.acl);
     w.write_int(req.flags);
     if opcode == op::CREATE_TTL {
@@ -393,7 +394,7 @@ fn write_request_body(w: &mut JuteWriter<'_>, opcode: i32, req: &Request) {
             version,
         } => {
             w.write_ustring(path);
-            w.write_buffer(data);
+            data.write(w);
             w.write_int(*version);
         }
         Request::GetAcl { path }
@@ -476,7 +477,7 @@ fn write_multi_op(w: &mut JuteWriter<'_>, sub: &MultiOp) {
         } => {
             write_multi_header(w, op::SET_DATA, false, -1);
             w.write_ustring(path);
-            w.write_buffer(data);
+            data.write(w);
             w.write_int(*version);
         }
         MultiOp::Check { path, version } => {
@@ -534,7 +535,7 @@ fn write_response_body(w: &mut JuteWriter<'_>, body: &Response) {
         }
         Response::Stat(stat) => w.write_stat(stat),
         Response::GetData { data, stat } => {
-            w.write_buffer(data);
+            data.write(w);
             w.write_stat(stat);
         }
         Response::GetAcl { acl, stat } => {
@@ -588,7 +589,7 @@ fn write_multi_result(w: &mut JuteWriter<'_>, result: &MultiResult) {
         MultiResult::Check => write_multi_header(w, op::CHECK, false, 0),
         MultiResult::GetData { data, stat } => {
             write_multi_header(w, op::GET_DATA, false, 0);
-            w.write_buffer(data);
+            data.write(w);
             w.write_stat(stat);
         }
         MultiResult::GetChildren { children } => {
@@ -627,7 +628,7 @@ pub fn decode_response(opcode: i32, body: &[u8]) -> Result<Response, DecodeError
         },
         op::EXISTS | op::SET_DATA | op::SET_ACL => Response::Stat(r.read_stat()?),
         op::GET_DATA | op::RECONFIG => Response::GetData {
-            data: r.read_buffer_or_empty()?,
+            data: Data::read(r)?,
             stat: r.read_stat()?,
         },
         op::GET_ACL => Response::GetAcl {
@@ -691,7 +692,7 @@ fn read_multi_results(r: &mut JuteReader<'_>) -> Result<Vec<MultiResult>, Decode
             },
             op::CHECK => MultiResult::Check,
             op::GET_DATA => MultiResult::GetData {
-                data: r.read_buffer_or_empty()?,
+                data: Data::read(r)?,
                 stat: r.read_stat()?,
             },
             op::GET_CHILDREN => MultiResult::GetChildren {

@@ -6,6 +6,7 @@
 
 mod child_names;
 pub mod codec;
+mod data;
 mod error;
 pub mod jute;
 mod records;
@@ -17,6 +18,7 @@ pub use codec::{
     encode_connect_request, encode_connect_response, encode_notification, encode_reply,
     encode_request,
 };
+pub use data::Data;
 pub use error::ErrorCode;
 pub use jute::{DecodeError, JuteReader, JuteWriter};
 pub use records::*;

@@ -2,6 +2,7 @@
 //! Encoding and decoding live in `codec.rs`.
 
 pub use super::child_names::ChildNames;
+use super::Data;
 
 /// ZooDefs.OpCode values.
 pub mod op {
@@ -172,7 +173,7 @@ pub struct WatcherEvent {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreateRequest {
     pub path: String,
-    pub data: Vec<u8>,
+    pub data: Data,
     pub acl: Vec<Acl>,
     pub flags: i32,
     pub ttl: Option<i64>,
@@ -228,7 +229,7 @@ pub enum MultiOp {
     },
     SetData {
         path: String,
-        data: Vec<u8>,
+        data: Data,
         version: i32,
     },
     Check {
@@ -266,7 +267,7 @@ pub enum Request {
     },
     SetData {
         path: String,
-        data: Vec<u8>,
+        data: Data,
         version: i32,
     },
     GetAcl {
@@ -352,7 +353,7 @@ pub enum MultiResult {
     },
     Check,
     GetData {
-        data: Vec<u8>,
+        data: Data,
         stat: Stat,
     },
     GetChildren {
@@ -382,7 +383,7 @@ pub enum Response {
     },
     Stat(Stat),
     GetData {
-        data: Vec<u8>,
+        data: Data,
         stat: Stat,
     },
     GetAcl {

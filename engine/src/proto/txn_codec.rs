@@ -12,6 +12,7 @@
 
 use super::jute::{DecodeError, JuteReader, JuteWriter};
 use super::records::op;
+use super::Data;
 use crate::txn::{Txn, TxnBody};
 
 /// Owner of a container znode (EphemeralType.CONTAINER_EPHEMERAL_OWNER).
@@ -53,7 +54,7 @@ fn write_record(w: &mut JuteWriter<'_>, body: &TxnBody) {
             parent_cversion,
         } => {
             w.write_ustring(path);
-            w.write_buffer(data);
+            data.write(w);
             w.write_acl_vec(acl);
             match *opcode {
                 op::CREATE_CONTAINER => w.write_int(*parent_cversion),
@@ -74,7 +75,7 @@ fn write_record(w: &mut JuteWriter<'_>, body: &TxnBody) {
             version,
         } => {
             w.write_ustring(path);
-            w.write_buffer(data);
+            data.write(w);
             w.write_int(*version);
         }
         TxnBody::SetAcl { path, acl, version } => {
@@ -141,7 +142,7 @@ fn read_record(
         },
         op::CREATE | op::CREATE2 | op::CREATE_CONTAINER | op::CREATE_TTL => {
             let path = r.read_string()?;
-            let data = r.read_buffer_or_empty()?;
+            let data = Data::read(r)?;
             let acl = r.read_acl_vec()?;
             let (ephemeral_owner, parent_cversion) = match txn_type {
                 op::CREATE_CONTAINER => (CONTAINER_EPHEMERAL_OWNER, r.read_int()?),
@@ -158,7 +159,7 @@ fn read_record(
             TxnBody::Create {
                 opcode: txn_type,
                 path: path.into(),
-                data: data.into(),
+                data,
                 acl,
                 ephemeral_owner,
                 parent_cversion,
@@ -171,7 +172,7 @@ fn read_record(
         // reconfig (16) logs a SetDataTxn on /zookeeper/config.
         op::SET_DATA | op::RECONFIG => TxnBody::SetData {
             path: r.read_string()?,
-            data: r.read_buffer_or_empty()?.into(),
+            data: Data::read(r)?,
             version: r.read_int()?,
         },
         op::SET_ACL => TxnBody::SetAcl {

@@ -201,31 +201,109 @@ pub fn java_hash_set_order(ids: &[Id]) -> Vec<&Id> {
     order.into_iter().map(|(_, _, id)| id).collect()
 }
 
-/// Interned ACL lists: znodes hold a small index instead of their own copy, as ZooKeeper's
-/// ReferenceCountedACLCache does. Lists are never freed; there are few distinct ones.
+/// Interned ACL lists: znodes hold a small index instead of their own copy, and each list
+/// counts the znodes using it, as ZooKeeper's ReferenceCountedACLCache does. A list whose
+/// last znode went (deleted, or moved to another list by setACL) is freed and its index
+/// reused, so unique digest or ip ACLs do not pile up for good. Indexes are local to one
+/// tree: txns carry whole ACL lists, and a snapshot writes the lists its nodes use.
 #[derive(Default, Clone)]
 pub struct AclCache {
-    lists: Vec<Vec<Acl>>,
+    /// By index; `None` for a freed slot.
+    lists: Vec<Option<Vec<Acl>>>,
+    /// Znodes using each list.
+    usages: Vec<u64>,
     index: HashMap<Vec<Acl>, u32>,
+    /// Freed indexes, reused first.
+    free: Vec<u32>,
 }
 
 impl AclCache {
+    /// The index of `acl`, adding the list (with no usages yet) if it is new. A list left
+    /// without usages stays until `purge_unused`: snapshot loading interns every list first.
     pub fn intern(&mut self, acl: &[Acl]) -> u32 {
         if let Some(&i) = self.index.get(acl) {
             return i;
         }
-        let i = u32::try_from(self.lists.len()).expect("fewer than 2^32 distinct ACL lists");
-        self.lists.push(acl.to_vec());
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.lists[i as usize] = Some(acl.to_vec());
+                i
+            }
+            None => {
+                let i =
+                    u32::try_from(self.lists.len()).expect("fewer than 2^32 distinct ACL lists");
+                self.lists.push(Some(acl.to_vec()));
+                self.usages.push(0);
+                i
+            }
+        };
         self.index.insert(acl.to_vec(), i);
         i
     }
 
-    pub fn get(&self, i: u32) -> &[Acl] {
-        &self.lists[i as usize]
+    /// A znode starts using `acl`: its index, with one more usage.
+    pub fn add_usage(&mut self, acl: &[Acl]) -> u32 {
+        let i = self.intern(acl);
+        self.add_usage_of(i);
+        i
     }
 
-    pub fn lists(&self) -> &[Vec<Acl>] {
-        &self.lists
+    /// A znode starts using the list at index `i`.
+    pub fn add_usage_of(&mut self, i: u32) {
+        assert!(self.is_live(i), "ACL index {i} is not in the cache");
+        self.usages[i as usize] += 1;
+    }
+
+    /// A znode stops using the list at index `i`; the last usage frees it.
+    pub fn remove_usage(&mut self, i: u32) {
+        let usages = &mut self.usages[i as usize];
+        assert!(*usages > 0, "ACL index {i} released more often than used");
+        *usages -= 1;
+        if *usages == 0 {
+            self.free_list(i);
+        }
+    }
+
+    /// Frees every list no znode uses (after a snapshot load, as ZooKeeper's purgeUnused).
+    pub fn purge_unused(&mut self) {
+        for i in 0..self.lists.len() as u32 {
+            if self.usages[i as usize] == 0 && self.is_live(i) {
+                self.free_list(i);
+            }
+        }
+    }
+
+    fn free_list(&mut self, i: u32) {
+        if let Some(list) = self.lists[i as usize].take() {
+            self.index.remove(&list);
+            self.free.push(i);
+        }
+    }
+
+    fn is_live(&self, i: u32) -> bool {
+        self.lists.get(i as usize).is_some_and(|l| l.is_some())
+    }
+
+    /// The list at index `i`, which a znode uses: a freed index is a broken invariant.
+    pub fn get(&self, i: u32) -> &[Acl] {
+        match self.lists.get(i as usize) {
+            Some(Some(list)) => list,
+            _ => panic!("ACL index {i} is not in the cache"),
+        }
+    }
+
+    /// Znodes using the list at index `i`.
+    pub fn usages(&self, i: u32) -> u64 {
+        self.usages.get(i as usize).copied().unwrap_or(0)
+    }
+
+    /// Distinct lists held (ZooKeeper's ReferenceCountedACLCache.size()).
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
     }
 }
 
@@ -306,6 +384,21 @@ mod tests {
         assert_eq!(
             java_hash_set_order(&[ip.clone(), sup.clone(), su.clone()]),
             vec![&su, &ip, &sup]
+        );
+    }
+
+    /// Freed indexes are reused: churning unique lists does not grow the table.
+    #[test]
+    fn freed_slots_are_reused() {
+        let mut cache = AclCache::default();
+        for i in 0..10_000 {
+            let i =
+                cache.add_usage(&[Acl::new(31, "ip", &format!("10.0.{}.{}", i / 256, i % 256))]);
+            cache.remove_usage(i);
+        }
+        assert_eq!(
+            (cache.len(), cache.lists.len(), cache.index.len()),
+            (0, 1, 0)
         );
     }
 

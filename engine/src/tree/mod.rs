@@ -149,7 +149,7 @@ impl DataTree {
     }
 
     /// A tree with no nodes at all, to be filled from a snapshot with `intern_acl` (in the
-    /// snapshot's ACL order) and `insert_raw` (parents first).
+    /// snapshot's ACL order), `insert_unlinked`, `link_children` and `purge_unused_acls`.
     pub fn empty() -> DataTree {
         DataTree {
             nodes: NodeTable::default(),
@@ -172,11 +172,30 @@ impl DataTree {
 
     /// Inserts a node without linking it to its parent; call `link_children` once all nodes
     /// are in. Loading a snapshot this way builds each child set in one sorted bulk load
-    /// instead of a million random B-tree inserts.
+    /// instead of a million random B-tree inserts. `node.acl` must be an index of this
+    /// tree's ACL cache (`intern_acl`); the node counts as one of its usages.
     pub fn insert_unlinked(&mut self, path: &str, node: Znode) -> u32 {
         self.index_owner(path, node.ephemeral_owner);
         self.approximate_data_size += (path.len() + node.data.len()) as i64;
-        self.nodes.insert(Arc::from(path), node).0
+        self.acls.add_usage_of(node.acl);
+        let (slot, orphan) = self.nodes.insert(Arc::from(path), node);
+        if let Some(orphan) = orphan {
+            self.forget(path, &orphan);
+        }
+        slot
+    }
+
+    /// Drops the indexes, size and ACL usage of a node that left the table.
+    fn forget(&mut self, path: &str, node: &Znode) {
+        self.unindex_owner(path, node.ephemeral_owner);
+        self.approximate_data_size -= (path.len() + node.data.len()) as i64;
+        self.acls.remove_usage(node.acl);
+    }
+
+    /// Frees the ACL lists no znode uses (after loading a snapshot, whose table may hold
+    /// lists that only nodes since deleted had used).
+    pub fn purge_unused_acls(&mut self) {
+        self.acls.purge_unused();
     }
 
     /// Links every node into its parent's child set (after `insert_unlinked`).
@@ -285,13 +304,22 @@ impl DataTree {
         self.nodes.iter()
     }
 
-    /// Number of znodes below `path` (not counting it).
+    /// Number of znodes below `path` (not counting it). A walk with a stack of its own, not
+    /// recursion: a chain of nested znodes is as deep as clients make it, and a shard
+    /// thread's stack is not.
     pub fn descendant_count(&self, path: &str) -> usize {
         let Some(node) = self.get(path) else { return 0 };
-        self.nodes
-            .child_paths(node)
-            .map(|c| 1 + self.descendant_count(c))
-            .sum()
+        let mut count = 0;
+        let mut pending: Vec<&Znode> = vec![node];
+        while let Some(node) = pending.pop() {
+            for child in self.nodes.child_nodes(node) {
+                count += 1;
+                if !child.children.is_empty() {
+                    pending.push(child);
+                }
+            }
+        }
+        count
     }
 
     /// createNode. On NODEEXISTS the parent's cversion and pzxid still move forward, as
@@ -330,14 +358,13 @@ impl DataTree {
         if exists {
             return Err(ErrorCode::NodeExists);
         }
-        let acl = self.acls.intern(acl);
+        let acl = self.acls.add_usage(acl);
         let node = Znode::new(data, acl, ephemeral_owner, zxid, time);
         self.index_owner(&path, ephemeral_owner);
         self.approximate_data_size += (path.len() + node.data.len()) as i64;
         let (slot, orphan) = self.nodes.insert(path.clone(), node);
         if let Some(orphan) = orphan {
-            self.unindex_owner(&path, orphan.ephemeral_owner);
-            self.approximate_data_size -= (path.len() + orphan.data.len()) as i64;
+            self.forget(&path, &orphan);
         }
         self.nodes.link_to(p, slot);
         Ok(())
@@ -349,8 +376,7 @@ impl DataTree {
             return Err(ErrorCode::BadArguments);
         }
         let (slot, _, node) = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
-        self.unindex_owner(path, node.ephemeral_owner);
-        self.approximate_data_size -= (path.len() + node.data.len()) as i64;
+        self.forget(path, &node);
         let parent = path::parent_of(path).and_then(|p| self.nodes.slot_of(Self::key(p)));
         if let Some(p) = parent {
             self.nodes.unlink(p, slot, path::name_of(path));
@@ -382,14 +408,16 @@ impl DataTree {
         Ok(())
     }
 
+    /// setACL moves the node's usage to the new list (which may free the old one).
     pub fn set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<(), ErrorCode> {
-        let acl = self.acls.intern(acl);
         let node = self
             .nodes
             .get_mut(Self::key(path))
             .ok_or(ErrorCode::NoNode)?;
-        node.acl = acl;
+        let acl = self.acls.add_usage(acl);
+        let old = std::mem::replace(&mut node.acl, acl);
         node.aversion = version;
+        self.acls.remove_usage(old);
         Ok(())
     }
 
@@ -498,6 +526,128 @@ mod tests {
         }
         assert_eq!(u.ephemerals_of(77), vec!["/a/x".to_string()]);
         assert_eq!(u.node_count(), t.node_count());
+    }
+
+    fn unique_digest(i: usize) -> Vec<Acl> {
+        vec![Acl::new(perms::ALL, "digest", &format!("user{i}:hash{i}"))]
+    }
+
+    /// Every znode's list has as many usages as znodes use it, and the cache holds no other.
+    fn assert_acl_usages_match(t: &DataTree) {
+        let mut used: HashMap<u32, u64> = HashMap::new();
+        for (_, n) in t.iter() {
+            *used.entry(n.acl).or_default() += 1;
+        }
+        for (&i, &count) in &used {
+            assert_eq!(
+                t.acls().usages(i),
+                count,
+                "usages of ACL {:?}",
+                t.acls().get(i)
+            );
+        }
+        assert_eq!(
+            t.acls().len(),
+            used.len(),
+            "lists held besides the used ones"
+        );
+    }
+
+    /// ZooKeeper's ReferenceCountedACLCache: lists of deleted znodes are freed, so unique
+    /// digest ACLs do not grow memory for good.
+    #[test]
+    fn unique_acls_of_deleted_znodes_are_freed() {
+        let mut t = DataTree::new();
+        let baseline = t.acls().len();
+        let empty = || Data::from(&[][..]);
+        for i in 0..100_000 {
+            let path: Arc<str> = format!("/n{i}").into();
+            t.create(path.clone(), empty(), &unique_digest(i), 0, -1, 1, 1)
+                .unwrap();
+            if i % 1000 == 999 {
+                assert_eq!(t.acls().len(), baseline + 1, "before delete {i}");
+            }
+            t.delete(&path, 2).unwrap();
+            assert_eq!(t.acls().len(), baseline, "after delete {i}");
+        }
+        // Shared lists live while any znode uses them.
+        let open = Acl::open_unsafe();
+        t.create("/a".into(), empty(), &unique_digest(7), 0, -1, 3, 1)
+            .unwrap();
+        t.create("/b".into(), empty(), &unique_digest(7), 0, -1, 4, 1)
+            .unwrap();
+        assert_acl_usages_match(&t);
+        t.delete("/a", 5).unwrap();
+        assert_eq!(t.acl_of(t.get("/b").unwrap()), &unique_digest(7)[..]);
+        t.set_acl("/b", &open, 1).unwrap();
+        assert_eq!(t.acls().len(), baseline);
+        assert_acl_usages_match(&t);
+    }
+
+    #[test]
+    fn set_acl_churn_frees_each_list_it_leaves() {
+        let mut t = DataTree::new();
+        let baseline = t.acls().len();
+        t.create(
+            "/x".into(),
+            Data::from(&[][..]),
+            &unique_digest(0),
+            0,
+            -1,
+            1,
+            1,
+        )
+        .unwrap();
+        for i in 1..100_000 {
+            t.set_acl("/x", &unique_digest(i), i as i32).unwrap();
+            // Setting the list a node already has keeps it.
+            t.set_acl("/x", &unique_digest(i), i as i32).unwrap();
+            assert_eq!(t.acls().len(), baseline + 1, "after setACL {i}");
+        }
+        assert_eq!(t.acl_of(t.get("/x").unwrap()), &unique_digest(99_999)[..]);
+        assert_eq!(
+            t.set_acl("/missing", &unique_digest(1), 0),
+            Err(ErrorCode::NoNode)
+        );
+        assert_eq!(
+            t.acls().len(),
+            baseline + 1,
+            "a failed setACL holds nothing"
+        );
+        assert_acl_usages_match(&t);
+    }
+
+    /// A snapshot load interns the snapshot's table, counts the nodes, and frees lists only
+    /// deleted nodes had used.
+    #[test]
+    fn load_counts_usages_and_purges_unused_lists() {
+        let mut u = DataTree::empty();
+        let open = u.intern_acl(&Acl::open_unsafe());
+        let gone = u.intern_acl(&unique_digest(1));
+        let kept = u.intern_acl(&unique_digest(2));
+        let node = |acl| Znode::new(Data::from(&[][..]), acl, 0, 1, 1);
+        u.insert_unlinked("/", node(open));
+        u.insert_unlinked("/k1", node(kept));
+        u.insert_unlinked("/k2", node(kept));
+        u.link_children();
+        u.purge_unused_acls();
+        assert_eq!(u.acls().len(), 2);
+        assert_eq!(u.acls().usages(gone), 0);
+        assert_eq!(u.acls().usages(kept), 2);
+        assert_acl_usages_match(&u);
+        // The freed index is reused by the next new list.
+        u.create(
+            "/n".into(),
+            Data::from(&[][..]),
+            &unique_digest(3),
+            0,
+            -1,
+            2,
+            1,
+        )
+        .unwrap();
+        assert_eq!(u.get("/n").unwrap().acl, gone);
+        assert_acl_usages_match(&u);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! ChangeRecords). Validation order follows ZooKeeper, so the same bad request gives the same
 //! error.
 
-use super::TxnBody;
+use super::{Data, TxnBody};
 use crate::limits::{CONTAINER_EPHEMERAL_OWNER, TTL_MAX_MS};
 use crate::proto::{create_mode, op, perms, Acl, CreateRequest, ErrorCode, Id, MultiOp};
 use crate::tree::{acl, path, DataTree, EphemeralType, CONFIG, QUOTA, ROOT, ZOOKEEPER};
@@ -221,7 +221,7 @@ pub fn prep_create(
     Ok(TxnBody::Create {
         opcode: txn_opcode,
         path: new_path.into(),
-        data: req.data.as_slice().into(),
+        data: req.data.clone(),
         acl: fixed_acl,
         ephemeral_owner,
         parent_cversion,
@@ -269,7 +269,7 @@ pub fn prep_set_data(
     view: &mut PrepView,
     ctx: &PrepContext,
     p: &str,
-    data: &[u8],
+    data: &Data,
     version: i32,
 ) -> Result<TxnBody, ErrorCode> {
     validate(p)?;
@@ -285,7 +285,7 @@ pub fn prep_set_data(
     );
     Ok(TxnBody::SetData {
         path: p.to_string(),
-        data: data.into(),
+        data: data.clone(),
         version: new_version,
     })
 }

@@ -5,9 +5,8 @@
 use crate::proto::Acl;
 use std::sync::Arc;
 
-/// Znode data as txns and trees hold it: shared, so the pipeline's tree and every shard
-/// replica applying the same txn keep one copy of the bytes.
-pub type Data = Arc<[u8]>;
+/// Znode data as txns and trees hold it: shared bytes, or null (see `proto::Data`).
+pub use crate::proto::Data;
 
 /// One logged transaction: TxnHeader plus its record.
 #[derive(Clone, Debug, PartialEq, Eq)]

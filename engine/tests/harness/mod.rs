@@ -393,7 +393,7 @@ impl Sim {
     ) -> Result<Stat, i32> {
         let req = Request::SetData {
             path: path.into(),
-            data: data.to_vec(),
+            data: data.to_vec().into(),
             version,
         };
         match self.call_result(c, req)? {
@@ -413,7 +413,7 @@ impl Sim {
             watch,
         };
         match self.call_result(c, req)? {
-            Response::GetData { data, stat } => Ok((data, stat)),
+            Response::GetData { data, stat } => Ok((data.to_vec(), stat)),
             other => panic!("getData answered {other:?}"),
         }
     }
@@ -498,7 +498,7 @@ pub fn create_req(
         opcode,
         req: CreateRequest {
             path: path.into(),
-            data: data.to_vec(),
+            data: data.to_vec().into(),
             acl,
             flags,
             ttl,
@@ -511,7 +511,7 @@ pub fn multi_create(path: &str, data: &[u8]) -> MultiOp {
         opcode: op::CREATE,
         req: CreateRequest {
             path: path.into(),
-            data: data.to_vec(),
+            data: data.to_vec().into(),
             acl: Acl::open_unsafe(),
             flags: create_mode::PERSISTENT,
             ttl: None,

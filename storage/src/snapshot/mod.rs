@@ -7,12 +7,14 @@
 //! validated once with `rkyv::access`, and then used in place.
 
 mod shared;
+mod v1;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
+use rkyv::with::Map;
 
 use crate::backend::{Backend, BackendFile};
 use crate::error::{Result, StorageError};
@@ -25,8 +27,9 @@ pub const SNAPSHOT_PREFIX: &str = "snapshot.";
 pub const TMP_SUFFIX: &str = ".tmp";
 /// Snapshot file magic.
 pub const MAGIC: [u8; 4] = *b"RKSN";
-/// Bumped whenever the image types or the rkyv format features change.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped whenever the image types or the rkyv format features change. Version 2 keeps null
+/// znode data apart from empty data; version 1 files are still read (see `v1`).
+pub const FORMAT_VERSION: u32 = 2;
 /// Header length; also the payload offset.
 pub const HEADER_LEN: usize = 32;
 
@@ -67,9 +70,9 @@ pub struct SnapNode {
     /// Full path; the root is "/".
     #[rkyv(with = SharedStr)]
     pub path: Arc<str>,
-    /// Node data.
-    #[rkyv(with = SharedBytes)]
-    pub data: Arc<[u8]>,
+    /// Node data; `None` is null data (ZooKeeper's `create(path, null)`), not empty data.
+    #[rkyv(with = Map<SharedBytes>)]
+    pub data: Option<Arc<[u8]>>,
     /// Index into [`SnapshotImage::acls`].
     pub acl_index: u32,
     /// Stat fields, as in ZooKeeper's StatPersisted.
@@ -143,9 +146,18 @@ pub struct SnapshotInfo {
 }
 
 fn header(payload_len: u64, payload_crc: u32, zxid: i64) -> [u8; HEADER_LEN] {
+    header_of_version(FORMAT_VERSION, payload_len, payload_crc, zxid)
+}
+
+fn header_of_version(
+    version: u32,
+    payload_len: u64,
+    payload_crc: u32,
+    zxid: i64,
+) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
     h[0..4].copy_from_slice(&MAGIC);
-    h[4..8].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h[4..8].copy_from_slice(&version.to_le_bytes());
     h[8..16].copy_from_slice(&payload_len.to_le_bytes());
     h[16..24].copy_from_slice(&zxid.to_le_bytes());
     h[24..28].copy_from_slice(&payload_crc.to_le_bytes());
@@ -155,6 +167,7 @@ fn header(payload_len: u64, payload_crc: u32, zxid: i64) -> [u8; HEADER_LEN] {
 }
 
 struct Header {
+    version: u32,
     payload_len: u64,
     zxid: i64,
     payload_crc: u32,
@@ -174,9 +187,10 @@ fn parse_header(h: &[u8; HEADER_LEN]) -> std::result::Result<Header, String> {
         ));
     }
     let version = u32_at(4);
-    if version != FORMAT_VERSION {
+    if version != FORMAT_VERSION && version != v1::VERSION {
         return Err(format!(
-            "format version {version}, this build reads {FORMAT_VERSION}"
+            "format version {version}, this build reads {} and {FORMAT_VERSION}",
+            v1::VERSION
         ));
     }
     b8.copy_from_slice(&h[8..16]);
@@ -184,6 +198,7 @@ fn parse_header(h: &[u8; HEADER_LEN]) -> std::result::Result<Header, String> {
     b8.copy_from_slice(&h[16..24]);
     let zxid = i64::from_le_bytes(b8);
     Ok(Header {
+        version,
         payload_len,
         zxid,
         payload_crc: u32_at(24),
@@ -417,6 +432,10 @@ pub fn load_snapshot_file<B: Backend>(
                 hdr.payload_crc
             ),
         ));
+    }
+    if hdr.version == v1::VERSION {
+        buf = v1::upgrade(&buf)
+            .map_err(|e| corrupt(HEADER_LEN as u64, format!("version 1 archive: {e}")))?;
     }
     let archived = rkyv::access::<ArchivedSnapshotImage, rancor::Error>(&buf)
         .map_err(|e| corrupt(HEADER_LEN as u64, format!("archive validation failed: {e}")))?;
