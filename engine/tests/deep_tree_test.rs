@@ -100,9 +100,12 @@ fn deep_chain_reads_watches_and_replays_on_a_small_stack() {
 
         // Replaying the log into a fresh engine (start-up without a snapshot) gives the same
         // tree, and the replica counts as deep.
-        let mut replica = Engine::new(EngineConfig::default(), START_MS);
+        let mut replica = Engine::new(
+            EngineConfig::default(),
+            ringkeeper_engine::Now::at(START_MS),
+        );
         for txn in &sim.wal {
-            replica.replay(txn, START_MS);
+            replica.replay(txn, ringkeeper_engine::Now::at(START_MS));
         }
         assert_trees_equal(sim.engine.tree(), replica.tree(), "replayed deep chain");
         assert_eq!(

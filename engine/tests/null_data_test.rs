@@ -99,13 +99,16 @@ fn null_data_stays_null_through_writes_reads_the_log_and_replay() {
 
     // Every logged txn decodes to itself (null kept), and replaying the log rebuilds the
     // same data, null and empty apart.
-    let mut replica = Engine::new(EngineConfig::default(), START_MS);
+    let mut replica = Engine::new(
+        EngineConfig::default(),
+        ringkeeper_engine::Now::at(START_MS),
+    );
     for txn in &sim.wal {
         let mut buf = Vec::new();
         encode_txn(txn, &mut buf);
         let back = decode_txn(&buf).unwrap();
         assert_eq!(&back, txn);
-        replica.replay(&back, START_MS);
+        replica.replay(&back, ringkeeper_engine::Now::at(START_MS));
     }
     for (path, null) in [
         ("/null", false),

@@ -548,7 +548,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let config = config_in(tmp.path());
         let (mut persist, mut engine, _) =
-            Persist::open(&config, EngineConfig::default(), 0).unwrap();
+            Persist::open(&config, EngineConfig::default(), Now::at(0)).unwrap();
         let empty = || Data::from(&b""[..]);
         let mut zxid = engine.last_zxid();
         let mut log = |persist: &mut Persist, engine: &mut Engine, path: &str, data: Data| {
@@ -556,7 +556,7 @@ mod tests {
             let txn = create_txn_with(path, zxid, data);
             futures_lite::future::block_on(persist.append(&txn)).unwrap();
             futures_lite::future::block_on(persist.commit()).unwrap();
-            engine.replay(&txn, 0);
+            engine.replay(&txn, Now::at(0));
         };
         log(&mut persist, &mut engine, "/snap-null", Data::null());
         log(&mut persist, &mut engine, "/snap-empty", empty());
@@ -565,7 +565,8 @@ mod tests {
         log(&mut persist, &mut engine, "/log-empty", empty());
         drop(persist);
 
-        let (_, restarted, report) = Persist::open(&config, EngineConfig::default(), 0).unwrap();
+        let (_, restarted, report) =
+            Persist::open(&config, EngineConfig::default(), Now::at(0)).unwrap();
         assert_eq!(report.txns_replayed, 2);
         let tree = restarted.tree();
         for (path, null) in [
@@ -610,7 +611,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let config = config_in(tmp.path());
         let (mut persist, mut engine, _) =
-            Persist::open(&config, EngineConfig::default(), 0).unwrap();
+            Persist::open(&config, EngineConfig::default(), Now::at(0)).unwrap();
         let mut zxid = engine.last_zxid();
         let mut apply = |persist: &mut Persist, engine: &mut Engine, body: TxnBody| {
             zxid += 1;
@@ -618,7 +619,7 @@ mod tests {
             txn.body = body;
             futures_lite::future::block_on(persist.append(&txn)).unwrap();
             futures_lite::future::block_on(persist.commit()).unwrap();
-            engine.replay(&txn, 0);
+            engine.replay(&txn, Now::at(0));
             zxid
         };
         let create = |path: &str, acl| TxnBody::Create {
@@ -661,7 +662,8 @@ mod tests {
         apply(&mut persist, &mut engine, set);
         drop(persist);
 
-        let (_, restarted, _) = Persist::open(&config, EngineConfig::default(), 0).unwrap();
+        let (_, restarted, _) =
+            Persist::open(&config, EngineConfig::default(), Now::at(0)).unwrap();
         let (live, back) = (engine.tree(), restarted.tree());
         for (path, user) in [("/a1", "a"), ("/a2", "e"), ("/b", "d"), ("/d", "d")] {
             let n = back.get(path).unwrap();
@@ -686,7 +688,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let config = config_in(tmp.path());
         let (mut persist, mut engine, _) =
-            Persist::open(&config, EngineConfig::default(), 0).unwrap();
+            Persist::open(&config, EngineConfig::default(), Now::at(0)).unwrap();
         let mut path = String::with_capacity(2 * DEPTH);
         let mut zxid = engine.last_zxid();
         let mut log = |persist: &mut Persist, engine: &mut Engine, levels: usize| {
@@ -695,7 +697,7 @@ mod tests {
                 zxid += 1;
                 let txn = create_txn(&path, zxid);
                 futures_lite::future::block_on(persist.append(&txn)).unwrap();
-                engine.replay(&txn, 0);
+                engine.replay(&txn, Now::at(0));
             }
             futures_lite::future::block_on(persist.commit()).unwrap();
         };
@@ -705,7 +707,8 @@ mod tests {
         log(&mut persist, &mut engine, DEPTH - DEPTH / 2);
         drop(persist);
 
-        let (_, restarted, report) = Persist::open(&config, EngineConfig::default(), 0).unwrap();
+        let (_, restarted, report) =
+            Persist::open(&config, EngineConfig::default(), Now::at(0)).unwrap();
         assert_eq!(report.snapshot_zxid, Some(snap_zxid));
         assert_eq!(report.txns_replayed, DEPTH - DEPTH / 2);
         let (live, back) = (engine.tree(), restarted.tree());
@@ -750,7 +753,7 @@ mod tests {
         };
         let info = write_snapshot(&FsBackend::new(), tmp.path(), &image).unwrap();
         let config = config_in(tmp.path());
-        let err = match Persist::open(&config, EngineConfig::default(), 0) {
+        let err = match Persist::open(&config, EngineConfig::default(), Now::at(0)) {
             Ok(_) => panic!("a snapshot with ACL index 7 of 1 list loaded"),
             Err(e) => e,
         };
