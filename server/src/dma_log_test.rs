@@ -11,7 +11,7 @@ use ringkeeper_storage::wal::{Wal, WalOptions, VERSION_DIR};
 use ringkeeper_storage::FsBackend;
 use std::path::Path;
 
-fn opts() -> WalOptions {
+pub(super) fn opts() -> WalOptions {
     WalOptions {
         pre_alloc_size: 16 << 10,
         segment_target_size: 6000,
@@ -23,7 +23,7 @@ fn opts() -> WalOptions {
 }
 
 /// Sizes vary so that batches end anywhere inside a 512-byte block.
-fn payload(zxid: i64) -> Vec<u8> {
+pub(super) fn payload(zxid: i64) -> Vec<u8> {
     let len = 1 + (zxid as usize * 37) % 300;
     (0..len)
         .map(|i| b'a' + ((zxid as usize + i) % 26) as u8)

@@ -7,12 +7,13 @@
 //! subset of the last write's sectors), and `Wal::open` must find every acknowledged record,
 //! only a prefix of what was appended, and no damage. The failed sync must poison the log.
 
+use super::tests::{opts, payload};
 use super::DmaLog;
 use crate::segment_file::{LogDisk, SegmentIo};
 use futures_lite::future::yield_now;
 use glommio::LocalExecutorBuilder;
 use ringkeeper_storage::backend::{Backend, BackendFile, SimBackend, SimFile};
-use ringkeeper_storage::wal::{Wal, WalOptions, SECTOR};
+use ringkeeper_storage::wal::{Wal, SECTOR};
 use ringkeeper_storage::StorageError;
 use std::cell::RefCell;
 use std::path::Path;
@@ -87,25 +88,6 @@ impl SegmentIo for SimSegment {
     }
 
     async fn close(self) {}
-}
-
-fn opts() -> WalOptions {
-    WalOptions {
-        pre_alloc_size: 16 << 10,
-        segment_target_size: 6000,
-        force_sync: true,
-        max_batch_bytes: 1 << 20,
-        max_batch_records: 1000,
-        write_alignment: 1,
-    }
-}
-
-/// Sizes vary so that batches end anywhere inside a sector.
-fn payload(zxid: i64) -> Vec<u8> {
-    let len = 1 + (zxid as usize * 37) % 300;
-    (0..len)
-        .map(|i| b'a' + ((zxid as usize + i) % 26) as u8)
-        .collect()
 }
 
 /// Records per commit; a roll before the 6th.

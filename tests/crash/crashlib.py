@@ -59,6 +59,21 @@ class ServerGone(Exception):
     pass
 
 
+def private_binary(tmp_path_factory) -> str:
+    """A private copy of the candidate binary for a test session: others rebuild
+    target/debug/ringkeeper meanwhile, and a binary swapped between two restarts would be a
+    different server."""
+    import pytest
+
+    src = RINGKEEPER_BIN
+    if not os.access(src, os.X_OK):
+        pytest.fail(f"ringkeeper binary {src} not found: run `cargo build -p ringkeeper` "
+                    "(or set RINGKEEPER_BIN)")
+    dst = tmp_path_factory.mktemp("bin") / "ringkeeper"
+    shutil.copy2(src, dst)
+    return str(dst)
+
+
 class RkServer:
     """One Ringkeeper data set (dataDir + dataLogDir) served by successive processes."""
 

@@ -221,14 +221,7 @@ def mib(n: int) -> str:
 
 @pytest.fixture(scope="session")
 def rk_bin(tmp_path_factory) -> str:
-    """A private copy of the binary (others rebuild target/debug/ringkeeper meanwhile)."""
-    src = crashlib.RINGKEEPER_BIN
-    if not os.access(src, os.X_OK):
-        pytest.fail(f"ringkeeper binary {src} not found: run `cargo build -p ringkeeper` "
-                    "(or set RINGKEEPER_BIN)")
-    dst = tmp_path_factory.mktemp("bin") / "ringkeeper"
-    shutil.copy2(src, dst)
-    return str(dst)
+    return crashlib.private_binary(tmp_path_factory)
 
 
 @pytest.fixture
