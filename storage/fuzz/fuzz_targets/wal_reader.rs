@@ -2,9 +2,8 @@
 //! backend: `Wal::open` must return the records or an error, never panic or blow up, every
 //! record it returns goes through the txn decoder as the server's replay does, and recovery
 //! must be idempotent: after a power cut right after it, a second recovery finds the same
-//! records (it may still remove bytes that held no valid record: a segment that the first
-//! one skipped as covered by the next one becomes the last when that one was removed). Then one record is written and committed after the
-//! recovered ones, as the restarted server would, and after a power cut a third recovery
+//! records. Then one record is written and committed after the recovered ones, as the
+//! restarted server would, and after a power cut a third recovery
 //! must find the same records plus that one (an acknowledged write is never lost).
 //!
 //! Input: one flags byte, then up to three segments separated by `SEPARATOR`. Each segment is
