@@ -7,6 +7,8 @@
 #   RINGKEEPER_DIFF_CANDIDATE=zookeeper  run the differential suite ZK-vs-ZK
 #                                        (validates the harness; skips nothing else)
 #   RINGKEEPER_SKIP_CARGO=1              skip the cargo steps (harness work only)
+#   RINGKEEPER_SKIP_FUZZ=1               skip the short fuzz runs (tests/fuzz-short.sh)
+#   RINGKEEPER_FUZZ_SECONDS              seconds per fuzz target (default 45)
 #   RINGKEEPER_BIN                       candidate binary (default target/debug/ringkeeper)
 #   extra arguments are passed to pytest, e.g. tests/run-all.sh -k watches
 set -euo pipefail
@@ -88,6 +90,9 @@ if [ "${RINGKEEPER_SKIP_CARGO:-0}" != 1 ]; then
     log "cargo test --workspace";   cargo test --workspace
     log "cargo fmt --check";        cargo fmt --all -- --check
     log "cargo clippy";             cargo clippy --workspace --all-targets -- -D warnings
+    if [ "${RINGKEEPER_SKIP_FUZZ:-0}" != 1 ]; then
+        log "short fuzz runs";      tests/fuzz-short.sh
+    fi
 fi
 
 # ---- differential suite ------------------------------------------------------

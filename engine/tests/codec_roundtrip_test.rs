@@ -324,10 +324,10 @@ fn response() -> impl Strategy<Value = (i32, Response)> {
     ]
 }
 
-/// Session ids as the session tracker makes them: server id 1..=254 in the top byte, so never
-/// 0, the container marker or a TTL owner.
+/// Any session id: the top byte is the server's myid, and any myid ZooKeeper accepts (255
+/// too, while TTL nodes are disabled) must log its ephemerals faithfully.
 fn session_id() -> impl Strategy<Value = i64> {
-    (1i64..=254, 0i64..(1 << 56)).prop_map(|(server, low)| (server << 56) | low)
+    any::<i64>()
 }
 
 const TTL_MARKER: i64 = 0xFF00_0000_0000_0000_u64 as i64;
@@ -752,4 +752,39 @@ fn writer_and_reader_agree_on_primitives() {
     assert!(r.is_empty());
     assert_eq!(r.remaining(), 0);
     assert_eq!(r.read_int(), Err(DecodeError::Truncated));
+}
+
+/// Found by the wal_reader fuzz target (storage/fuzz/corpus/wal_reader/crash-d83cb79d...): an
+/// ephemeral create by a session whose id has 0xFF in its top byte (the session ids of a
+/// server with myid 255, which ZooKeeper accepts while TTL nodes are disabled) was logged with
+/// CreateTxn.ephemeral false, so after a restart the node came back persistent.
+#[test]
+fn ephemeral_create_by_any_session_id_survives_the_log() {
+    // TxnHeader {clientId -8, cxid 3, zxid 2, time, type create (1)}, then CreateTxn
+    // {path "/e", data "", acl [world:anyone 31], ephemeral true, parentCVersion 1}.
+    let payload: Vec<u8> = [
+        "fffffffffffffff8 00000003 0000000000000002 0000018d00000000 00000001",
+        "00000002 2f65 00000000 00000001 0000001f 00000005 776f726c64 00000006 616e796f6e65",
+        "01 00000001",
+    ]
+    .concat()
+    .split_whitespace()
+    .flat_map(|token| {
+        (0..token.len())
+            .step_by(2)
+            .map(move |i| u8::from_str_radix(&token[i..i + 2], 16).expect("hex"))
+    })
+    .collect();
+    let txn = decode_txn(&payload).expect("decodes");
+    let TxnBody::Create {
+        ephemeral_owner, ..
+    } = txn.body
+    else {
+        panic!("not a create: {txn:?}");
+    };
+    assert_eq!(ephemeral_owner, -8);
+    let mut again = Vec::new();
+    encode_txn(&txn, &mut again);
+    assert_eq!(again, payload);
+    assert_eq!(decode_txn(&again), Ok(txn));
 }

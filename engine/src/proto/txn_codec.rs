@@ -25,11 +25,6 @@ const TTL_MARKER: i64 = !TTL_MASK;
 /// TxnDigest {i version, l treeDigest} that ZooKeeper 3.6+ appends after the record.
 const TXN_DIGEST_LEN: usize = 12;
 
-/// True when `owner` is a session id, as opposed to 0, the container marker or a TTL owner.
-fn is_session_owner(owner: i64) -> bool {
-    owner != 0 && owner != CONTAINER_EPHEMERAL_OWNER && (owner & !TTL_MASK) != TTL_MARKER
-}
-
 /// Appends TxnHeader + record. No length, checksum or end marker.
 pub fn encode_txn(txn: &Txn, out: &mut Vec<u8>) {
     let mut w = JuteWriter::new(out);
@@ -62,8 +57,10 @@ fn write_record(w: &mut JuteWriter<'_>, body: &TxnBody) {
                     w.write_int(*parent_cversion);
                     w.write_long(ephemeral_owner & TTL_MASK);
                 }
+                // create and create2 carry no container or TTL owner (those have opcodes of
+                // their own): any non-zero owner is the session, whatever its top byte.
                 _ => {
-                    w.write_bool(is_session_owner(*ephemeral_owner));
+                    w.write_bool(*ephemeral_owner != 0);
                     w.write_int(*parent_cversion);
                 }
             }
