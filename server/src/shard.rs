@@ -77,6 +77,21 @@ pub struct ShardState {
     limits: Arc<Limits>,
 }
 
+/// About how many bytes an output encodes to, so the buffer it goes into is allocated once
+/// (a getData reply of 100 bytes would otherwise grow its buffer six times).
+fn encoded_len_hint(o: &Output) -> usize {
+    const FRAME_AND_STAT: usize = 128;
+    match o {
+        Output::Reply {
+            body: Response::GetData { data, .. },
+            ..
+        } => FRAME_AND_STAT + data.len(),
+        Output::Reply { .. } | Output::Connected { .. } => FRAME_AND_STAT,
+        Output::Notify { event, .. } => 32 + event.path.len(),
+        _ => 0,
+    }
+}
+
 /// Outputs gathered for one connection, written together.
 #[derive(Default)]
 struct Batcher {
@@ -189,7 +204,7 @@ impl ShardState {
             return;
         }
         let queued = e.unsent.get();
-        let mut bytes = Vec::new();
+        let mut bytes = Vec::with_capacity(outs.iter().map(encoded_len_hint).sum());
         let mut close = false;
         for o in outs {
             let before = bytes.len();
