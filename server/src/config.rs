@@ -578,6 +578,26 @@ fn unescape(s: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// A myid whose session ids would read as TTL owners. Session ids carry the low 8 bits of the
+/// myid in their top byte, and a top byte of 0xFF marks a TTL znode's owner: ephemerals of such
+/// a server would be taken for TTL znodes. ZooKeeper refuses myid 255 and above only with
+/// extendedTypesEnabled (`EphemeralType.MAX_EXTENDED_SERVER_ID`); Ringkeeper refuses any myid
+/// whose low 8 bits are 255, and above 254 with extended types, rather than lose ephemerals.
+fn unusable_server_id(id: u64, extended_types_enabled: bool) -> Option<String> {
+    if extended_types_enabled && id > 254 {
+        Some(format!(
+            "serverid {id} is above 254, the largest extendedTypesEnabled allows"
+        ))
+    } else if id & 0xFF == 0xFF {
+        Some(format!(
+            "serverid {id} has 255 in its low 8 bits, which would mark this server's session ids \
+             as TTL owners; choose another myid"
+        ))
+    } else {
+        None
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Key tables
 
@@ -1691,6 +1711,15 @@ pub fn parse(text: &str, config_path: &Path) -> Result<(ServerConfig, Vec<String
                 myid_path.display()
             )),
         }
+        if let Some(message) = c
+            .my_id
+            .and_then(|id| unusable_server_id(id, c.extended_types_enabled))
+        {
+            return Err(ConfigError::Invalid {
+                file: myid_path,
+                message,
+            });
+        }
     }
 
     if c.is_distributed() {
@@ -1785,6 +1814,16 @@ mod tests {
 
     fn err(text: &str) -> String {
         p(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn server_ids_that_would_look_like_ttl_owners_are_refused() {
+        assert_eq!(unusable_server_id(1, true), None);
+        assert_eq!(unusable_server_id(254, true), None);
+        assert!(unusable_server_id(255, false).unwrap().contains("TTL"));
+        assert!(unusable_server_id(511, false).is_some());
+        assert_eq!(unusable_server_id(300, false), None);
+        assert!(unusable_server_id(300, true).unwrap().contains("254"));
     }
 
     #[test]
