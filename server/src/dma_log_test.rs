@@ -30,7 +30,7 @@ pub(super) fn payload(zxid: i64) -> Vec<u8> {
         .collect()
 }
 
-fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+pub(super) fn run<T>(f: impl std::future::Future<Output = T>) -> T {
     let ex = LocalExecutorBuilder::default()
         .io_memory(1 << 20)
         .make()

@@ -7,11 +7,10 @@
 //! subset of the last write's sectors), and `Wal::open` must find every acknowledged record,
 //! only a prefix of what was appended, and no damage. The failed sync must poison the log.
 
-use super::tests::{opts, payload};
+use super::tests::{opts, payload, run};
 use super::DmaLog;
 use crate::segment_file::{LogDisk, SegmentIo};
 use futures_lite::future::yield_now;
-use glommio::LocalExecutorBuilder;
 use ringkeeper_storage::backend::{Backend, BackendFile, SimBackend, SimFile};
 use ringkeeper_storage::wal::{Wal, SECTOR};
 use ringkeeper_storage::StorageError;
@@ -144,14 +143,6 @@ async fn workload(b: &SimBackend, align: u64) -> Outcome {
         }
     }
     out
-}
-
-fn run<T>(f: impl std::future::Future<Output = T>) -> T {
-    let ex = LocalExecutorBuilder::default()
-        .io_memory(1 << 20)
-        .make()
-        .expect("executor");
-    ex.run(f)
 }
 
 /// Recovers what a power cut left and checks it against what the writer acknowledged.

@@ -127,11 +127,13 @@ pub async fn run(setup: PipelineSetup) {
             glommio::timer::sleep(SNAPSHOT_IDLE_PAUSE).await;
             continue;
         };
-        p.handle(first);
+        // One reading of the clocks for the batch: its messages arrived within its span.
+        let now = crate::clock::now();
+        p.handle(first, now);
         let mut handled = 1;
         while handled < MAX_BATCH_MESSAGES {
             match futures_lite::future::poll_once(merge_rx.recv()).await {
-                Some(Some(m)) => p.handle(m),
+                Some(Some(m)) => p.handle(m, now),
                 _ => break,
             }
             handled += 1;
@@ -144,8 +146,7 @@ pub async fn run(setup: PipelineSetup) {
 }
 
 impl Pipeline {
-    fn handle(&mut self, m: In) {
-        let now = crate::clock::now();
+    fn handle(&mut self, m: In, now: ringkeeper_engine::Now) {
         match m {
             In::Tick => self.engine.handle_tick(now),
             In::Shard(ToPipeline::Connect { conn, remote, req }) => {

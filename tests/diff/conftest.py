@@ -28,7 +28,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import zkraw  # noqa: E402
-from zkraw import Closed, Notification, Reply, TimedOut, ZkConn  # noqa: E402
+from zkraw import Closed, Notification, Reply, TimedOut, ZkConn, wait_until  # noqa: E402,F401
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -505,13 +505,3 @@ def differential(pair_, scenario: Callable, **kw) -> list:
                     pytrace=False)
     return t_ref
 
-
-def wait_until(pred: Callable, timeout: float, interval: float = 0.1, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)

@@ -185,6 +185,18 @@ class R:
         return [(self.int(), self.str(), self.str()) for _ in range(n)]
 
 
+def wait_until(pred: Callable, timeout: float, interval: float = 0.1, what: str = "condition"):
+    """Polls `pred` until it returns something true (returned) or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
 # --------------------------------------------------------------------------
 # request bodies
 

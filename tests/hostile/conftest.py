@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE.parent / "diff"))
 sys.path.insert(0, str(HERE))
 import crashlib  # noqa: E402
 import zkraw  # noqa: E402
+from zkraw import wait_until  # noqa: E402,F401  (the tests import it from here)
 
 # ---------------------------------------------------------------------------------------------
 # zoo.cfg keys (one place: the server-side names of the issue-9 bounds may still change)
@@ -258,13 +259,3 @@ def pytest_report_header(config):
     return [f"hostile suite: binary {crashlib.RINGKEEPER_BIN}, RLIMIT_NOFILE {NOFILE}, "
             f"address-space headroom {mib(AS_HEADROOM)}"]
 
-
-def wait_until(pred, timeout: float, interval: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
