@@ -1,4 +1,3 @@
-
 use super::properties::*;
 use super::quorum::*;
 use super::*;
