@@ -6,8 +6,12 @@ use std::fmt;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+
+/// Where the event thread writes at a terminal: above the line being edited, which the
+/// line editor then draws again (rustyline's external printer).
+pub type AbovePrompt = Box<dyn rustyline::ExternalPrinter + Send>;
 
 /// `Watcher.Event.KeeperState`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +77,7 @@ enum Msg {
 pub struct EventPrinter {
     tx: Sender<Msg>,
     pub print: Arc<AtomicBool>,
+    above_prompt: Arc<Mutex<Option<AbovePrompt>>>,
     _thread: JoinHandle<()>,
 }
 
@@ -92,13 +97,21 @@ impl EventPrinter {
         let (tx, rx) = channel::<Msg>();
         let print = Arc::new(AtomicBool::new(true));
         let p = print.clone();
+        let above_prompt: Arc<Mutex<Option<AbovePrompt>>> = Arc::new(Mutex::new(None));
+        let above = above_prompt.clone();
         let thread = std::thread::Builder::new()
             .name("cli-events".into())
             .spawn(move || {
                 for msg in rx {
                     match msg {
                         Msg::Event(e) => {
-                            if p.load(Ordering::Relaxed) {
+                            if !p.load(Ordering::Relaxed) {
+                                continue;
+                            }
+                            let mut above = above.lock().unwrap_or_else(|e| e.into_inner());
+                            if let Some(printer) = above.as_mut() {
+                                let _ = printer.print(format!("\nWATCHER::\n\n{e}"));
+                            } else {
                                 let mut out = std::io::stdout().lock();
                                 let _ = write!(out, "\nWATCHER::\n\n{e}\n");
                                 let _ = out.flush();
@@ -114,8 +127,14 @@ impl EventPrinter {
         EventPrinter {
             tx,
             print,
+            above_prompt,
             _thread: thread,
         }
+    }
+
+    /// From now on, events go above the prompt of the line editor.
+    pub fn print_above_prompt(&self, printer: AbovePrompt) {
+        *self.above_prompt.lock().unwrap_or_else(|e| e.into_inner()) = Some(printer);
     }
 
     pub fn sink(&self) -> EventSink {

@@ -38,6 +38,8 @@ use shell::{Next, Shell};
 
 /// Lines the interactive history keeps.
 const HISTORY_LINES: usize = 1000;
+/// How long the first prompt waits for the first connection.
+const FIRST_PROMPT_WAIT_MS: i32 = 2000;
 
 /// The options zkCli reads before the command (`MyCommandOptions.parseOptions`).
 struct Options {
@@ -153,9 +155,15 @@ fn interactive(shell: &mut Shell) {
     editor.set_helper(Some(ZkHelper {
         current: shell.current.clone(),
     }));
+    // The first prompt shows the state: give the first connection a moment (zkCli.sh
+    // shows CONNECTING and prints the connection event under it). Events so far are printed
+    // before the first prompt; later ones above the prompt.
+    wait_connected(shell, FIRST_PROMPT_WAIT_MS);
+    shell.printer.flush();
+    if let Ok(p) = editor.create_external_printer() {
+        shell.printer.print_above_prompt(Box::new(p));
+    }
     loop {
-        // Events printed while the user typed end up above the prompt, as with jline.
-        shell.printer.flush();
         match editor.readline(&shell.prompt()) {
             Ok(line) => {
                 if !line.trim().is_empty() {
