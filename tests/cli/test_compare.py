@@ -12,9 +12,12 @@ from conftest import addr
 
 
 def both(servers, stdin=None, args=(), chroot=""):
+    """Runs both; "{self}" in the script stands for the server's own address."""
     ref, cand = servers
-    r = run("zookeeper", addr(ref) + chroot, args, stdin)
-    c = run("ringkeeper", addr(cand) + chroot, args, stdin)
+    r = run("zookeeper", addr(ref) + chroot, args,
+            stdin and stdin.replace("{self}", addr(ref)))
+    c = run("ringkeeper", addr(cand) + chroot, args,
+            stdin and stdin.replace("{self}", addr(cand)))
     return r, c
 
 
@@ -183,6 +186,58 @@ def test_watches_and_session_commands(servers):
         "history",
         "connect",
         "ls /w",
+    ))
+    compare(r, c)
+
+
+def test_deleteall_in_batches_and_config(servers):
+    r, c = both(servers, script(
+        "create /d",
+        "create /d/a",
+        "create /d/a/1",
+        "create /d/a/2",
+        "create /d/b",
+        "create /d/b/1",
+        "getAllChildrenNumber /d",
+        "deleteall /d -b 2",
+        "stat /d",
+        "create /d2",
+        "create /d2/c",
+        "setAcl /d2 world:anyone:r",
+        "deleteall /d2",                     # NoAuth inside the multi: "Failed to delete ..."
+        "ls -R /d2",
+        "config -s",
+        "config -w -c",
+        "getAcl /zookeeper/config",
+        "ls /zookeeper",
+    ))
+    compare(r, c)
+
+
+def test_connect_to_another_address_and_chroot(servers):
+    r, c = both(servers, script(
+        "create /cc",
+        "create /cc/in x",
+        "connect {self}/cc",
+        "ls /",
+        "get /in",
+        "connect {self}",
+        "ls /cc",
+        "close",
+        "close",
+        "get /cc/in",
+        "connect",
+        "get /cc/in",
+    ))
+    compare(r, c)
+
+
+def test_failed_authentication_ends_the_session(servers):
+    r, c = both(servers, script(
+        "ls /zookeeper",
+        "addauth nosuchscheme secret",
+        "ls /zookeeper",
+        "get /zookeeper",
     ))
     compare(r, c)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 
 from clilib import RINGKEEPER_BIN
 from conftest import addr, free_port, wait_until
@@ -16,8 +17,8 @@ from conftest import addr, free_port, wait_until
 class LiveCli:
     """`ringkeeper cli` reading commands from a pipe, its output collected as it comes."""
 
-    def __init__(self, server: str) -> None:
-        self.p = subprocess.Popen([RINGKEEPER_BIN, "cli", "-server", server],
+    def __init__(self, server: str, *options: str) -> None:
+        self.p = subprocess.Popen([RINGKEEPER_BIN, "cli", "-server", server, *options],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, bufsize=1)
         self.out, self.err = [], []
@@ -131,6 +132,23 @@ def test_moves_to_the_next_server_of_the_list(make_server):
         cli.wait_out(CONNECTED, count=2)
         cli.send("ls /")
         cli.wait_out("[n0, n1, n2, n3, n4, n5, n6, n7, zookeeper]")
+        cli.send("quit")
+        assert cli.close() == 0
+    finally:
+        cli.close()
+
+
+def test_an_idle_session_stays_alive(make_server):
+    """Pings keep a session whose client is idle for longer than its timeout."""
+    server = make_server("ringkeeper")
+    cli = LiveCli(addr(server), "-timeout", "4000")
+    try:
+        cli.send("create -e /idle x")
+        cli.wait_err("Created /idle")
+        time.sleep(9)
+        cli.send("get /idle")
+        cli.wait_out("x")
+        assert DISCONNECTED not in cli.out and EXPIRED not in cli.out, cli.out
         cli.send("quit")
         assert cli.close() == 0
     finally:
