@@ -11,10 +11,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use ringkeeper_engine::proto::codec::{begin_frame, end_frame};
 use ringkeeper_engine::proto::{
     decode_connect_response, decode_reply_header, decode_response, decode_watcher_event,
-    encode_connect_request, encode_request, op, xid, ConnectRequest, Request, RequestHeader,
-    Response,
+    encode_connect_request, encode_request, op, xid, ConnectRequest, JuteWriter, Request,
+    RequestHeader, Response,
 };
 
 use super::connect_string::ConnectString;
@@ -85,7 +86,7 @@ struct Inner {
     passwd: Vec<u8>,
     negotiated_ms: i32,
     last_zxid: i64,
-    auth: Vec<(String, Vec<u8>)>,
+    auth: Vec<(String, Option<Vec<u8>>)>,
     watches: WatchManager,
     /// Full rounds over the server list that found no server; calls waiting for a connection
     /// give up with ConnectionLoss when this moves.
@@ -196,9 +197,9 @@ impl Client {
     }
 
     /// `addAuthInfo`: sent now when connected, and again on every new connection.
-    pub fn add_auth(&self, scheme: &str, auth: &[u8]) {
+    pub fn add_auth(&self, scheme: &str, auth: Option<&[u8]>) {
         let mut g = self.shared.lock();
-        g.auth.push((scheme.to_string(), auth.to_vec()));
+        g.auth.push((scheme.to_string(), auth.map(<[u8]>::to_vec)));
         if g.state == ConnState::Connected {
             let mut buf = Vec::new();
             encode_auth(scheme, auth, &mut buf);
@@ -300,17 +301,19 @@ fn send(g: &mut Inner, buf: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-fn encode_auth(scheme: &str, auth: &[u8], out: &mut Vec<u8>) {
-    let header = RequestHeader {
-        xid: xid::AUTH,
-        opcode: op::AUTH,
-    };
-    let req = Request::Auth {
-        auth_type: 0,
-        scheme: scheme.to_string(),
-        auth: auth.to_vec(),
-    };
-    encode_request(&header, &req, out);
+/// AuthPacket; `None` is a null buffer, which zkCli's `addauth scheme` (no auth) sends.
+fn encode_auth(scheme: &str, auth: Option<&[u8]>, out: &mut Vec<u8>) {
+    let start = begin_frame(out);
+    let mut w = JuteWriter::new(out);
+    w.write_int(xid::AUTH);
+    w.write_int(op::AUTH);
+    w.write_int(0);
+    w.write_ustring(scheme);
+    match auth {
+        Some(a) => w.write_buffer(a),
+        None => w.write_null_buffer(),
+    }
+    end_frame(out, start);
 }
 
 /// The connection thread: connect, serve, and on a lost connection try the next server.
@@ -426,7 +429,7 @@ fn prime(sh: &Shared, g: &mut Inner) -> io::Result<()> {
         encode_request(&header, &Request::SetWatches { v2, watches: sw }, &mut buf);
     }
     for (scheme, auth) in &g.auth {
-        encode_auth(scheme, auth, &mut buf);
+        encode_auth(scheme, auth.as_deref(), &mut buf);
     }
     if buf.is_empty() {
         return Ok(());
@@ -450,6 +453,8 @@ fn handshake(
     let per_host = Duration::from_millis((timeout_ms.max(1000) as u64) / hosts as u64);
     let mut s = TcpStream::connect_timeout(&addr, per_host)?;
     s.set_nodelay(true)?;
+    // A server that stops reading cannot hold a caller (and the session lock) for ever.
+    s.set_write_timeout(Some(Duration::from_millis(timeout_ms.max(1000) as u64)))?;
     let req = ConnectRequest {
         protocol_version: 0,
         last_zxid_seen: last_zxid,

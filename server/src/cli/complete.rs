@@ -8,6 +8,7 @@ use rustyline::validate::Validator;
 use rustyline::{Context, Helper};
 
 use super::api::Api;
+use super::client::ConnState;
 use super::shell::{command_names, Current};
 
 pub struct ZkHelper {
@@ -22,7 +23,8 @@ impl ZkHelper {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         match zk {
-            Some(zk) if zk.state().is_alive() => Api { zk: &zk }
+            // Not while (re)connecting: Tab must not hang on a server that is down.
+            Some(zk) if zk.state() == ConnState::Connected => Api { zk: &zk }
                 .get_children(dir, false)
                 .map(|(c, _)| c)
                 .unwrap_or_default(),

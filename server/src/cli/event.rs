@@ -5,7 +5,7 @@
 use std::fmt;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Sender};
+use std::sync::mpsc::{channel, sync_channel, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -68,14 +68,18 @@ impl fmt::Display for WatchedEvent {
     }
 }
 
+/// Events waiting to be printed; past this the connection thread waits for the printer
+/// (a terminal that does not keep up slows the session down rather than filling memory).
+const EVENT_QUEUE: usize = 4096;
+
 enum Msg {
     Event(WatchedEvent),
-    Flush(Sender<()>),
+    Flush(std::sync::mpsc::Sender<()>),
 }
 
 /// The event thread. `printwatches off` silences it.
 pub struct EventPrinter {
-    tx: Sender<Msg>,
+    tx: SyncSender<Msg>,
     pub print: Arc<AtomicBool>,
     above_prompt: Arc<Mutex<Option<AbovePrompt>>>,
     _thread: JoinHandle<()>,
@@ -83,7 +87,7 @@ pub struct EventPrinter {
 
 /// What the connection side holds to deliver events.
 #[derive(Clone)]
-pub struct EventSink(Sender<Msg>);
+pub struct EventSink(SyncSender<Msg>);
 
 impl EventSink {
     pub fn send(&self, e: WatchedEvent) {
@@ -94,7 +98,7 @@ impl EventSink {
 
 impl EventPrinter {
     pub fn start() -> EventPrinter {
-        let (tx, rx) = channel::<Msg>();
+        let (tx, rx) = sync_channel::<Msg>(EVENT_QUEUE);
         let print = Arc::new(AtomicBool::new(true));
         let p = print.clone();
         let above_prompt: Arc<Mutex<Option<AbovePrompt>>> = Arc::new(Mutex::new(None));

@@ -160,8 +160,10 @@ fn interactive(shell: &mut Shell) {
     // before the first prompt; later ones above the prompt.
     wait_connected(shell, FIRST_PROMPT_WAIT_MS);
     shell.printer.flush();
-    if let Ok(p) = editor.create_external_printer() {
-        shell.printer.print_above_prompt(Box::new(p));
+    if std::io::stdout().is_terminal() {
+        if let Ok(p) = editor.create_external_printer() {
+            shell.printer.print_above_prompt(Box::new(p));
+        }
     }
     loop {
         match editor.readline(&shell.prompt()) {

@@ -22,6 +22,10 @@ const SHELL_COMMANDS: &[(&str, &str)] = &[
     ("quit", ""),
 ];
 
+/// Lines `history` and `redo` can reach back to; older ones are forgotten (zkCli.sh keeps
+/// all of a session's lines).
+const HISTORY_KEPT: i32 = 100_000;
+
 /// The live session, shared with the line editor's completer.
 pub type Current = Arc<Mutex<Option<Arc<Client>>>>;
 
@@ -123,6 +127,7 @@ impl Shell {
             return Next::Continue;
         }
         self.history.insert(self.command_count, line.to_string());
+        self.history.remove(&(self.command_count - HISTORY_KEPT));
         let next = self.process(&words);
         self.command_count += 1;
         next
