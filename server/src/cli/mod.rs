@@ -2,7 +2,7 @@
 //! (`ZooKeeperMain`): the same options, commands, output lines, error messages and exit
 //! codes, on a blocking client built on the engine's jute codec.
 //!
-//! Files: `client` (the session and its connection thread), `connect_string` and `path`
+//! Files: `client` (the session) and `connection` (its connection thread), `connect_string` and `path`
 //! (what the Java client checks locally), `watches` (the client's watch records), `event`
 //! (printing watch events), `api` (the ZooKeeper API calls), `line` (words and options),
 //! `commands` with `cmd_*` (the commands), `format` and `acl_parser` (zkCli's texts),
@@ -18,6 +18,7 @@ mod cmd_watch;
 mod commands;
 mod complete;
 mod connect_string;
+mod connection;
 mod event;
 mod format;
 mod keeper_error;
