@@ -34,6 +34,22 @@ def servers():
 
 
 @pytest.fixture
+def make_pair():
+    """Starts an (Apache ZooKeeper, Ringkeeper) pair with extra zoo.cfg keys; stopped at the
+    end of the test."""
+    made = []
+
+    def factory(cfg=None):
+        pair = diffharness.start_pair(cfg)
+        made.extend(pair)
+        return pair
+
+    yield factory
+    for s in made:
+        s.cleanup()
+
+
+@pytest.fixture
 def make_server(request):
     """Starts extra servers of a kind; all stopped at the end of the test."""
     made = []

@@ -270,6 +270,18 @@ def test_chroot(servers):
     compare(r, c)
 
 
+def test_ttl_without_extended_types(make_pair):
+    """TTL nodes need extendedTypesEnabled: without it the server answers Unimplemented,
+    which zkCli prints as the bare KeeperException message."""
+    pair = make_pair(cfg={"extendedTypesEnabled": "false"})
+    r, c = both(pair, script(
+        "create -t 5000 /ttl",
+        "create -s -t 5000 /ttls",
+        "create /plain",
+    ))
+    compare(r, c)
+
+
 ONESHOT = [
     ["create", "/one"],
     ["create", "/one", "again"],
