@@ -42,6 +42,8 @@ command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # libfaketime: the clock-step tests run the server with a stepped wall clock.
 command -v faketime >/dev/null 2>&1 || missing+=(faketime)
+# tmux: the CLI's interactive test types into a terminal (tests/cli/test_interactive.py).
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 if [ "${#missing[@]}" -gt 0 ]; then
     log "installing: ${missing[*]}"
     apt_install "${missing[@]}"
@@ -111,6 +113,10 @@ if [ "${RINGKEEPER_DIFF_CANDIDATE:-ringkeeper}" = ringkeeper ]; then
     log "differential suite with ringkeeper.shards=2"
     RINGKEEPER_DIFF_EXTRA_CFG="ringkeeper.shards=2" "$PY" -m pytest -x -q tests/diff "$@"
 fi
+# `ringkeeper cli` against zkCli.sh (Apache ZooKeeper 3.8), reconnects, and a terminal
+# session under tmux (tests/cli/).
+log "CLI suite"
+"$PY" -m pytest -q tests/cli --timeout 300
 log "crash/recovery suite"
 "$PY" -m pytest -q tests/crash --timeout 300
 # The log has two writers (glommio DMA files by default, buffered with walDirectIo=false):

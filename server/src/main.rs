@@ -1,5 +1,6 @@
 //! `ringkeeper`: a ZooKeeper-compatible coordination server.
 
+mod cli;
 mod clock;
 mod config;
 mod conn;
@@ -65,6 +66,13 @@ enum Command {
         /// Snapshots to keep (at least 3).
         #[arg(short = 'n', long, default_value_t = 3)]
         count: usize,
+    },
+    /// A client compatible with zkCli.sh:
+    /// `ringkeeper cli -server host:port[,host:port...][/chroot] [command args]`.
+    Cli {
+        /// zkCli.sh's options (-server, -timeout, -waitforconnection) and command.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -136,6 +144,12 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    // zkCli.sh's options are single-dash words (-server), which clap would refuse: the CLI
+    // reads its own arguments.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("cli") {
+        return ExitCode::from(cli::main(&args[2..]).clamp(0, 255) as u8);
+    }
     let cli = Cli::parse();
     logging::init(cli.log_format);
     let result = match cli.command {
@@ -146,6 +160,7 @@ fn main() -> ExitCode {
             data_log_dir,
             count,
         } => purge(config, data_dir, data_log_dir, count),
+        Command::Cli { args } => return ExitCode::from(cli::main(&args).clamp(0, 255) as u8),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
