@@ -5,7 +5,6 @@ mod config;
 mod conn;
 mod dma_log;
 mod fourlw;
-mod fourlw_ctx;
 mod limits;
 mod log_writer;
 mod msg;
@@ -15,6 +14,7 @@ mod segment_file;
 mod server;
 mod shard;
 mod stats;
+mod status;
 mod watches;
 mod zero_ahead;
 
