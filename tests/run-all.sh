@@ -19,6 +19,7 @@ cd "$ROOT"
 KAZOO_VERSION=2.10.0
 PYTEST_VERSION=8.3.4
 PYTEST_TIMEOUT_VERSION=2.3.1
+PROMETHEUS_CLIENT_VERSION=0.21.1
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -41,6 +42,10 @@ command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # libfaketime: the clock-step tests run the server with a stepped wall clock.
 command -v faketime >/dev/null 2>&1 || missing+=(faketime)
+# tests/admin: strace (cheap commands read no files) and ZooKeeper's AdminServer classpath.
+command -v strace >/dev/null 2>&1 || missing+=(strace)
+[ -f /usr/share/java/jetty9-server.jar ] || missing+=(libjetty9-java libservlet-api-java)
+[ -f /usr/share/java/jackson-databind.jar ] || missing+=(libjackson2-databind-java)
 if [ "${#missing[@]}" -gt 0 ]; then
     log "installing: ${missing[*]}"
     apt_install "${missing[@]}"
@@ -50,7 +55,8 @@ fi
 have_pins() {
     "$1" - <<PY 2>/dev/null
 import importlib.metadata as m, sys
-want = {"kazoo": "$KAZOO_VERSION", "pytest": "$PYTEST_VERSION", "pytest-timeout": "$PYTEST_TIMEOUT_VERSION"}
+want = {"kazoo": "$KAZOO_VERSION", "pytest": "$PYTEST_VERSION", "pytest-timeout": "$PYTEST_TIMEOUT_VERSION",
+        "prometheus-client": "$PROMETHEUS_CLIENT_VERSION"}
 sys.exit(0 if all(m.version(k) == v for k, v in want.items()) else 1)
 PY
 }
@@ -66,7 +72,8 @@ if ! have_pins "$PY"; then
             python3 -m venv "$VENV"
         fi
         "$PY" -m pip install -q --disable-pip-version-check \
-            "kazoo==$KAZOO_VERSION" "pytest==$PYTEST_VERSION" "pytest-timeout==$PYTEST_TIMEOUT_VERSION"
+            "kazoo==$KAZOO_VERSION" "pytest==$PYTEST_VERSION" "pytest-timeout==$PYTEST_TIMEOUT_VERSION" \
+            "prometheus-client==$PROMETHEUS_CLIENT_VERSION"
     fi
 fi
 
@@ -105,6 +112,9 @@ if [ "${RINGKEEPER_DIFF_CANDIDATE:-ringkeeper}" = ringkeeper ]; then
     log "differential suite with ringkeeper.shards=2"
     RINGKEEPER_DIFF_EXTRA_CFG="ringkeeper.shards=2" "$PY" -m pytest -x -q tests/diff "$@"
 fi
+# AdminServer JSON (every command vs ZooKeeper's), Prometheus /metrics, cheap 4lw (strace).
+log "AdminServer and /metrics suite"
+"$PY" -m pytest -q tests/admin
 log "crash/recovery suite"
 "$PY" -m pytest -q tests/crash --timeout 300
 # The log has two writers (glommio DMA files by default, buffered with walDirectIo=false):
