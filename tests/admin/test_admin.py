@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import AdminServer, harness, wait_until, zkraw
+from adminlib import AdminServer, harness, wait_until, zkraw
 
 # Commands.java (3.8): primary name first, then aliases.
 COMMANDS = [

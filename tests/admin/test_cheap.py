@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import pytest
 
-from conftest import harness, wait_until
+from adminlib import harness, wait_until
 
 CHEAP = ["ruok", "isro", "gtmk", "srvr", "stat", "cons", "wchs", "dump", "crst"]
 FILE_CALLS = "openat,open,statx,newfstatat,getdents64"

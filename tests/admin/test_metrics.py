@@ -14,7 +14,7 @@ import subprocess
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import AdminServer, harness, wait_until, zkraw
+from adminlib import AdminServer, harness, wait_until, zkraw
 
 PER_NAMESPACE = re.compile(r"_(write|read)_per_namespace$")
 NOT_METRICS = {"version", "server_state"}
