@@ -91,10 +91,15 @@ pub async fn run(setup: PipelineSetup) {
         }
     })
     .detach();
-    // The AdminServer's requests come from a plain thread: look at its queue now and then.
+    // The AdminServer's requests come from a plain thread: look at its queue now and then
+    // (only when there is an AdminServer to ask).
     let status_tx = merge_tx.clone();
     let status_requests = setup.status_requests;
+    let admin = crate::status::settings::admin(&setup.config).is_ok_and(|s| s.enabled);
     glommio::spawn_local(async move {
+        if !admin {
+            return;
+        }
         loop {
             glommio::timer::sleep(STATUS_POLL_INTERVAL).await;
             while let Ok(req) = status_requests.try_recv() {

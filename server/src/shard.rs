@@ -325,8 +325,8 @@ impl ShardState {
         match msg {
             ToShard::Text { conn, text } => self.deliver_text(conn, text),
             ToShard::Status { conn, cmd, snap } => {
-                // Rendered here when no host figures are needed (the dispatcher sends the
-                // others to `answer_status`).
+                // A word that prints no host figures (the dispatcher sends the others to
+                // `answer_status`).
                 let text = crate::status::fourlw::render(cmd, &snap);
                 self.deliver_text(conn, text);
             }
@@ -527,7 +527,10 @@ pub async fn run(setup: ShardSetup) {
     glommio::spawn_local(async move {
         while let Some(msg) = rx.recv().await {
             match msg {
-                ToShard::Status { conn, cmd, snap } => {
+                // Host figures are read on the blocking-thread pool: not in this loop.
+                ToShard::Status { conn, cmd, snap }
+                    if host::wants(cmd) != (false, false, false) =>
+                {
                     glommio::spawn_local(answer_status(dispatch.clone(), conn, cmd, *snap))
                         .detach();
                 }
