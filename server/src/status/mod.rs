@@ -10,6 +10,7 @@ pub mod board;
 pub mod collect;
 pub mod fourlw;
 pub mod host;
+pub mod http;
 pub mod java;
 pub mod monitor;
 pub mod prometheus;

@@ -4,10 +4,11 @@
 //! 0.9/0.99 for the ones mntr prints percentiles of) with `_count` and `_sum`; plus the
 //! `process_*` figures of the Prometheus client's default exports and Ringkeeper's own
 //! (`ringkeeper_*`): the WAL sync latency and group-commit size histograms and the load per
-//! connection shard. Rendered from the board's published snapshot, on the metrics thread.
+//! connection shard. Rendered from the board's published snapshot, on the metrics threads.
 
 use super::board::Board;
 use super::host;
+use super::http::{self, Reply, Request};
 use super::java::java_double;
 use super::monitor::{
     counter, summary, MNTR_BASIC_SUMMARIES, MNTR_COUNTERS, MNTR_PERCENTILE_SUMMARIES,
@@ -17,7 +18,9 @@ use super::snapshot::{MetricValue, Snapshot};
 use crate::stats::Histogram;
 use std::fmt::Write as _;
 use std::sync::Arc;
-use tiny_http::{Header, Response, Server};
+
+/// Requests /metrics answers at once (each on its own thread).
+pub const METRICS_WORKERS: usize = 2;
 
 /// Starts the endpoint when `metricsProvider.className` names the Prometheus provider. As
 /// in ZooKeeper, a provider that cannot start stops the server from starting.
@@ -26,37 +29,27 @@ pub fn start(board: &Arc<Board>) -> Result<(), String> {
     if !s.enabled {
         return Ok(());
     }
-    let server = Server::http(s.listen).map_err(|e| {
+    let board = board.clone();
+    let handler = move |req: &Request| {
+        let path = req.target.split('?').next().unwrap_or("");
+        if path != "/metrics" {
+            return Reply::text(404, "Not Found\n");
+        }
+        let mut snap = (*board.published()).clone();
+        (snap.open_fds, snap.max_fds) = host::fd_counts();
+        Reply {
+            status: 200,
+            content_type: Some("text/plain; version=0.0.4; charset=utf-8"),
+            body: render(&snap, &process()),
+        }
+    };
+    http::start(s.listen, "rk-metrics", METRICS_WORKERS, handler).map_err(|e| {
         format!(
             "Cannot boot MetricsProvider {}: cannot start /metrics server on {}: {e}",
             settings::PROMETHEUS_PROVIDER,
             s.listen
         )
     })?;
-    let board = board.clone();
-    std::thread::Builder::new()
-        .name("rk-metrics".into())
-        .spawn(move || {
-            for req in server.incoming_requests() {
-                let path = req.url().split('?').next().unwrap_or("");
-                let resp = if path == "/metrics" {
-                    let mut snap = (*board.published()).clone();
-                    (snap.open_fds, snap.max_fds) = host::fd_counts();
-                    let ct = "text/plain; version=0.0.4; charset=utf-8";
-                    let mut r = Response::from_string(render(&snap, &process()));
-                    if let Ok(h) = Header::from_bytes("Content-Type", ct) {
-                        r = r.with_header(h);
-                    }
-                    r
-                } else {
-                    Response::from_string("Not Found\n").with_status_code(404)
-                };
-                if let Err(e) = req.respond(resp) {
-                    tracing::debug!("/metrics: writing a response failed: {e}");
-                }
-            }
-        })
-        .map_err(|e| format!("cannot start the metrics thread: {e}"))?;
     tracing::info!(listen = %s.listen, "Prometheus /metrics started");
     Ok(())
 }

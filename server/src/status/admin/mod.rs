@@ -1,15 +1,18 @@
 //! The AdminServer: ZooKeeper's `/commands/<name>` JSON endpoints over HTTP, on a thread of
-//! its own. It reads the board and asks the pipeline through its bounded queue, so a slow or
+//! its own worker threads. It reads the board and asks the pipeline through its bounded queue, so a slow or
 //! hostile HTTP client can hold up this thread but never the pipeline.
 
 pub mod commands;
 pub mod jackson;
 
 use super::board::Board;
+use super::http::{self, Reply, Request};
 use super::settings;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tiny_http::{Header, Method, Response, Server};
+
+/// Requests the AdminServer answers at once (each on its own thread).
+pub const ADMIN_WORKERS: usize = 4;
 
 /// Starts the AdminServer if `admin.enableServer` allows. Unlike ZooKeeper 3.8 standalone,
 /// which exits (code 4) when its AdminServer cannot bind, a failure is logged and the server
@@ -25,83 +28,63 @@ pub fn start(board: &Arc<Board>) {
     if !s.enabled {
         return;
     }
-    let server = match Server::http(s.listen) {
-        Ok(server) => server,
-        Err(e) => {
-            tracing::error!(
-                "Problem starting AdminServer on address {}, port {} and command URL {}: {e}",
-                s.listen.ip(),
-                s.listen.port(),
-                s.command_url
-            );
-            return;
-        }
-    };
     let initial_config = board
         .config
         .config_path
         .as_ref()
         .and_then(|p| std::fs::read_to_string(p).ok())
         .unwrap_or_default();
-    let board = board.clone();
+    let b = board.clone();
     let url = s.command_url.clone();
-    let spawned = std::thread::Builder::new()
-        .name("rk-admin".into())
-        .spawn(move || serve(server, &board, &url, &initial_config));
-    match spawned {
-        Ok(_) => tracing::info!(listen = %s.listen, url = %s.command_url, "AdminServer started"),
-        Err(e) => tracing::error!("AdminServer thread not started: {e}"),
-    }
-}
-
-fn serve(server: Server, board: &Board, command_url: &str, initial_config: &str) {
-    let cx = commands::Context {
-        board,
-        initial_config,
+    let handler = move |req: &Request| {
+        let cx = commands::Context {
+            board: &b,
+            initial_config: &initial_config,
+        };
+        route(&req.method, &req.target, &url, &cx)
     };
-    for req in server.incoming_requests() {
-        let (status, content_type, body) = route(req.method(), req.url(), command_url, &cx);
-        let mut resp = Response::from_string(body).with_status_code(status);
-        if let Some(ct) = content_type {
-            if let Ok(h) = Header::from_bytes("Content-Type", ct) {
-                resp = resp.with_header(h);
-            }
-        }
-        if let Err(e) = req.respond(resp) {
-            tracing::debug!("AdminServer: writing a response failed: {e}");
-        }
+    match http::start(s.listen, "rk-admin", ADMIN_WORKERS, handler) {
+        Ok(()) => tracing::info!(listen = %s.listen, url = %s.command_url, "AdminServer started"),
+        Err(e) => tracing::error!(
+            "Problem starting AdminServer on address {}, port {} and command URL {}: {e}",
+            s.listen.ip(),
+            s.listen.port(),
+            s.command_url
+        ),
     }
 }
 
-/// (HTTP status, content type, body) for one request.
-pub fn route(
-    method: &Method,
-    url: &str,
-    command_url: &str,
-    cx: &commands::Context,
-) -> (u16, Option<&'static str>, String) {
-    let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    if !matches!(method, Method::Get | Method::Head) {
-        return (405, Some("text/plain"), "HTTP method not allowed\n".into());
+/// The reply to one request.
+pub fn route(method: &str, target: &str, command_url: &str, cx: &commands::Context) -> Reply {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if !matches!(method, "GET" | "HEAD") {
+        return Reply::text(405, "HTTP method not allowed\n");
     }
     let Some(rest) = path.strip_prefix(command_url) else {
-        return (404, Some("text/plain"), "Not Found\n".into());
+        return Reply::text(404, "Not Found\n");
     };
-    let name = rest.trim_start_matches('/');
     if !rest.is_empty() && !rest.starts_with('/') {
-        return (404, Some("text/plain"), "Not Found\n".into());
+        return Reply::text(404, "Not Found\n");
     }
+    let name = rest.trim_start_matches('/');
     if name.is_empty() {
         // ZooKeeper's listing: a link per primary name.
         let mut body = String::new();
         for n in commands::primary_names() {
             body.push_str(&format!("<a href=\"{command_url}/{n}\">{n}</a>\n<br/>\n"));
         }
-        return (200, None, body);
+        return Reply {
+            status: 200,
+            content_type: Some("text/html; charset=utf-8"),
+            body,
+        };
     }
-    let args = parse_query(query);
-    let doc = commands::run(name, &args, cx);
-    (200, Some("application/json"), jackson::pretty(&doc))
+    let doc = commands::run(name, &parse_query(query), cx);
+    Reply {
+        status: 200,
+        content_type: Some("application/json"),
+        body: jackson::pretty(&doc),
+    }
 }
 
 fn parse_query(q: &str) -> BTreeMap<String, String> {
