@@ -8,14 +8,14 @@ use crate::limits::{MAX_BATCH_MESSAGES, PIPELINE_MERGE_CAPACITY};
 use crate::msg::{shard_of, Item, ToPipeline, ToShard};
 use crate::persist::Persist;
 use crate::stats::{ConnStats, ServerStats};
-use crate::status::board::STATUS_POLL_INTERVAL;
-use crate::status::{collect, words, Board, Need, Reset, Snapshot, StatusRequest};
+use crate::status::{collect, words, Board, Inbox, Need, Reset, Snapshot, StatusRequest};
 use glommio::channels::local_channel;
 use glommio::channels::shared_channel::{ConnectedSender, SharedReceiver, SharedSender};
 use ringkeeper_engine::proto::{xid, ErrorCode};
 use ringkeeper_engine::txn::Txn;
 use ringkeeper_engine::{opcode_of, ConnId, Engine, Output};
 use std::collections::{HashMap, VecDeque};
+use std::os::fd::FromRawFd as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,7 +30,7 @@ pub struct PipelineSetup {
     pub released_zxid: Arc<std::sync::atomic::AtomicI64>,
     pub watches: Vec<crate::watches::ShardWatches>,
     pub board: Arc<Board>,
-    pub status_requests: std::sync::mpsc::Receiver<StatusRequest>,
+    pub status_inbox: Inbox,
 }
 
 enum In {
@@ -91,18 +91,20 @@ pub async fn run(setup: PipelineSetup) {
         }
     })
     .detach();
-    // The AdminServer's requests come from a plain thread: look at its queue now and then
-    // (only when there is an AdminServer to ask).
+    // The AdminServer's requests come from plain threads, each followed by a byte on the
+    // inbox socket: wait for those bytes on this executor's ring, then take the requests.
     let status_tx = merge_tx.clone();
-    let status_requests = setup.status_requests;
-    let admin = crate::status::settings::admin(&setup.config).is_ok_and(|s| s.enabled);
+    let inbox = setup.status_inbox;
     glommio::spawn_local(async move {
-        if !admin {
-            return;
-        }
-        loop {
-            glommio::timer::sleep(STATUS_POLL_INTERVAL).await;
-            while let Ok(req) = status_requests.try_recv() {
+        use futures_lite::AsyncReadExt;
+        // SAFETY: the descriptor comes from `Board::new`, which hands it over once, and is
+        // owned by this stream from here on.
+        let mut wake = unsafe {
+            glommio::net::UnixStream::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(inbox.wake))
+        };
+        let mut buf = [0u8; 64];
+        while let Ok(1..) = wake.read(&mut buf).await {
+            while let Ok(req) = inbox.requests.try_recv() {
                 if status_tx.send(In::Status(req)).await.is_err() {
                     return;
                 }

@@ -56,7 +56,8 @@ pub fn run(
     let open_conns = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let spin = Duration::from_micros(config.spin_before_park_us);
     let config = Arc::new(config);
-    let (board, status_requests) = crate::status::Board::new(config.clone());
+    let (board, status_inbox) = crate::status::Board::new(config.clone())
+        .map_err(|e| format!("cannot set up the status board: {e}"))?;
     crate::status::prometheus::start(&board)?;
 
     let mut to_pipeline_rx = Vec::new();
@@ -111,7 +112,7 @@ pub fn run(
         released_zxid,
         watches,
         board: board.clone(),
-        status_requests,
+        status_inbox,
     };
     let pipeline = LocalExecutorBuilder::new(Placement::Fixed(pipeline_core))
         .name("rk-pipeline")

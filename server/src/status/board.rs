@@ -4,12 +4,16 @@
 //! The pipeline publishes a [`Snapshot`] of the scalar figures on every tick (an `Arc`
 //! swapped under a lock held only for the swap), which `/metrics` serves as is. The
 //! AdminServer asks for fresh figures, or for connection, session and watch details, through
-//! a bounded queue the pipeline polls (see `pipeline::run`): a full queue or a slow pipeline
-//! gives the HTTP client an error, never a blocked pipeline.
+//! a bounded queue: a full queue or a slow pipeline gives the HTTP client an error, never a
+//! blocked pipeline. Each request also writes a byte to a socket pair whose other end the
+//! pipeline's executor reads (io_uring), so the pipeline wakes for a request without polling.
 
 use super::snapshot::{Need, Snapshot};
 use super::words::DEFAULT_TRACE_MASK;
 use crate::config::ServerConfig;
+use std::io::Write as _;
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -17,8 +21,6 @@ use std::time::Duration;
 
 /// Requests from the HTTP endpoints that may wait for the pipeline at once; more are refused.
 pub const STATUS_QUEUE_CAPACITY: usize = 16;
-/// How often the pipeline looks at the request queue when nothing else wakes it.
-pub const STATUS_POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// How long an HTTP request waits for the pipeline's answer.
 pub const STATUS_ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -46,19 +48,33 @@ pub struct Board {
     /// ZooTrace's text trace mask: gtmk / stmk / get_trace_mask / set_trace_mask.
     pub trace_mask: AtomicI64,
     requests: SyncSender<StatusRequest>,
+    /// Written (one byte, never blocking) after each request is queued.
+    wake: Mutex<UnixStream>,
+}
+
+/// The pipeline's end: the request queue and the socket to wait on for requests.
+pub struct Inbox {
+    pub requests: Receiver<StatusRequest>,
+    pub wake: OwnedFd,
 }
 
 impl Board {
-    /// The board and the receiving end of its request queue, for the pipeline.
-    pub fn new(config: Arc<ServerConfig>) -> (Arc<Board>, Receiver<StatusRequest>) {
+    pub fn new(config: Arc<ServerConfig>) -> std::io::Result<(Arc<Board>, Inbox)> {
         let (tx, rx) = sync_channel(STATUS_QUEUE_CAPACITY);
+        let (wake, wakee) = UnixStream::pair()?;
+        wake.set_nonblocking(true)?;
         let board = Board {
             config,
             published: Mutex::new(Arc::new(Snapshot::default())),
             trace_mask: AtomicI64::new(DEFAULT_TRACE_MASK),
             requests: tx,
+            wake: Mutex::new(wake),
         };
-        (Arc::new(board), rx)
+        let inbox = Inbox {
+            requests: rx,
+            wake: wakee.into(),
+        };
+        Ok((Arc::new(board), inbox))
     }
 
     pub fn publish(&self, snap: Snapshot) {
@@ -88,7 +104,14 @@ impl Board {
             answer: tx,
         };
         match self.requests.try_send(req) {
-            Ok(()) => {}
+            Ok(()) => {
+                // A full socket buffer means wake-ups are pending already.
+                let _ = self
+                    .wake
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .write(&[1]);
+            }
             Err(TrySendError::Full(_)) => {
                 return Err("too many status requests waiting for the server; retry".into())
             }
@@ -110,7 +133,8 @@ mod tests {
 
     #[test]
     fn full_queue_is_refused_not_waited_on() {
-        let (board, rx) = Board::new(Arc::new(crate::config::standalone_default()));
+        let (board, inbox) = Board::new(Arc::new(crate::config::standalone_default())).unwrap();
+        let rx = inbox.requests;
         let mut answers = Vec::new();
         for _ in 0..STATUS_QUEUE_CAPACITY {
             let (tx, arx) = sync_channel(1);

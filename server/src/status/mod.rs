@@ -18,5 +18,5 @@ pub mod settings;
 pub mod snapshot;
 pub mod words;
 
-pub use board::{Board, Reset, StatusRequest};
+pub use board::{Board, Inbox, Reset, StatusRequest};
 pub use snapshot::{Need, Snapshot};
