@@ -42,13 +42,13 @@ enum In {
 
 /// Pipeline state, owned by the one task that runs the loop.
 pub struct Pipeline {
-    pub config: Arc<ServerConfig>,
+    config: Arc<ServerConfig>,
     limits: Arc<crate::limits::Limits>,
-    pub engine: Engine,
-    pub persist: Persist,
-    pub conns: HashMap<ConnId, ConnStats>,
-    pub stats: ServerStats,
-    pub started: Instant,
+    engine: Engine,
+    persist: Persist,
+    conns: HashMap<ConnId, ConnStats>,
+    stats: ServerStats,
+    started: Instant,
     shards: Vec<ConnectedSender<ToShard>>,
     pending: Vec<Vec<crate::msg::ToShard>>,
     /// Txns made durable and not yet sent to the shards (each goes out at its
