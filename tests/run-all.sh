@@ -20,6 +20,7 @@ cd "$ROOT"
 KAZOO_VERSION=2.10.0
 PYTEST_VERSION=8.3.4
 PYTEST_TIMEOUT_VERSION=2.3.1
+PROMETHEUS_CLIENT_VERSION=0.21.1
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -44,6 +45,10 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v faketime >/dev/null 2>&1 || missing+=(faketime)
 # tmux: the CLI's interactive test types into a terminal (tests/cli/test_interactive.py).
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+# tests/admin: strace (cheap commands read no files) and ZooKeeper's AdminServer classpath.
+command -v strace >/dev/null 2>&1 || missing+=(strace)
+[ -f /usr/share/java/jetty9-server.jar ] || missing+=(libjetty9-java libservlet-api-java)
+[ -f /usr/share/java/jackson-databind.jar ] || missing+=(libjackson2-databind-java)
 if [ "${#missing[@]}" -gt 0 ]; then
     log "installing: ${missing[*]}"
     apt_install "${missing[@]}"
@@ -53,7 +58,8 @@ fi
 have_pins() {
     "$1" - <<PY 2>/dev/null
 import importlib.metadata as m, sys
-want = {"kazoo": "$KAZOO_VERSION", "pytest": "$PYTEST_VERSION", "pytest-timeout": "$PYTEST_TIMEOUT_VERSION"}
+want = {"kazoo": "$KAZOO_VERSION", "pytest": "$PYTEST_VERSION", "pytest-timeout": "$PYTEST_TIMEOUT_VERSION",
+        "prometheus-client": "$PROMETHEUS_CLIENT_VERSION"}
 sys.exit(0 if all(m.version(k) == v for k, v in want.items()) else 1)
 PY
 }
@@ -69,7 +75,8 @@ if ! have_pins "$PY"; then
             python3 -m venv "$VENV"
         fi
         "$PY" -m pip install -q --disable-pip-version-check \
-            "kazoo==$KAZOO_VERSION" "pytest==$PYTEST_VERSION" "pytest-timeout==$PYTEST_TIMEOUT_VERSION"
+            "kazoo==$KAZOO_VERSION" "pytest==$PYTEST_VERSION" "pytest-timeout==$PYTEST_TIMEOUT_VERSION" \
+            "prometheus-client==$PROMETHEUS_CLIENT_VERSION"
     fi
 fi
 
@@ -117,6 +124,9 @@ fi
 # session under tmux (tests/cli/).
 log "CLI suite"
 "$PY" -m pytest -q tests/cli --timeout 300
+# AdminServer JSON (every command vs ZooKeeper's), Prometheus /metrics, cheap 4lw (strace).
+log "AdminServer and /metrics suite"
+"$PY" -m pytest -q tests/admin
 log "crash/recovery suite"
 "$PY" -m pytest -q tests/crash --timeout 300
 # The log has two writers (glommio DMA files by default, buffered with walDirectIo=false):

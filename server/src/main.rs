@@ -6,7 +6,6 @@ mod config;
 mod conn;
 mod dma_log;
 mod fourlw;
-mod fourlw_ctx;
 mod limits;
 mod log_writer;
 mod logging;
@@ -17,6 +16,7 @@ mod segment_file;
 mod server;
 mod shard;
 mod stats;
+mod status;
 mod watches;
 mod zero_ahead;
 
