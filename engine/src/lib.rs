@@ -18,6 +18,6 @@ pub mod txn;
 pub mod watch;
 
 pub use config::EngineConfig;
-pub use engine::{opcode_of, ConnState, Engine, Output};
+pub use engine::{opcode_of, ConnState, Engine, Forwarded, ForwardedOp, Output};
 pub use now::Now;
 pub use watch::ConnId;

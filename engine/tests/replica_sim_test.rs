@@ -14,8 +14,12 @@
 mod harness;
 
 use harness::{create_req, test_config};
-use ringkeeper_engine::proto::{create_mode, op, Acl, ConnectRequest, RequestHeader};
-use ringkeeper_engine::replica::{DurableState, Member, MemberConfig, Message, PersistTask};
+use ringkeeper_engine::proto::{
+    create_mode, op, Acl, ConnectRequest, ErrorCode, Request, RequestHeader, Response,
+};
+use ringkeeper_engine::replica::{
+    DurableState, Envelope, Member, MemberConfig, PeerMessage, PersistTask,
+};
 use ringkeeper_engine::{ConnId, Now, Output};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -54,20 +58,23 @@ struct Node {
 
 struct InFlight {
     at: u64,
-    msg: Message,
+    seq: u64,
+    msg: Envelope,
 }
 
-/// The client: one session at a time on whichever member accepts writes.
+/// A client: one session at a time, on a member chosen at random (followers and Observers
+/// forward its writes). It pipelines a create and a read of the same znode: the read must see
+/// the create (per-session order), and replies must come in request order.
 #[derive(Default)]
 struct Client {
+    id: u64,
     conn: Option<(u64, ConnId)>,
     connected: bool,
     next_xid: i32,
     next_key: u64,
-    /// xid -> path of creates sent and not answered.
-    pending: HashMap<i32, String>,
-    /// Acknowledged creates: path -> zxid.
-    acked: BTreeMap<String, i64>,
+    /// xid -> (path, is_create) of requests sent and not answered, in order.
+    pending: BTreeMap<i32, (String, bool)>,
+    last_reply_xid: i32,
 }
 
 struct Sim {
@@ -81,9 +88,18 @@ struct Sim {
     log: BTreeMap<u64, (u64, Vec<u8>)>,
     /// Tree digest at each zxid, from members with nothing prepared on top.
     digests: HashMap<i64, u64>,
-    client: Client,
+    clients: Vec<Client>,
+    /// Acknowledged creates: path -> zxid.
+    acked: BTreeMap<String, i64>,
     next_conn: u64,
+    /// Sequence numbers of messages, and the arrival round of the last forward per link:
+    /// forwards travel in order and undoubled, as on the TCP link they model (they may be
+    /// lost; the follower then closes the connections it cannot answer).
+    seq: u64,
+    forward_at: HashMap<(u64, u64), u64>,
     chaos: bool,
+    /// Clients send new requests (off once the settled ensemble has taken a write).
+    writing: bool,
 }
 
 const TICK_EVERY: u64 = 4;
@@ -166,9 +182,18 @@ impl Sim {
             isolated: BTreeMap::new(),
             log: BTreeMap::new(),
             digests: HashMap::new(),
-            client: Client::default(),
+            clients: (0..3)
+                .map(|id| Client {
+                    id,
+                    ..Client::default()
+                })
+                .collect(),
+            acked: BTreeMap::new(),
             next_conn: 1,
+            seq: 0,
+            forward_at: HashMap::new(),
             chaos: true,
+            writing: true,
         };
         let ids: Vec<u64> = sim.nodes.keys().copied().collect();
         for id in ids {
@@ -196,8 +221,10 @@ impl Sim {
         node.member = None;
         node.unsynced.clear();
         node.down_for = down;
-        if self.client.conn.is_some_and(|(m, _)| m == id) {
-            self.client.drop_conn();
+        for c in &mut self.clients {
+            if c.conn.is_some_and(|(m, _)| m == id) {
+                c.drop_conn();
+            }
         }
     }
 
@@ -227,11 +254,12 @@ impl Sim {
         }
     }
 
-    fn send(&mut self, msg: Message) {
+    fn send(&mut self, msg: Envelope) {
         if self.cut(msg.from, msg.to) {
             return;
         }
-        let copies = if self.chaos && self.rng.chance(20) {
+        let raft = matches!(msg.body, PeerMessage::Raft(_));
+        let copies = if raft && self.chaos && self.rng.chance(20) {
             2
         } else {
             1
@@ -240,9 +268,16 @@ impl Sim {
             if self.chaos && self.rng.chance(50) {
                 continue; // dropped
             }
-            let delay = 1 + if self.chaos { self.rng.below(6) } else { 0 };
+            let mut at = self.round + 1 + if self.chaos { self.rng.below(6) } else { 0 };
+            if !raft {
+                let last = self.forward_at.entry((msg.from, msg.to)).or_insert(0);
+                at = at.max(*last);
+                *last = at;
+            }
+            self.seq += 1;
             self.net.push(InFlight {
-                at: self.round + delay,
+                at,
+                seq: self.seq,
                 msg: msg.clone(),
             });
         }
@@ -256,8 +291,18 @@ impl Sim {
         while let Some(o) = m.poll_output() {
             outs.push(o);
         }
+        let trace = std::env::var_os("RINGKEEPER_SIM_TRACE").is_some();
         for o in outs {
-            self.client.receive(id, o);
+            if trace {
+                let role = self.nodes[&id]
+                    .member
+                    .as_ref()
+                    .map(|m| (m.role(), m.accepts_writes(), m.engine().is_forwarding()));
+                eprintln!("r{} m{id} {role:?} out {o:?}", self.round);
+            }
+            for c in &mut self.clients {
+                c.receive(id, &o, &mut self.acked);
+            }
         }
     }
 
@@ -279,6 +324,11 @@ impl Sim {
             let j = self.rng.below(i as u64 + 1) as usize;
             due.swap(i, j);
         }
+        // Forwards keep their order (see `forward_at`); raft messages stay shuffled.
+        due.sort_by_key(|f| match f.msg.body {
+            PeerMessage::Raft(_) => 0,
+            _ => f.seq,
+        });
         for f in due {
             if self.cut(f.msg.from, f.msg.to) {
                 continue;
@@ -352,68 +402,85 @@ impl Sim {
     }
 
     fn client_step(&mut self, now: Now) {
-        let writer = self
-            .nodes
-            .iter()
-            .find(|(_, n)| n.member.as_ref().is_some_and(|m| m.accepts_writes()))
-            .map(|(id, _)| *id);
-        let Some(writer) = writer else {
+        if !self.writing {
             return;
-        };
-        match self.client.conn {
-            Some((m, _)) if m != writer => self.client.drop_conn(),
-            _ => {}
         }
-        let member = self
-            .nodes
-            .get_mut(&writer)
-            .and_then(|n| n.member.as_mut())
-            .expect("writer");
-        match self.client.conn {
-            None => {
-                let conn: ConnId = self.next_conn;
-                self.next_conn += 1;
-                self.client.conn = Some((writer, conn));
-                self.client.connected = false;
-                member.engine_mut().handle_connect(
-                    conn,
-                    "127.0.0.1",
-                    &ConnectRequest::new_session(30_000),
-                    now,
-                );
-                member.propose_prepared();
+        for ci in 0..self.clients.len() {
+            if !self.rng.chance(300) {
+                continue;
             }
-            Some((_, conn))
-                if self.client.connected
-                    && self.client.pending.len() < 8
-                    && self.rng.chance(300) =>
-            {
-                let key = self.client.next_key;
-                self.client.next_key += 1;
-                let path = format!("/k{key}");
-                let xid = self.client.next_xid + 1;
-                self.client.next_xid = xid;
-                self.client.pending.insert(xid, path.clone());
-                let req = create_req(
-                    op::CREATE,
-                    &path,
-                    format!("v{key}").as_bytes(),
-                    create_mode::PERSISTENT,
-                    None,
-                    Acl::open_unsafe(),
-                );
-                member.engine_mut().handle_request(
-                    conn,
-                    RequestHeader {
-                        xid,
-                        opcode: op::CREATE,
-                    },
-                    req,
-                    now,
-                );
-                member.propose_prepared();
+            let live: Vec<u64> = self
+                .nodes
+                .iter()
+                .filter(|(_, n)| n.member.is_some())
+                .map(|(id, _)| *id)
+                .collect();
+            if live.is_empty() {
+                return;
             }
-            _ => {}
+            let pick = live[self.rng.below(live.len() as u64) as usize];
+            let next_conn = self.next_conn;
+            let c = &mut self.clients[ci];
+            match c.conn {
+                None => {
+                    self.next_conn += 1;
+                    c.conn = Some((pick, next_conn));
+                    c.connected = false;
+                    c.last_reply_xid = 0;
+                    let m = member_of(&mut self.nodes, pick);
+                    m.engine_mut().handle_connect(
+                        next_conn,
+                        "127.0.0.1",
+                        &ConnectRequest::new_session(30_000),
+                        now,
+                    );
+                    m.flush();
+                }
+                Some((id, conn)) if c.connected && c.pending.len() < 8 => {
+                    let key = c.next_key;
+                    c.next_key += 1;
+                    let path = format!("/c{}-{key}", c.id);
+                    let create_xid = c.next_xid + 1;
+                    let read_xid = c.next_xid + 2;
+                    c.next_xid = read_xid;
+                    c.pending.insert(create_xid, (path.clone(), true));
+                    c.pending.insert(read_xid, (path.clone(), false));
+                    let create = create_req(
+                        op::CREATE,
+                        &path,
+                        path.as_bytes(),
+                        create_mode::PERSISTENT,
+                        None,
+                        Acl::open_unsafe(),
+                    );
+                    let m = member_of(&mut self.nodes, id);
+                    if std::env::var_os("RINGKEEPER_SIM_TRACE").is_some() {
+                        eprintln!(
+                            "r{} m{id} {:?} accepts {} fwd {}: client {} conn {conn} create {path} xid {create_xid}",
+                            self.round,
+                            m.role(),
+                            m.accepts_writes(),
+                            m.engine().is_forwarding(),
+                            c.id
+                        );
+                    }
+                    let header = |xid, opcode| RequestHeader { xid, opcode };
+                    m.engine_mut().handle_request(
+                        conn,
+                        header(create_xid, op::CREATE),
+                        create,
+                        now,
+                    );
+                    m.engine_mut().handle_request(
+                        conn,
+                        header(read_xid, op::GET_DATA),
+                        Request::GetData { path, watch: false },
+                        now,
+                    );
+                    m.flush();
+                }
+                _ => {}
+            }
         }
     }
 
@@ -460,9 +527,12 @@ impl Sim {
                 self.nodes.get_mut(&id).expect("node").down_for = 1;
             }
         }
-        let acked_before = self.client.acked.len();
+        let acked_before = self.acked.len();
         for _ in 0..4000 {
             self.round();
+            if self.acked.len() > acked_before {
+                self.writing = false;
+            }
             let applied: BTreeSet<u64> = self
                 .nodes
                 .values()
@@ -471,8 +541,8 @@ impl Sim {
             let all_up = self.nodes.values().all(|n| n.member.is_some());
             if all_up
                 && applied.len() == 1
-                && self.client.acked.len() > acked_before
-                && self.client.pending.is_empty()
+                && self.acked.len() > acked_before
+                && self.clients.iter().all(|c| c.pending.is_empty())
                 && self.net.is_empty()
             {
                 return;
@@ -495,14 +565,14 @@ impl Sim {
         panic!(
             "no progress after healing (acked {} -> {}): {state:?}",
             acked_before,
-            self.client.acked.len()
+            self.acked.len()
         );
     }
 
     fn check_acked_everywhere(&self) {
         for (id, node) in &self.nodes {
             let m = node.member.as_ref().expect("all members up after settle");
-            for (path, zxid) in &self.client.acked {
+            for (path, zxid) in &self.acked {
                 let n = m.engine().tree().get(path).unwrap_or_else(|| {
                     panic!("member {id}: acknowledged {path} (zxid {zxid:#x}) is lost")
                 });
@@ -510,6 +580,13 @@ impl Sim {
             }
         }
     }
+}
+
+fn member_of(nodes: &mut BTreeMap<u64, Node>, id: u64) -> &mut Member {
+    nodes
+        .get_mut(&id)
+        .and_then(|n| n.member.as_mut())
+        .expect("a live member")
 }
 
 impl Client {
@@ -520,7 +597,7 @@ impl Client {
         self.pending.clear();
     }
 
-    fn receive(&mut self, member: u64, o: Output) {
+    fn receive(&mut self, member: u64, o: &Output, acked: &mut BTreeMap<String, i64>) {
         let Some((m, conn)) = self.conn else {
             return;
         };
@@ -528,19 +605,43 @@ impl Client {
             return;
         }
         match o {
-            Output::Connected { conn: c, resp } if c == conn => {
+            Output::Connected { conn: c, resp } if *c == conn => {
                 assert!(resp.session_id != 0, "session refused");
                 self.connected = true;
             }
             Output::Reply {
-                conn: c, header, ..
-            } if c == conn => {
-                if let Some(path) = self.pending.remove(&header.xid) {
-                    assert_eq!(header.err, 0, "create {path} failed: {}", header.err);
-                    self.acked.insert(path, header.zxid);
+                conn: c,
+                header,
+                body,
+            } if *c == conn => {
+                let Some((path, is_create)) = self.pending.remove(&header.xid) else {
+                    return;
+                };
+                assert!(
+                    header.xid > self.last_reply_xid,
+                    "client {}: reply {} after {}",
+                    self.id,
+                    header.xid,
+                    self.last_reply_xid
+                );
+                self.last_reply_xid = header.xid;
+                assert_eq!(
+                    header.err,
+                    ErrorCode::Ok.code(),
+                    "client {}: {} {path} failed on member {m}",
+                    self.id,
+                    if is_create { "create" } else { "read of" }
+                );
+                if is_create {
+                    acked.insert(path, header.zxid);
+                } else {
+                    let Response::GetData { data, .. } = body else {
+                        panic!("getData answered with {body:?}");
+                    };
+                    assert_eq!(&data[..], path.as_bytes(), "read its own write");
                 }
             }
-            Output::Close { conn: c } if c == conn => self.drop_conn(),
+            Output::Close { conn: c } if *c == conn => self.drop_conn(),
             _ => {}
         }
     }
@@ -568,7 +669,7 @@ fn run_seed(seed: u64, voters: u64, observers: u64, rounds: u64) -> (usize, u64)
             .collect();
         eprintln!(
             "seed {seed}: {} acked, {} entries, terms {terms:?}, {} rebuilds",
-            sim.client.acked.len(),
+            sim.acked.len(),
             sim.log.len(),
             sim.nodes
                 .values()
@@ -576,7 +677,7 @@ fn run_seed(seed: u64, voters: u64, observers: u64, rounds: u64) -> (usize, u64)
                 .sum::<u64>()
         );
     }
-    (sim.client.acked.len(), sim.log.len() as u64)
+    (sim.acked.len(), sim.log.len() as u64)
 }
 
 fn seeds() -> Vec<u64> {

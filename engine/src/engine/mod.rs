@@ -12,9 +12,12 @@
 //! durable zxid. So a reply never runs ahead of its txn, a write's notifications precede its
 //! reply, and no read shows state that a crash could lose.
 
+mod forward;
 mod read;
 mod watch_ops;
 mod write;
+
+pub use forward::{Forwarded, ForwardedOp};
 
 use crate::config::EngineConfig;
 use crate::proto::{
@@ -94,6 +97,18 @@ pub struct Engine {
     next_container_check_ms: i64,
     /// The latest time seen, for txns made by inputs that carry no time.
     last_now: Now,
+    /// A follower or Observer: writes go to the leader (see `forward.rs`).
+    forwarding: bool,
+    forward_out: VecDeque<forward::Forwarded>,
+    /// Per session: forwarded writes not yet applied here, and what waits behind them.
+    waiting: HashMap<i64, VecDeque<forward::Queued>>,
+    /// New sessions forwarded to the leader, by session id.
+    connecting: HashMap<i64, forward::Connecting>,
+    forwarded_answered: u64,
+    /// Leader: the last xid prepared per session from forwarded requests (drops duplicates).
+    forwarded_cxid: HashMap<i64, i32>,
+    /// Sessions active here since the last `take_touched` (a follower reports them).
+    touched: std::collections::BTreeSet<i64>,
 }
 
 impl Engine {
@@ -130,6 +145,13 @@ impl Engine {
             durable_zxid: last_zxid,
             txns: VecDeque::new(),
             outputs: VecDeque::new(),
+            forwarding: false,
+            forward_out: VecDeque::new(),
+            waiting: HashMap::new(),
+            connecting: HashMap::new(),
+            forwarded_answered: 0,
+            forwarded_cxid: HashMap::new(),
+            touched: std::collections::BTreeSet::new(),
         }
     }
 
@@ -267,7 +289,10 @@ impl Engine {
                 self.sessions
                     .add(txn.session_id, *timeout_ms, now.elapsed_ms);
             }
-            TxnBody::CloseSession { .. } => self.sessions.remove(txn.session_id),
+            TxnBody::CloseSession { .. } => {
+                self.sessions.remove(txn.session_id);
+                self.forwarded_cxid.remove(&txn.session_id);
+            }
             _ => {}
         }
     }
@@ -315,7 +340,6 @@ impl Engine {
         if req.session_id == 0 {
             let session_id = self.sessions.next_id();
             self.attach(conn, session_id, ip);
-            self.commit(session_id, 0, now, TxnBody::CreateSession { timeout_ms });
             let resp = ConnectResponse {
                 protocol_version: 0,
                 timeout_ms,
@@ -323,6 +347,11 @@ impl Engine {
                 passwd: session_password(session_id).to_vec(),
                 read_only,
             };
+            if self.forwarding {
+                self.forward_connect(conn, session_id, resp);
+                return;
+            }
+            self.commit(session_id, 0, now, TxnBody::CreateSession { timeout_ms });
             self.push(Output::Connected { conn, resp });
             return;
         }
@@ -399,6 +428,12 @@ impl Engine {
     /// A request the server could not decode: UNIMPLEMENTED for an unknown opcode (then the
     /// connection closes, as in ZooKeeper), MARSHALLINGERROR for a body that does not parse.
     pub fn handle_bad_request(&mut self, conn: ConnId, header: RequestHeader, err: ErrorCode) {
+        if self.forwarding && err != ErrorCode::Unimplemented {
+            // Nothing to forward: answered here, without an error txn.
+            let zxid = self.last_zxid;
+            self.reply(conn, header.xid, zxid, err, Response::Empty);
+            return;
+        }
         if err == ErrorCode::Unimplemented {
             self.reply(conn, header.xid, -1, err, Response::Empty);
             self.push(Output::Close { conn });
@@ -427,6 +462,33 @@ impl Engine {
             self.reply(conn, xid, zxid, ErrorCode::SessionExpired, Response::Empty);
             return;
         }
+        if self.forwarding {
+            self.touched.insert(session_id);
+            let write = is_write(&req) || matches!(req, Request::CloseSession);
+            if let Some((header, req)) = self.forward_or_queue(conn, session_id, header, req, write)
+            {
+                self.serve(conn, session_id, header, req, now);
+            }
+            return;
+        }
+        self.serve(conn, session_id, header, req, now);
+    }
+
+    /// Sessions a follower saw active since the last call, for the leader's expiry.
+    pub fn take_touched(&mut self) -> Vec<i64> {
+        std::mem::take(&mut self.touched).into_iter().collect()
+    }
+
+    /// Answers or prepares a request whose turn has come.
+    fn serve(
+        &mut self,
+        conn: ConnId,
+        session_id: i64,
+        header: RequestHeader,
+        req: Request,
+        now: Now,
+    ) {
+        let xid = header.xid;
         match req {
             Request::Ping => {
                 let zxid = self.last_zxid;
@@ -564,7 +626,7 @@ impl Engine {
 /// the tree it is applied to, which at that zxid are the same on every replica and in replay.
 /// ZooKeeper writes the list into the txn, and a session with enough ephemerals (about 65 with
 /// 1 MiB paths) makes a record no log can take, which then fails again at every restart.
-fn close_session_txn() -> TxnBody {
+pub(super) fn close_session_txn() -> TxnBody {
     TxnBody::CloseSession {
         paths_to_delete: Vec::new(),
     }

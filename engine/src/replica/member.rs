@@ -15,6 +15,7 @@ use super::batch::{decode_batch, encode_batch};
 use super::durable::{DurableState, PersistTask};
 use super::timeouts::ElectionTimeouts;
 use super::zxid;
+use super::{Envelope, PeerMessage};
 use crate::engine::{Engine, Output};
 use crate::txn::Txn;
 use crate::{EngineConfig, Now};
@@ -64,7 +65,12 @@ pub struct Member {
     persist: VecDeque<PersistTask>,
     /// Each ready's messages that may leave only once that ready is durable.
     held: VecDeque<(u64, Vec<Message>)>,
-    outbox: VecDeque<Message>,
+    outbox: VecDeque<Envelope>,
+    /// The leader last seen: when it changes, forwarded requests may be lost.
+    known_leader: u64,
+    /// Ticks during which forwarded requests waited and none was answered.
+    stalled_ticks: usize,
+    answered_at_last_tick: u64,
     /// How many times this member rebuilt its engine after losing leadership.
     rebuilds: u64,
     /// Outputs of connections dropped by a rebuild (their Close), ahead of the engine's.
@@ -114,10 +120,14 @@ impl Member {
             persist: VecDeque::new(),
             held: VecDeque::new(),
             outbox: VecDeque::new(),
+            known_leader: raft::INVALID_ID,
+            stalled_ticks: 0,
+            answered_at_last_tick: 0,
             dropped: VecDeque::new(),
             rebuilds: 0,
             now,
         };
+        m.engine.set_forwarding(true);
         m.fix_election_timeout();
         m.drive();
         m
@@ -192,16 +202,97 @@ impl Member {
             // Only the leader expires sessions and reaps containers.
             self.engine.handle_tick(now);
             self.propose_prepared();
+        } else {
+            self.report_touches();
+            self.check_forward_stall();
         }
         self.fix_election_timeout();
         self.drive();
     }
 
-    /// A message from a peer. Messages from unknown peers or stale terms are dropped by raft.
-    pub fn step(&mut self, msg: Message) {
-        let _ = self.node.step(msg);
+    /// A message from a peer. Raft drops messages from unknown peers or stale terms; forwarded
+    /// requests reaching a member that does not lead are dropped (their follower times out).
+    pub fn step(&mut self, env: Envelope) {
+        match env.body {
+            PeerMessage::Raft(msg) => {
+                let _ = self.node.step(msg);
+            }
+            PeerMessage::Forward(f) if self.leading_term.is_some() => {
+                self.engine.handle_forwarded(f, self.now);
+                self.propose_prepared();
+            }
+            PeerMessage::Touch(ids) if self.leading_term.is_some() => {
+                self.engine.handle_touch(&ids, self.now);
+            }
+            PeerMessage::Forward(_) | PeerMessage::Touch(_) => {}
+        }
         self.fix_election_timeout();
         self.drive();
+    }
+
+    /// Client inputs given through `engine_mut` are done: propose what the leader prepared,
+    /// send what a follower forwards.
+    pub fn flush(&mut self) {
+        if self.leading_term.is_some() {
+            self.propose_prepared();
+        } else {
+            self.drive();
+        }
+    }
+
+    fn report_touches(&mut self) {
+        let leader = self.node.raft.leader_id;
+        let ids = self.engine.take_touched();
+        if !ids.is_empty() && leader != raft::INVALID_ID && leader != self.config.id {
+            self.outbox.push_back(Envelope {
+                from: self.config.id,
+                to: leader,
+                body: PeerMessage::Touch(ids),
+            });
+        }
+    }
+
+    /// Forwarded requests unanswered for many ticks were lost with a message or a leader:
+    /// close their connections rather than keep the clients waiting forever.
+    fn check_forward_stall(&mut self) {
+        let answered = self.engine.forwarded_answered();
+        if self.engine.forwarded_waiting() > 0 && answered == self.answered_at_last_tick {
+            self.stalled_ticks += 1;
+        } else {
+            self.stalled_ticks = 0;
+        }
+        self.answered_at_last_tick = answered;
+        if self.stalled_ticks > 4 * self.config.election_tick {
+            self.stalled_ticks = 0;
+            self.engine.drop_forwarded();
+        }
+    }
+
+    /// Sends what the engine forwards to the leader; with no leader to send to, those
+    /// requests are dropped and their connections closed.
+    fn route_forwards(&mut self) {
+        let leader = self.node.raft.leader_id;
+        if leader != self.known_leader {
+            self.known_leader = leader;
+            if self.leading_term.is_none() {
+                self.engine.drop_forwarded();
+            }
+        }
+        if self.leading_term.is_some() {
+            return;
+        }
+        let reachable = leader != raft::INVALID_ID && leader != self.config.id;
+        while let Some(f) = self.engine.poll_forward() {
+            if !reachable {
+                self.engine.drop_forwarded();
+                break;
+            }
+            self.outbox.push_back(Envelope {
+                from: self.config.id,
+                to: leader,
+                body: PeerMessage::Forward(f),
+            });
+        }
     }
 
     /// Proposes the txns the engine prepared since the last call as one entry.
@@ -244,12 +335,12 @@ impl Member {
                 break;
             }
             let (_, msgs) = self.held.pop_front().expect("front exists");
-            self.outbox.extend(msgs);
+            self.send_raft(msgs);
         }
         self.drive();
     }
 
-    pub fn poll_message(&mut self) -> Option<Message> {
+    pub fn poll_message(&mut self) -> Option<Envelope> {
         self.outbox.pop_front()
     }
 
@@ -268,7 +359,8 @@ impl Member {
     fn drive(&mut self) {
         while self.node.has_ready() {
             let mut rd = self.node.ready();
-            self.outbox.extend(rd.take_messages());
+            let msgs = rd.take_messages();
+            self.send_raft(msgs);
             assert!(
                 rd.snapshot().data.is_empty() && rd.snapshot().get_metadata().index == 0,
                 "snapshots are not sent between members yet"
@@ -296,6 +388,17 @@ impl Member {
             self.node.advance_append_async(rd);
             self.node.advance_apply_to(self.applied);
             self.check_leadership();
+        }
+        self.route_forwards();
+    }
+
+    fn send_raft(&mut self, msgs: Vec<Message>) {
+        for m in msgs {
+            self.outbox.push_back(Envelope {
+                from: m.from,
+                to: m.to,
+                body: PeerMessage::Raft(m),
+            });
         }
     }
 
@@ -332,7 +435,7 @@ impl Member {
                     // replies and notifications.
                     self.engine.handle_persisted(txn.zxid);
                 } else {
-                    self.engine.replay(txn, self.now);
+                    self.engine.apply_committed(txn, self.now);
                 }
             }
         }
@@ -349,6 +452,9 @@ impl Member {
                 && self.applied == raft.raft_log.committed =>
             {
                 let term = raft.term;
+                // Requests this member forwarded while it followed have no leader to go to.
+                self.engine.drop_forwarded();
+                self.engine.set_forwarding(false);
                 self.engine.start_epoch(zxid::epoch_start(term));
                 // A new leader gives every session a full timeout (ZooKeeper does the same).
                 let sessions: Vec<i64> = self
@@ -368,6 +474,7 @@ impl Member {
     /// from the committed log, and close the connections, whose replies may never come.
     fn step_down(&mut self) {
         self.leading_term = None;
+        self.engine.set_forwarding(true);
         if self.engine.last_zxid() == self.applied_zxid && self.engine.outstanding_txns() == 0 {
             return;
         }
@@ -391,6 +498,7 @@ impl Member {
         for conn in self.engine.conn_ids() {
             self.dropped.push_back(Output::Close { conn });
         }
+        engine.set_forwarding(true);
         self.engine = engine;
     }
 
