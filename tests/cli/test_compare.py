@@ -232,14 +232,7 @@ def test_connect_to_another_address_and_chroot(servers):
     compare(r, c)
 
 
-# Ringkeeper's server reads a null auth buffer as an empty one and accepts `addauth digest`
-# (no auth) where ZooKeeper fails it with AuthFailed: a server difference (engine, the
-# AuthPacket decoder), not the CLI's; strict, so the fix shows here.
-NULL_DIGEST = pytest.mark.xfail(strict=True, reason="server accepts a null digest auth")
-
-
-@pytest.mark.parametrize("addauth", ["addauth nosuchscheme secret",
-                                     pytest.param("addauth digest", marks=NULL_DIGEST)])
+@pytest.mark.parametrize("addauth", ["addauth nosuchscheme secret", "addauth digest"])
 def test_failed_authentication_ends_the_session(servers, addauth):
     r, c = both(servers, script(
         "ls /zookeeper",

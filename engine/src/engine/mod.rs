@@ -494,7 +494,9 @@ impl Engine {
                 let zxid = self.last_zxid;
                 self.reply(conn, xid::PING, zxid, ErrorCode::Ok, Response::Empty);
             }
-            Request::Auth { scheme, auth, .. } => self.handle_auth(conn, xid, &scheme, &auth),
+            Request::Auth { scheme, auth, .. } => {
+                self.handle_auth(conn, xid, &scheme, auth.as_deref())
+            }
             // No SASL provider is configured: ZooKeeper answers OK with a null token.
             Request::Sasl { .. } => self.reply(
                 conn,
@@ -518,10 +520,10 @@ impl Engine {
     }
 
     /// The reply echoes the request's xid (Java clients send -4, others an ordinary xid).
-    fn handle_auth(&mut self, conn: ConnId, xid: i32, scheme: &str, auth: &[u8]) {
+    fn handle_auth(&mut self, conn: ConnId, xid: i32, scheme: &str, auth: Option<&[u8]>) {
         let mut ids = Vec::new();
-        match scheme {
-            "digest" if self.config.digest_enabled => {
+        match (scheme, auth) {
+            ("digest", Some(auth)) if self.config.digest_enabled => {
                 let id = crate::tree::acl::digest_id(&String::from_utf8_lossy(auth));
                 if self.config.super_digest.as_deref() == Some(id.as_str()) {
                     ids.push(Id {
@@ -537,7 +539,9 @@ impl Engine {
                     },
                 );
             }
-            "ip" => {}
+            ("ip", _) => {}
+            // Unknown schemes, and digest with a null buffer (ZooKeeper's provider throws on
+            // it): AUTHFAILED, and the connection closes.
             _ => {
                 self.reply(conn, xid, 0, ErrorCode::AuthFailed, Response::Empty);
                 self.push(Output::Close { conn });
