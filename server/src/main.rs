@@ -99,6 +99,27 @@ fn purge(
     Ok(())
 }
 
+/// A zoo.cfg that describes an ensemble would otherwise start N independent standalone
+/// servers, each accepting writes the others never see: refuse it until the server runs
+/// ensembles (issue 8).
+fn refuse_ensemble(config: &config::ServerConfig) -> Result<(), String> {
+    if !config.is_distributed() {
+        return Ok(());
+    }
+    let voters = config.participants().count();
+    let observers = config.servers.len() - voters;
+    Err(format!(
+        "{}: the server.N lines describe an ensemble ({voters} voting servers, {observers} \
+         observers); this version of Ringkeeper runs standalone only and will not start \
+         alone as a member of an ensemble. Remove the server.N lines (or keep one, with \
+         standaloneEnabled=true) to run standalone.",
+        config
+            .config_path
+            .as_ref()
+            .map_or_else(|| "zoo.cfg".to_string(), |p| p.display().to_string())
+    ))
+}
+
 fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     let config = match &config_path {
         Some(p) => {
@@ -111,6 +132,7 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
         None => config::standalone_default(),
     };
     logging::log_settings(&config);
+    refuse_ensemble(&config)?;
     let open_files = limits::raise_open_file_limit();
     let limits = limits::Limits::from_config(&config, open_files)?;
     tracing::info!(
