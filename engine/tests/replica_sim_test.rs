@@ -62,6 +62,17 @@ struct InFlight {
     msg: Envelope,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Create,
+    /// getData of the znode the previous create made, pipelined behind it.
+    ReadOwn,
+    Sync,
+    /// getData, after a sync, of the last znode any client had seen acknowledged when the
+    /// sync was sent: ZooKeeper's sync-then-read sees every write acknowledged before.
+    ReadSynced,
+}
+
 /// A client: one session at a time, on a member chosen at random (followers and Observers
 /// forward its writes). It pipelines a create and a read of the same znode: the read must see
 /// the create (per-session order), and replies must come in request order.
@@ -72,8 +83,8 @@ struct Client {
     connected: bool,
     next_xid: i32,
     next_key: u64,
-    /// xid -> (path, is_create) of requests sent and not answered, in order.
-    pending: BTreeMap<i32, (String, bool)>,
+    /// xid -> (path, what) of requests sent and not answered, in order.
+    pending: BTreeMap<i32, (String, Kind)>,
     last_reply_xid: i32,
 }
 
@@ -91,6 +102,8 @@ struct Sim {
     clients: Vec<Client>,
     /// Acknowledged creates: path -> zxid.
     acked: BTreeMap<String, i64>,
+    /// The znode acknowledged last, to any client.
+    last_acked: Option<String>,
     next_conn: u64,
     /// Sequence numbers of messages, and the arrival round of the last forward per link:
     /// forwards travel in order and undoubled, as on the TCP link they model (they may be
@@ -189,6 +202,7 @@ impl Sim {
                 })
                 .collect(),
             acked: BTreeMap::new(),
+            last_acked: None,
             next_conn: 1,
             seq: 0,
             forward_at: HashMap::new(),
@@ -301,7 +315,9 @@ impl Sim {
                 eprintln!("r{} m{id} {role:?} out {o:?}", self.round);
             }
             for c in &mut self.clients {
-                c.receive(id, &o, &mut self.acked);
+                if let Some(path) = c.receive(id, &o, &mut self.acked) {
+                    self.last_acked = Some(path);
+                }
             }
         }
     }
@@ -436,6 +452,34 @@ impl Sim {
                     );
                     m.flush();
                 }
+                Some((id, conn))
+                    if c.connected
+                        && c.pending.len() < 8
+                        && self.last_acked.is_some()
+                        && self.rng.chance(250) =>
+                {
+                    let path = self.last_acked.clone().expect("checked");
+                    let sync_xid = c.next_xid + 1;
+                    let read_xid = c.next_xid + 2;
+                    c.next_xid = read_xid;
+                    c.pending.insert(sync_xid, (path.clone(), Kind::Sync));
+                    c.pending.insert(read_xid, (path.clone(), Kind::ReadSynced));
+                    let m = member_of(&mut self.nodes, id);
+                    let header = |xid, opcode| RequestHeader { xid, opcode };
+                    m.engine_mut().handle_request(
+                        conn,
+                        header(sync_xid, op::SYNC),
+                        Request::Sync { path: path.clone() },
+                        now,
+                    );
+                    m.engine_mut().handle_request(
+                        conn,
+                        header(read_xid, op::GET_DATA),
+                        Request::GetData { path, watch: false },
+                        now,
+                    );
+                    m.flush();
+                }
                 Some((id, conn)) if c.connected && c.pending.len() < 8 => {
                     let key = c.next_key;
                     c.next_key += 1;
@@ -443,8 +487,8 @@ impl Sim {
                     let create_xid = c.next_xid + 1;
                     let read_xid = c.next_xid + 2;
                     c.next_xid = read_xid;
-                    c.pending.insert(create_xid, (path.clone(), true));
-                    c.pending.insert(read_xid, (path.clone(), false));
+                    c.pending.insert(create_xid, (path.clone(), Kind::Create));
+                    c.pending.insert(read_xid, (path.clone(), Kind::ReadOwn));
                     let create = create_req(
                         op::CREATE,
                         &path,
@@ -597,12 +641,16 @@ impl Client {
         self.pending.clear();
     }
 
-    fn receive(&mut self, member: u64, o: &Output, acked: &mut BTreeMap<String, i64>) {
-        let Some((m, conn)) = self.conn else {
-            return;
-        };
+    /// Takes an output; returns the path of a create it acknowledges.
+    fn receive(
+        &mut self,
+        member: u64,
+        o: &Output,
+        acked: &mut BTreeMap<String, i64>,
+    ) -> Option<String> {
+        let (m, conn) = self.conn?;
         if m != member {
-            return;
+            return None;
         }
         match o {
             Output::Connected { conn: c, resp } if *c == conn => {
@@ -614,9 +662,7 @@ impl Client {
                 header,
                 body,
             } if *c == conn => {
-                let Some((path, is_create)) = self.pending.remove(&header.xid) else {
-                    return;
-                };
+                let (path, kind) = self.pending.remove(&header.xid)?;
                 assert!(
                     header.xid > self.last_reply_xid,
                     "client {}: reply {} after {}",
@@ -628,22 +674,27 @@ impl Client {
                 assert_eq!(
                     header.err,
                     ErrorCode::Ok.code(),
-                    "client {}: {} {path} failed on member {m}",
+                    "client {}: {kind:?} {path} failed on member {m}",
                     self.id,
-                    if is_create { "create" } else { "read of" }
                 );
-                if is_create {
-                    acked.insert(path, header.zxid);
-                } else {
-                    let Response::GetData { data, .. } = body else {
-                        panic!("getData answered with {body:?}");
-                    };
-                    assert_eq!(&data[..], path.as_bytes(), "read its own write");
+                match kind {
+                    Kind::Create => {
+                        acked.insert(path.clone(), header.zxid);
+                        return Some(path);
+                    }
+                    Kind::ReadOwn | Kind::ReadSynced => {
+                        let Response::GetData { data, .. } = body else {
+                            panic!("getData answered with {body:?}");
+                        };
+                        assert_eq!(&data[..], path.as_bytes(), "{kind:?} of {path}");
+                    }
+                    Kind::Sync => {}
                 }
             }
             Output::Close { conn: c } if *c == conn => self.drop_conn(),
             _ => {}
         }
+        None
     }
 }
 

@@ -10,7 +10,6 @@ use crate::proto::{ConnectResponse, ErrorCode, Id, Request, RequestHeader, Respo
 use crate::txn::{apply, Applied, Txn, TxnBody};
 use crate::watch::ConnId;
 use crate::Now;
-use std::collections::VecDeque;
 
 /// What a follower asks the leader to prepare.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,12 +31,18 @@ pub struct Forwarded {
 /// A session's requests after its first write still in flight, in arrival order.
 #[derive(Debug)]
 pub(super) enum Queued {
-    /// Forwarded; answered when its txn is applied here.
+    /// Forwarded; its reply is made when its txn is applied here, and sent when its turn
+    /// comes (a sync before it may still wait for its read index).
     Write {
         conn: ConnId,
         cxid: i32,
         req: Request,
+        /// The reply, once the txn is applied: (zxid, error, body).
+        reply: Option<(i64, ErrorCode, Response)>,
     },
+    /// A `sync`: answered once this server has applied everything the leader had committed
+    /// when the sync reached it (ReadIndex, asked for through `poll_sync`).
+    Sync { conn: ConnId, xid: i32, id: u64 },
     /// Waits for the writes before it.
     Other {
         conn: ConnId,
@@ -141,6 +146,21 @@ impl Engine {
         req: Request,
         is_write: bool,
     ) -> Option<(RequestHeader, Request)> {
+        if let Request::Sync { path } = &req {
+            self.next_sync_id += 1;
+            let id = self.next_sync_id;
+            self.sync_paths.insert(id, path.clone());
+            self.sync_out.push_back(id);
+            self.waiting
+                .entry(session_id)
+                .or_default()
+                .push_back(Queued::Sync {
+                    conn,
+                    xid: header.xid,
+                    id,
+                });
+            return None;
+        }
         if is_write {
             let auth = self
                 .conns
@@ -160,6 +180,7 @@ impl Engine {
                     conn,
                     cxid: header.xid,
                     req,
+                    reply: None,
                 });
             return None;
         }
@@ -211,12 +232,21 @@ impl Engine {
             }
             return;
         }
-        let front = match self.waiting.get(&session_id).and_then(|q| q.front()) {
-            Some(Queued::Write { cxid, conn, .. }) => Some((*cxid, *conn)),
-            _ => None,
-        };
-        if let Some((cxid, conn)) = front {
-            if cxid != txn.cxid && txn.cxid > 0 {
+        // The first write of the session not yet applied here must be this txn's request.
+        let expected = self.waiting.get(&session_id).and_then(|q| {
+            q.iter().find_map(|e| match e {
+                Queued::Write {
+                    cxid,
+                    conn,
+                    reply: None,
+                    ..
+                } => Some((*cxid, *conn)),
+                _ => None,
+            })
+        });
+        match expected {
+            Some((cxid, _)) if cxid == txn.cxid => {}
+            Some((_, conn)) if txn.cxid > 0 => {
                 // A later request of this session committed before the one we wait for:
                 // that one was lost on the way to the leader. Its client cannot be
                 // answered in order: close the connection, as a broken link would.
@@ -225,54 +255,105 @@ impl Engine {
                 self.push(Output::Close { conn });
                 return;
             }
-        }
-        let is_ours = front.is_some_and(|(cxid, _)| cxid == txn.cxid);
-        if !is_ours {
-            if let TxnBody::CloseSession { .. } = txn.body {
-                // Expired by the leader, or closed from another server.
-                self.close_conns_of(session_id, None);
-                self.waiting.remove(&session_id);
+            _ => {
+                if let TxnBody::CloseSession { .. } = txn.body {
+                    // Expired by the leader, or closed from another server.
+                    self.close_conns_of(session_id, None);
+                    self.waiting.remove(&session_id);
+                }
+                return;
             }
-            return;
         }
-        let Some(Queued::Write { conn, req, .. }) = self
-            .waiting
-            .get_mut(&session_id)
-            .and_then(|q| q.pop_front())
+        let q = self.waiting.get_mut(&session_id).expect("found above");
+        let Some(Queued::Write { req, reply, .. }) = q
+            .iter_mut()
+            .find(|e| matches!(e, Queued::Write { reply: None, .. }))
         else {
-            unreachable!("checked above");
+            unreachable!("found above");
         };
-        self.forwarded_answered += 1;
-        let closing = matches!(req, Request::CloseSession);
-        let (err, resp) = if closing {
+        let (err, resp) = if matches!(req, Request::CloseSession) {
             (ErrorCode::Ok, Response::Empty)
         } else {
-            response_for(&req, applied)
+            response_for(req, applied)
         };
-        self.reply(conn, txn.cxid, txn.zxid, err, resp);
-        if closing {
-            self.waiting.remove(&session_id);
-            self.close_conns_of(session_id, None);
-            return;
-        }
-        // The requests that waited behind this write run now, up to the next write.
-        while let Some(Queued::Other { .. }) = self.waiting.get(&session_id).and_then(|q| q.front())
-        {
-            let Some(Queued::Other { conn, header, req }) = self
-                .waiting
-                .get_mut(&session_id)
-                .and_then(|q| q.pop_front())
-            else {
-                unreachable!("checked above");
+        *reply = Some((txn.zxid, err, resp));
+        self.settle_queue(session_id, now);
+    }
+
+    /// Runs the requests at the front of a session's queue whose turn has come: syncs whose
+    /// read index is applied, and the plain requests behind them, up to the next write or
+    /// unfinished sync.
+    fn settle_queue(&mut self, session_id: i64, now: Now) {
+        loop {
+            let Some(q) = self.waiting.get_mut(&session_id) else {
+                return;
             };
-            self.serve(conn, session_id, header, req, now);
+            match q.front() {
+                Some(Queued::Other { .. }) => {
+                    let Some(Queued::Other { conn, header, req }) = q.pop_front() else {
+                        unreachable!("checked above");
+                    };
+                    self.serve(conn, session_id, header, req, now);
+                }
+                Some(Queued::Write { reply: Some(_), .. }) => {
+                    let Some(Queued::Write {
+                        conn,
+                        cxid,
+                        req,
+                        reply: Some((zxid, err, resp)),
+                    }) = q.pop_front()
+                    else {
+                        unreachable!("checked above");
+                    };
+                    self.forwarded_answered += 1;
+                    self.reply(conn, cxid, zxid, err, resp);
+                    if matches!(req, Request::CloseSession) {
+                        self.waiting.remove(&session_id);
+                        self.close_conns_of(session_id, None);
+                        return;
+                    }
+                }
+                Some(Queued::Sync { id, .. }) if self.synced.contains(id) => {
+                    let Some(Queued::Sync { conn, xid, id }) = q.pop_front() else {
+                        unreachable!("checked above");
+                    };
+                    self.synced.remove(&id);
+                    let path = self.sync_paths.remove(&id).unwrap_or_default();
+                    self.forwarded_answered += 1;
+                    let zxid = self.last_zxid;
+                    self.reply(conn, xid, zxid, ErrorCode::Ok, Response::Sync { path });
+                }
+                Some(_) => return,
+                None => {
+                    self.waiting.remove(&session_id);
+                    return;
+                }
+            }
         }
-        if self
+    }
+
+    /// Syncs to ask the leader's commit point for (ReadIndex), by id.
+    pub fn poll_sync(&mut self) -> Option<u64> {
+        self.sync_out.pop_front()
+    }
+
+    /// Sync `id`'s read index is applied here: it is answered when its turn comes.
+    pub fn complete_sync(&mut self, id: u64, now: Now) {
+        if !self.sync_paths.contains_key(&id) {
+            return; // its connection was closed meanwhile
+        }
+        self.synced.insert(id);
+        let sessions: Vec<i64> = self
             .waiting
-            .get(&session_id)
-            .is_some_and(VecDeque::is_empty)
-        {
-            self.waiting.remove(&session_id);
+            .iter()
+            .filter(|(_, q)| {
+                q.iter()
+                    .any(|e| matches!(e, Queued::Sync { id: s, .. } if *s == id))
+            })
+            .map(|(s, _)| *s)
+            .collect();
+        for s in sessions {
+            self.settle_queue(s, now);
         }
     }
 
@@ -280,11 +361,16 @@ impl Engine {
     /// committed: their connections close (clients reconnect and retry, as with ZooKeeper).
     pub fn drop_forwarded(&mut self) {
         self.forward_out.clear();
+        self.sync_out.clear();
+        self.sync_paths.clear();
+        self.synced.clear();
         let mut conns: Vec<ConnId> = self.connecting.drain().map(|(_, c)| c.conn).collect();
         for (_, q) in self.waiting.drain() {
             for item in q {
                 match item {
-                    Queued::Write { conn, .. } | Queued::Other { conn, .. } => conns.push(conn),
+                    Queued::Write { conn, .. }
+                    | Queued::Other { conn, .. }
+                    | Queued::Sync { conn, .. } => conns.push(conn),
                 }
             }
         }

@@ -107,6 +107,11 @@ pub struct Engine {
     forwarded_answered: u64,
     /// Leader: the last xid prepared per session from forwarded requests (drops duplicates).
     forwarded_cxid: HashMap<i64, i32>,
+    /// Follower syncs: ids handed out, their paths, those asked of the leader, those done.
+    next_sync_id: u64,
+    sync_paths: HashMap<u64, String>,
+    sync_out: VecDeque<u64>,
+    synced: std::collections::HashSet<u64>,
     /// Sessions active here since the last `take_touched` (a follower reports them).
     touched: std::collections::BTreeSet<i64>,
 }
@@ -151,6 +156,10 @@ impl Engine {
             connecting: HashMap::new(),
             forwarded_answered: 0,
             forwarded_cxid: HashMap::new(),
+            next_sync_id: 0,
+            sync_paths: HashMap::new(),
+            sync_out: VecDeque::new(),
+            synced: std::collections::HashSet::new(),
             touched: std::collections::BTreeSet::new(),
         }
     }

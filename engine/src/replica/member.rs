@@ -70,6 +70,11 @@ pub struct Member {
     known_leader: u64,
     /// Ticks during which forwarded requests waited and none was answered.
     stalled_ticks: usize,
+    /// Ticks since start, for retrying syncs.
+    ticks: u64,
+    /// Follower syncs waiting for the leader's commit point: engine sync id -> (read_index
+    /// attempt, tick asked, read index once known).
+    syncs: std::collections::BTreeMap<u64, (u64, u64, Option<u64>)>,
     answered_at_last_tick: u64,
     /// How many times this member rebuilt its engine after losing leadership.
     rebuilds: u64,
@@ -122,6 +127,8 @@ impl Member {
             outbox: VecDeque::new(),
             known_leader: raft::INVALID_ID,
             stalled_ticks: 0,
+            ticks: 0,
+            syncs: std::collections::BTreeMap::new(),
             answered_at_last_tick: 0,
             dropped: VecDeque::new(),
             rebuilds: 0,
@@ -197,6 +204,7 @@ impl Member {
 
     pub fn tick(&mut self, now: Now) {
         self.now = now;
+        self.ticks += 1;
         self.node.tick();
         if self.leading_term.is_some() {
             // Only the leader expires sessions and reaps containers.
@@ -205,6 +213,7 @@ impl Member {
         } else {
             self.report_touches();
             self.check_forward_stall();
+            self.retry_syncs();
         }
         self.fix_election_timeout();
         self.drive();
@@ -264,28 +273,29 @@ impl Member {
         self.answered_at_last_tick = answered;
         if self.stalled_ticks > 4 * self.config.election_tick {
             self.stalled_ticks = 0;
-            self.engine.drop_forwarded();
+            self.drop_forwarded();
         }
     }
 
     /// Sends what the engine forwards to the leader; with no leader to send to, those
     /// requests are dropped and their connections closed.
-    fn route_forwards(&mut self) {
+    /// Returns whether it gave raft work (ReadIndex requests) that needs another `drive`.
+    fn route_forwards(&mut self) -> bool {
         let leader = self.node.raft.leader_id;
         if leader != self.known_leader {
             self.known_leader = leader;
             if self.leading_term.is_none() {
-                self.engine.drop_forwarded();
+                self.drop_forwarded();
             }
         }
         if self.leading_term.is_some() {
-            return;
+            return false;
         }
         let reachable = leader != raft::INVALID_ID && leader != self.config.id;
         while let Some(f) = self.engine.poll_forward() {
             if !reachable {
-                self.engine.drop_forwarded();
-                break;
+                self.drop_forwarded();
+                return false;
             }
             self.outbox.push_back(Envelope {
                 from: self.config.id,
@@ -293,6 +303,66 @@ impl Member {
                 body: PeerMessage::Forward(f),
             });
         }
+        let mut asked = false;
+        while let Some(id) = self.engine.poll_sync() {
+            if !reachable {
+                self.drop_forwarded();
+                return false;
+            }
+            self.syncs.insert(id, (0, self.ticks, None));
+            self.node.read_index(sync_ctx(id, 0));
+            asked = true;
+        }
+        asked
+    }
+
+    /// A ReadIndex request is dropped silently by a leader that has not committed in its
+    /// term, or lost: ask again (with a new context; a repeated one is ignored).
+    fn retry_syncs(&mut self) {
+        let limit = 2 * self.config.election_tick as u64;
+        let mut again = Vec::new();
+        for (id, (attempt, asked, index)) in self.syncs.iter_mut() {
+            if index.is_none() && self.ticks - *asked > limit {
+                *attempt += 1;
+                *asked = self.ticks;
+                again.push(sync_ctx(*id, *attempt));
+            }
+        }
+        for ctx in again {
+            self.node.read_index(ctx);
+        }
+    }
+
+    /// The read states of a ready: each sync learns the leader's commit index.
+    fn take_read_states(&mut self, states: Vec<raft::ReadState>) {
+        for rs in states {
+            let Some(id) = sync_id(&rs.request_ctx) else {
+                continue;
+            };
+            if let Some((_, _, index)) = self.syncs.get_mut(&id) {
+                index.get_or_insert(rs.index);
+            }
+        }
+    }
+
+    /// Syncs whose read index is applied here are done.
+    fn finish_syncs(&mut self) {
+        let applied = self.applied;
+        let done: Vec<u64> = self
+            .syncs
+            .iter()
+            .filter(|(_, (_, _, index))| index.is_some_and(|i| i <= applied))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in done {
+            self.syncs.remove(&id);
+            self.engine.complete_sync(id, self.now);
+        }
+    }
+
+    fn drop_forwarded(&mut self) {
+        self.engine.drop_forwarded();
+        self.syncs.clear();
     }
 
     /// Proposes the txns the engine prepared since the last call as one entry.
@@ -357,6 +427,15 @@ impl Member {
 
     /// Takes every ready raft has.
     fn drive(&mut self) {
+        loop {
+            self.drive_readies();
+            if !self.route_forwards() {
+                break;
+            }
+        }
+    }
+
+    fn drive_readies(&mut self) {
         while self.node.has_ready() {
             let mut rd = self.node.ready();
             let msgs = rd.take_messages();
@@ -383,13 +462,15 @@ impl Member {
             });
             self.held
                 .push_back((rd.number(), rd.take_persisted_messages()));
+            let read_states = rd.take_read_states();
+            self.take_read_states(read_states);
             let committed = rd.take_committed_entries();
             self.apply(committed);
+            self.finish_syncs();
             self.node.advance_append_async(rd);
             self.node.advance_apply_to(self.applied);
             self.check_leadership();
         }
-        self.route_forwards();
     }
 
     fn send_raft(&mut self, msgs: Vec<Message>) {
@@ -453,7 +534,7 @@ impl Member {
             {
                 let term = raft.term;
                 // Requests this member forwarded while it followed have no leader to go to.
-                self.engine.drop_forwarded();
+                self.drop_forwarded();
                 self.engine.set_forwarding(false);
                 self.engine.start_epoch(zxid::epoch_start(term));
                 // A new leader gives every session a full timeout (ZooKeeper does the same).
@@ -510,4 +591,15 @@ impl Member {
         let t = self.timeouts.pick(raft.term, role, min, max);
         raft.set_randomized_election_timeout(t);
     }
+}
+
+/// A ReadIndex context: the engine's sync id and the attempt.
+fn sync_ctx(id: u64, attempt: u64) -> Vec<u8> {
+    let mut ctx = id.to_be_bytes().to_vec();
+    ctx.extend_from_slice(&attempt.to_be_bytes());
+    ctx
+}
+
+fn sync_id(ctx: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(ctx.get(..8)?.try_into().ok()?))
 }
