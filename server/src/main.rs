@@ -15,6 +15,7 @@ mod segment_file;
 mod server;
 mod shard;
 mod stats;
+mod tune_cmd;
 mod watches;
 mod zero_ahead;
 
@@ -55,6 +56,14 @@ enum Command {
         /// Snapshots to keep (at least 3).
         #[arg(short = 'n', long, default_value_t = 3)]
         count: usize,
+    },
+    /// Measure this host's disks, sweep the storage settings and recommend a zoo.cfg
+    /// (runs ringkeeper-tune from beside this binary; `ringkeeper tune --help` for options).
+    #[command(disable_help_flag = true)]
+    Tune {
+        /// Passed to ringkeeper-tune unchanged.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
     },
 }
 
@@ -148,6 +157,7 @@ fn main() -> ExitCode {
             data_log_dir,
             count,
         } => purge(config, data_dir, data_log_dir, count),
+        Command::Tune { args } => tune_cmd::exec(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
