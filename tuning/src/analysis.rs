@@ -38,6 +38,17 @@ impl Spread {
         format!("{:.0} ({:.0}-{:.0})", self.median, self.min, self.max)
     }
 
+    /// Where a further run should land: the range widened on each side by its own width, and
+    /// by at least `floor` (a fraction) of its ends, since two or three repetitions
+    /// understate how far a host's runs wander.
+    pub fn rerun_band(&self, floor: f64) -> (f64, f64) {
+        let w = self.max - self.min;
+        (
+            (self.min - w.max(self.min * floor)).max(0.0),
+            self.max + w.max(self.max * floor),
+        )
+    }
+
     /// Whether all of self lies below all of other: a difference the repetitions can not
     /// explain.
     pub fn clearly_below(&self, other: &Spread) -> bool {
@@ -122,5 +133,12 @@ mod tests {
         assert!(a.clearly_below(&b));
         assert!(!b.clearly_below(&a));
         assert!(!a.clearly_below(&Spread::of(&[2.0, 5.0])));
+    }
+
+    #[test]
+    fn rerun_band_widens_by_the_width_or_the_floor() {
+        assert_eq!(Spread::of(&[100.0, 140.0]).rerun_band(0.25), (60.0, 180.0));
+        assert_eq!(Spread::of(&[100.0, 101.0]).rerun_band(0.25), (75.0, 126.25));
+        assert_eq!(Spread::of(&[10.0, 100.0]).rerun_band(0.25).0, 0.0);
     }
 }

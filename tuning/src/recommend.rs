@@ -275,43 +275,51 @@ fn prealloc_probe(log: &DirProbe) -> String {
 
 fn snapshots(ev: &Evidence) -> Vec<Recommendation> {
     let base = ev.at("baseline", ev.top());
-    let mut notes = Vec::new();
-    let mut hurt = false;
-    for s in ev.settings.iter().filter(|s| s.knob == Knob::Snapshots) {
-        if let (Some(p), Some(b)) = (ev.at(&s.name, ev.top()), base) {
-            let worse = b.write_p99_us.clearly_below(&p.write_p99_us);
-            hurt |= worse;
-            notes.push(format!(
-                "with {} ({} snapshots during the {} runs) write p99 was {} us against {} us \
-                 without ({})",
-                s.name,
-                p.snapshots,
-                p.level.label(),
-                p.write_p99_us.show(),
-                b.write_p99_us.show(),
-                if worse {
-                    "worse beyond the spread"
-                } else {
-                    "within the spread"
-                }
-            ));
+    let mut out = Vec::new();
+    for (key, default) in [("snapCount", "100000"), ("snapSizeLimitInKb", "4194304")] {
+        let mut notes = Vec::new();
+        let mut hurt = false;
+        let swept = ev
+            .settings
+            .iter()
+            .filter(|s| s.knob == Knob::Snapshots && s.lines.iter().any(|(k, _)| k == key));
+        for s in swept {
+            if let (Some(p), Some(b)) = (ev.at(&s.name, ev.top()), base) {
+                let worse = b.write_p99_us.clearly_below(&p.write_p99_us);
+                hurt |= worse;
+                notes.push(format!(
+                    "with {} ({} snapshots during the {} runs) write p99 was {} us against {} us \
+                     without ({})",
+                    s.name,
+                    p.snapshots,
+                    p.level.label(),
+                    p.write_p99_us.show(),
+                    b.write_p99_us.show(),
+                    if worse {
+                        "worse beyond the spread"
+                    } else {
+                        "within the spread"
+                    }
+                ));
+            }
         }
+        let verdict = if notes.is_empty() {
+            "not swept; the default".to_string()
+        } else if hurt {
+            "snapshots taken while writes run cost write latency here, so keep them rare"
+                .to_string()
+        } else {
+            "snapshots did not cost write p99 beyond the spread here; a lower value shortens \
+             restarts (less log to replay) at little cost"
+                .to_string()
+        };
+        out.push(Recommendation::new(
+            key,
+            default,
+            format!("{verdict}: {}", notes.join("; ")),
+        ));
     }
-    let verdict = if hurt {
-        "snapshots taken while writes run cost write latency here, so keep them rare"
-    } else {
-        "snapshots did not cost write p99 beyond the spread here; a lower value shortens \
-         restarts (less log to replay) at little cost"
-    };
-    let reason = format!("{verdict}: {}", notes.join("; "));
-    vec![
-        Recommendation::new("snapCount", "100000", reason.clone()),
-        Recommendation::new(
-            "snapSizeLimitInKb",
-            "4194304",
-            "the default bound on log per snapshot; see snapCount".to_string(),
-        ),
-    ]
+    out
 }
 
 /// The spread a rerun of the recommended setting should land in.

@@ -20,6 +20,8 @@ pub struct Reproduce {
     pub write_p50_us: Spread,
     pub write_p99_us: Spread,
     pub ops_per_sec: Spread,
+    /// Where a rerun's setData p50 should land (`Spread::rerun_band`).
+    pub accept_p50_us: (f64, f64),
     /// A `ringkeeper-bench` command line that measures the same thing (`ADDR` for the server).
     pub bench_args: Vec<String>,
 }
@@ -38,6 +40,9 @@ pub struct Report {
     pub failures: Vec<String>,
     pub elapsed_secs: f64,
 }
+
+/// The least widening of the recommended point's range for a rerun (`Spread::rerun_band`).
+pub const RERUN_FLOOR: f64 = 0.25;
 
 pub const LATENCY_PLOT: &str = "latency-vs-throughput.svg";
 
@@ -228,12 +233,16 @@ fn recommendation_section(m: &mut String, r: &Report) {
             m,
             "\nThe recommended settings together, measured last at {}: setData p50 {} us, \
              p99 {} us, {} ops/s. To check: start Ringkeeper with `recommended.cfg` and run \
-             `ringkeeper-bench {}`.",
+             `ringkeeper-bench {}`; its setData p50 should land within {:.0}-{:.0} us (the \
+             range of the repetitions widened by its own width, at least {:.0}%).",
             rep.level.label(),
             rep.write_p50_us.show(),
             rep.write_p99_us.show(),
             rep.ops_per_sec.show(),
-            rep.bench_args.join(" ")
+            rep.bench_args.join(" "),
+            rep.accept_p50_us.0,
+            rep.accept_p50_us.1,
+            RERUN_FLOOR * 100.0
         );
     }
 }

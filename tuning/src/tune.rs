@@ -116,7 +116,7 @@ pub fn run(args: &Args) -> Result<Report, String> {
     let points = if args.probe_only {
         0
     } else {
-        (plan.settings.len() + 1) * plan.reps
+        (plan.settings.len() + 1) * plan.reps + 1
     };
     let sweep_secs = points as f64 * plan.point_secs();
     let total = probe_secs + sweep_secs;
@@ -243,7 +243,8 @@ pub fn run(args: &Args) -> Result<Report, String> {
     };
     if !args.probe_only {
         let rec = recommend::recommended_setting(&recommendations);
-        for rep in 0..plan.reps {
+        // One repetition more than the others: its spread is what a rerun is judged by.
+        for rep in 0..plan.reps + 1 {
             run_setting(&rec, rep, &mut measurements, &mut failures);
         }
     }
@@ -255,6 +256,7 @@ pub fn run(args: &Args) -> Result<Report, String> {
         write_p50_us: p.write_p50_us,
         write_p99_us: p.write_p99_us,
         ops_per_sec: p.ops_per_sec,
+        accept_p50_us: p.write_p50_us.rerun_band(report::RERUN_FLOOR),
         bench_args: bench_args(&plan, low),
     });
     let report = Report {
