@@ -41,6 +41,8 @@ command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # libfaketime: the clock-step tests run the server with a stepped wall clock.
 command -v faketime >/dev/null 2>&1 || missing+=(faketime)
+# fio: the tune suite checks ringkeeper-tune's fsync probe against it.
+command -v fio >/dev/null 2>&1 || missing+=(fio)
 if [ "${#missing[@]}" -gt 0 ]; then
     log "installing: ${missing[*]}"
     apt_install "${missing[@]}"
@@ -116,3 +118,7 @@ RINGKEEPER_CRASH_EXTRA_CFG="ringkeeper.walDirectIo=false" \
 # huge ephemeral sets, 10,000 connections; each test on its own server (tests/hostile/).
 log "hostile-client and load suite"
 "$PY" -m pytest -q tests/hostile --timeout 600
+# ringkeeper-tune: its fsync probe against fio (tmpfs and the disk), a --quick run's time,
+# report and plots, a rerun of its recommendation with ringkeeper-bench, Ctrl-C (tests/tune/).
+log "ringkeeper-tune suite"
+"$PY" -m pytest -q tests/tune --timeout 300

@@ -36,7 +36,7 @@ pub struct Args {
     /// Only probe the disks; no servers are started.
     #[arg(long)]
     pub probe_only: bool,
-    /// fdatasyncs per probe case (default: 200 quick, 2000 full).
+    /// fdatasyncs per probe case (default: 200 quick, 1000 full).
     #[arg(long)]
     pub probe_samples: Option<usize>,
     /// Probe only these cases, e.g. `direct-4k-zeroed,buffered-64k-fresh` (default: all twelve:
@@ -49,10 +49,10 @@ pub struct Args {
     /// Repetitions of each point (default: 2 quick, 3 full; at least 2).
     #[arg(long)]
     pub reps: Option<usize>,
-    /// Measured milliseconds per load level (default: 1200 quick, 3000 full).
+    /// Measured milliseconds per load level (default: 1200 quick, 2500 full).
     #[arg(long)]
     pub duration_ms: Option<u64>,
-    /// Warm-up milliseconds per load level (default: 300 quick, 1000 full).
+    /// Warm-up milliseconds per load level (default: 300 quick, 500 full).
     #[arg(long)]
     pub warmup_ms: Option<u64>,
 }

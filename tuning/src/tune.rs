@@ -99,8 +99,8 @@ pub fn run(args: &Args) -> Result<Report, String> {
         mix: args.workload.mix().to_string(),
         keys: if quick { 1000 } else { 10_000 },
         value_size: 100,
-        warmup_ms: args.warmup_ms.unwrap_or(if quick { 300 } else { 1000 }),
-        duration_ms: args.duration_ms.unwrap_or(if quick { 1200 } else { 3000 }),
+        warmup_ms: args.warmup_ms.unwrap_or(if quick { 300 } else { 500 }),
+        duration_ms: args.duration_ms.unwrap_or(if quick { 1200 } else { 2500 }),
     };
     let _ = SCRATCH.set(vec![
         data_dir.join("ringkeeper-tune-data"),
