@@ -9,6 +9,7 @@
 #   RINGKEEPER_SKIP_CARGO=1              skip the cargo steps (harness work only)
 #   RINGKEEPER_SKIP_FUZZ=1               skip the short fuzz runs (tests/fuzz-short.sh)
 #   RINGKEEPER_FUZZ_SECONDS              seconds per fuzz target (default 45)
+#   RINGKEEPER_SIM_SEEDS                 seeds per ensemble shape in the simulator (default 1000)
 #   RINGKEEPER_BIN                       candidate binary (default target/debug/ringkeeper)
 #   extra arguments are passed to pytest, e.g. tests/run-all.sh -k watches
 set -euo pipefail
@@ -92,6 +93,11 @@ if [ "${RINGKEEPER_SKIP_CARGO:-0}" != 1 ]; then
     log "cargo test --workspace";   cargo test --workspace
     log "cargo fmt --check";        cargo fmt --all -- --check
     log "cargo clippy";             cargo clippy --workspace --all-targets -- -D warnings
+    # The seeded ensemble simulator (engine/tests/replica_sim_test.rs), many seeds, optimised:
+    # a failing seed prints the command that replays it.
+    log "ensemble simulation, ${RINGKEEPER_SIM_SEEDS:-1000} seeds per shape"
+    RINGKEEPER_SIM_SEEDS="${RINGKEEPER_SIM_SEEDS:-1000}" \
+        cargo test --release -p ringkeeper-engine --test replica_sim_test
     if [ "${RINGKEEPER_SKIP_FUZZ:-0}" != 1 ]; then
         log "short fuzz runs";      tests/fuzz-short.sh
     fi

@@ -11,6 +11,7 @@ pub mod limits;
 mod now;
 pub mod proto;
 pub mod read;
+pub mod replica;
 pub mod session;
 pub mod tree;
 pub mod txn;

@@ -166,6 +166,29 @@ impl Engine {
         self.last_zxid - self.durable_zxid
     }
 
+    /// A leader starts preparing in a new epoch: the next zxid is `floor + 1`. Only between
+    /// txns: nothing may be prepared and not yet committed.
+    pub fn start_epoch(&mut self, floor: i64) {
+        assert!(
+            floor >= self.last_zxid,
+            "epoch floor {floor:#x} below the last zxid {:#x}",
+            self.last_zxid
+        );
+        assert!(
+            self.txns.is_empty() && self.durable_zxid == self.last_zxid,
+            "a new epoch starts with txns in flight"
+        );
+        self.last_zxid = floor;
+        self.durable_zxid = floor;
+    }
+
+    /// The connections the engine knows.
+    pub fn conn_ids(&self) -> Vec<ConnId> {
+        let mut ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Next txn to append to the WAL.
     pub fn poll_txn(&mut self) -> Option<Txn> {
         self.txns.pop_front()

@@ -1,0 +1,25 @@
+//! One ensemble member, sans-IO: tikv's raft-rs `RawNode` for consensus, the [`Engine`] for
+//! ZooKeeper's semantics on top (REPLICATION.md). Inputs are ticks, peer messages, client
+//! requests and "this ready is durable"; outputs are peer messages, writes to make durable and
+//! client outputs, released when their txn is committed on a quorum and applied here.
+//!
+//! What this first step does and does not do yet (issue 8):
+//! - one Raft entry per batch of txns the leader prepared; zxid = (term << 32) | counter;
+//! - a leader prepares only once it has applied everything it inherited; one that loses
+//!   leadership with prepared, uncommitted txns rebuilds its engine from the committed log;
+//! - followers and Observers (Raft learners) apply committed txns; client writes are taken
+//!   on the leader only (forwarding, ReadIndex for `sync`, snapshots to laggards and log
+//!   compaction are still to come).
+//!
+//! [`Engine`]: crate::Engine
+
+mod batch;
+mod durable;
+mod member;
+mod timeouts;
+pub mod zxid;
+
+pub use batch::{decode_batch, encode_batch};
+pub use durable::{DurableState, PersistTask};
+pub use member::{Member, MemberConfig, Role};
+pub use raft::eraftpb::Message;
