@@ -11,6 +11,7 @@ compares the median of RERUNS reruns with that stated band."""
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 
@@ -26,6 +27,8 @@ def rerun_p50(quick_run, i: int) -> float:
            if r["key"] not in ("dataDir", "dataLogDir")}
     server = crashlib.RkServer(quick_run.root / f"rerun-{i}", cfg=cfg, binary=RINGKEEPER_BIN,
                                data_log_dir=quick_run.log / f"rerun-{i}")
+    # As the sweep does before each point: start from a file system with nothing to flush.
+    os.sync()
     try:
         server.start()
         args = [a.replace("ADDR", f"127.0.0.1:{server.port}") for a in rep["reproduce"]["bench_args"]]

@@ -156,6 +156,8 @@ pub fn run_point(
 ) -> Result<Vec<Measurement>, String> {
     let data = fresh_dir(&plan.data_dir, "data")?;
     let log = fresh_dir(&plan.log_dir, "log")?;
+    sync_fs(&plan.data_dir);
+    sync_fs(&plan.log_dir);
     let result = (|| {
         let mut server =
             ServerProcess::start(&plan.server_bin, &data, &data, &log, &setting.lines)?;
@@ -205,7 +207,19 @@ pub fn run_point(
     })();
     let _ = std::fs::remove_dir_all(&data);
     let _ = std::fs::remove_dir_all(&log);
+    // The deletions (and, on a file system mounted with `discard`, their trims) and any
+    // writeback the point left are flushed now, not during the next point's measurement.
+    sync_fs(&plan.data_dir);
+    sync_fs(&plan.log_dir);
     result
+}
+
+/// `syncfs` of the file system holding `dir`.
+fn sync_fs(dir: &Path) {
+    if let Ok(f) = std::fs::File::open(dir) {
+        // SAFETY: a plain syscall on an fd we own.
+        unsafe { libc::syncfs(std::os::unix::io::AsRawFd::as_raw_fd(&f)) };
+    }
 }
 
 /// (fsync batches, txns in them) so far.
