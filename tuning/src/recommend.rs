@@ -168,6 +168,15 @@ fn directories(ev: &Evidence) -> Vec<Recommendation> {
             name(ev.data)
         )
     };
+    // A directory in memory loses everything at a reboot, whatever its sync figures say.
+    let warn = |p: &DirProbe| match p.device.as_ref().map(|d| d.fs_type.as_str()) {
+        Some(fs @ ("tmpfs" | "ramfs")) => format!(
+            "NOT DURABLE: {} is {fs} (memory), a reboot loses it; ",
+            p.path.display()
+        ),
+        _ => String::new(),
+    };
+    let log_reason = format!("{}{log_reason}", warn(ev.log));
     let bw = ev
         .data
         .write_mib_per_sec
@@ -177,7 +186,8 @@ fn directories(ev: &Evidence) -> Vec<Recommendation> {
             "dataDir",
             ev.data.path.display().to_string(),
             format!(
-                "snapshots go here: sequential write {bw} ({})",
+                "{}snapshots go here: sequential write {bw} ({})",
+                warn(ev.data),
                 name(ev.data)
             ),
         ),

@@ -130,4 +130,10 @@ fn plots_name_every_setting_and_probe_case() {
     assert!(md.contains(report::LATENCY_PLOT));
     let cfg = std::fs::read_to_string(out.join("recommended.cfg")).unwrap();
     assert!(cfg.lines().any(|l| l == "forceSync=yes"), "{cfg}");
+    // The test directory is on tmpfs only when TMPDIR is; the warning must follow the fs type.
+    let tmpfs = report.probes[0]
+        .device
+        .as_ref()
+        .is_some_and(|d| d.fs_type == "tmpfs");
+    assert_eq!(cfg.contains("NOT DURABLE"), tmpfs, "{cfg}");
 }
