@@ -37,6 +37,26 @@ def test_ctrl_c_through_ringkeeper_tune_stops_every_server(disk_dir):
     assert not (log / "ringkeeper-tune-log").exists()
 
 
+def test_ctrl_c_during_the_probe_removes_its_files(disk_dir):
+    need(TUNE_BIN)
+    data = disk_dir / "data"
+    proc = subprocess.Popen(
+        [TUNE_BIN, "--quick", "--probe-samples", "100000", "--data-dir", str(data),
+         "--log-dir", str(data), "--out", str(disk_dir / "out"), "--probe-only"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        zkraw.wait_until(lambda: list(data.glob("ringkeeper-tune-probe-*")), timeout=30,
+                         interval=0.02, what="a probe file")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert list(data.iterdir()) == []
+
+
 def test_a_server_that_cannot_start_is_an_error_not_a_hang(disk_dir):
     need(TUNE_BIN)
     started = time.monotonic()

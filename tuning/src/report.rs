@@ -129,7 +129,11 @@ fn markdown(r: &Report) -> String {
         plan.reps,
         plan.warmup_ms,
         plan.duration_ms,
-        plan.server_bin.display(),
+        if r.recommendations.is_empty() {
+            "none (probe only)".to_string()
+        } else {
+            plan.server_bin.display().to_string()
+        },
         r.elapsed_secs
     );
     let _ = writeln!(m, "Figures are `median (min-max)` over the repetitions.\n");

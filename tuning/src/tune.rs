@@ -14,11 +14,17 @@ use crate::recommend::{self, Evidence, RECOMMENDED};
 use crate::report::{self, Report, Reproduce};
 use crate::sweep::{self, server, settings, Measurement, Setting, SweepPlan};
 
-/// Directories the sweep may leave behind if interrupted; the Ctrl-C handler removes them.
+/// Files and directories the probe and the sweep may leave behind if interrupted; the Ctrl-C
+/// handler removes them.
 static SCRATCH: OnceLock<Vec<PathBuf>> = OnceLock::new();
 
-/// Guessed cost of one probe fdatasync, for the time estimate only.
-const GUESS_SYNC_SECS: f64 = 0.0005;
+/// Bounds on what the command line can ask for: the probe keeps every sample in memory and
+/// writes samples x 64 KiB per case; each repetition is a server start and a full set of loads.
+const MAX_PROBE_SAMPLES: usize = 100_000;
+const MAX_REPS: usize = 20;
+
+/// fdatasyncs timed up front on each directory to estimate how long the probe will take.
+const CALIBRATION_SYNCS: usize = 20;
 /// Guessed sequential write speed, for the time estimate only.
 const GUESS_MIB_PER_SEC: f64 = 200.0;
 
@@ -27,8 +33,9 @@ const GUESS_MIB_PER_SEC: f64 = 200.0;
 pub fn install_interrupt_handler() -> Result<(), String> {
     ctrlc::set_handler(|| {
         server::kill_all();
-        for d in SCRATCH.get().into_iter().flatten() {
-            let _ = std::fs::remove_dir_all(d);
+        for p in SCRATCH.get().into_iter().flatten() {
+            let _ = std::fs::remove_dir_all(p);
+            let _ = std::fs::remove_file(p);
         }
         eprintln!("\nringkeeper-tune: interrupted; every server it started is stopped");
         std::process::exit(130);
@@ -71,10 +78,18 @@ pub fn run(args: &Args) -> Result<Report, String> {
     let data_dir = std::fs::canonicalize(&args.data_dir).map_err(|e| e.to_string())?;
     let log_dir = std::fs::canonicalize(&args.log_dir).map_err(|e| e.to_string())?;
     let quick = args.quick;
+    if args.probe_samples.is_some_and(|n| n > MAX_PROBE_SAMPLES) {
+        return Err(format!(
+            "--probe-samples is at most {MAX_PROBE_SAMPLES} (each case writes samples x 64 KiB)"
+        ));
+    }
+    if args.reps.is_some_and(|n| n > MAX_REPS) {
+        return Err(format!("--reps is at most {MAX_REPS}"));
+    }
     let probe_plan = ProbePlan {
         samples: args
             .probe_samples
-            .unwrap_or(if quick { 200 } else { 2000 })
+            .unwrap_or(if quick { 200 } else { 1000 })
             .max(1),
         bandwidth_mib: if quick { 64 } else { 512 },
         keep_files: args.keep_probe_files,
@@ -102,16 +117,28 @@ pub fn run(args: &Args) -> Result<Report, String> {
         warmup_ms: args.warmup_ms.unwrap_or(if quick { 300 } else { 500 }),
         duration_ms: args.duration_ms.unwrap_or(if quick { 1200 } else { 2500 }),
     };
-    let _ = SCRATCH.set(vec![
+    let mut scratch = vec![
         data_dir.join("ringkeeper-tune-data"),
         log_dir.join("ringkeeper-tune-log"),
-    ]);
+    ];
+    if !args.keep_probe_files {
+        for dir in [&data_dir, &log_dir] {
+            scratch.extend(
+                probe::FsyncCase::all()
+                    .iter()
+                    .map(|c| dir.join(c.file_name())),
+            );
+            scratch.push(dir.join(probe::bandwidth::FILE_NAME));
+        }
+    }
+    let _ = SCRATCH.set(scratch);
 
     let cases = probe::select_cases(&args.probe_cases)?;
     let same_dir = data_dir == log_dir;
     let dirs = if same_dir { 1.0 } else { 2.0 };
+    let sync_secs = calibrate(&data_dir).max(if same_dir { 0.0 } else { calibrate(&log_dir) });
     let probe_secs = dirs
-        * (probe::steps(cases.len()) as f64 * probe_plan.samples as f64 * GUESS_SYNC_SECS
+        * (probe::steps(cases.len()) as f64 * probe_plan.samples as f64 * sync_secs
             + probe_plan.bandwidth_mib as f64 / GUESS_MIB_PER_SEC);
     let points = if args.probe_only {
         0
@@ -273,6 +300,19 @@ pub fn run(args: &Args) -> Result<Report, String> {
     };
     report::write(&report, &args.out)?;
     Ok(report)
+}
+
+/// Mean seconds of a 4 KiB buffered commit's fdatasync in `dir`, from a few samples; for the
+/// time estimate only (the probe's O_DIRECT and 64 KiB cases cost about as much or less).
+fn calibrate(dir: &Path) -> f64 {
+    let case = probe::FsyncCase {
+        file: probe::FileKind::Preallocated,
+        block: 4096,
+        direct: false,
+    };
+    probe::fsync::measure(dir, case, CALIBRATION_SYNCS, false)
+        .latency
+        .map_or(0.001, |d| d.mean_us / 1e6)
 }
 
 /// The `ringkeeper-bench` arguments that measure what the sweep measured at `level`.

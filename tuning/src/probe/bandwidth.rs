@@ -8,9 +8,12 @@ use std::time::Instant;
 
 use super::AlignedBuf;
 
+/// The file the measurement writes (and removes).
+pub const FILE_NAME: &str = "ringkeeper-tune-bandwidth.dat";
+
 /// Writes `mib` MiB in 1 MiB writes plus a final sync; returns MiB/s. The file is removed.
 pub fn measure(dir: &Path, mib: usize) -> io::Result<f64> {
-    let path = dir.join("ringkeeper-tune-bandwidth.dat");
+    let path = dir.join(FILE_NAME);
     let result = write_file(&path, mib);
     let _ = std::fs::remove_file(&path);
     result
