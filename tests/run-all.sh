@@ -49,6 +49,8 @@ command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v strace >/dev/null 2>&1 || missing+=(strace)
 [ -f /usr/share/java/jetty9-server.jar ] || missing+=(libjetty9-java libservlet-api-java)
 [ -f /usr/share/java/jackson-databind.jar ] || missing+=(libjackson2-databind-java)
+# fio: the tune suite checks ringkeeper-tune's fsync probe against it.
+command -v fio >/dev/null 2>&1 || missing+=(fio)
 if [ "${#missing[@]}" -gt 0 ]; then
     log "installing: ${missing[*]}"
     apt_install "${missing[@]}"
@@ -138,3 +140,7 @@ RINGKEEPER_CRASH_EXTRA_CFG="ringkeeper.walDirectIo=false" \
 # huge ephemeral sets, 10,000 connections; each test on its own server (tests/hostile/).
 log "hostile-client and load suite"
 "$PY" -m pytest -q tests/hostile --timeout 600
+# ringkeeper-tune: its fsync probe against fio (tmpfs and the disk), a --quick run's time,
+# report and plots, a rerun of its recommendation with ringkeeper-bench, Ctrl-C (tests/tune/).
+log "ringkeeper-tune suite"
+"$PY" -m pytest -q tests/tune --timeout 300

@@ -17,6 +17,7 @@ mod server;
 mod shard;
 mod stats;
 mod status;
+mod tune_cmd;
 mod watches;
 mod zero_ahead;
 
@@ -73,6 +74,14 @@ enum Command {
         /// zkCli.sh's options (-server, -timeout, -waitforconnection) and command.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+    /// Measure this host's disks, sweep the storage settings and recommend a zoo.cfg
+    /// (runs ringkeeper-tune from beside this binary; `ringkeeper tune --help` for options).
+    #[command(disable_help_flag = true)]
+    Tune {
+        /// Passed to ringkeeper-tune unchanged.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
     },
 }
 
@@ -183,6 +192,7 @@ fn main() -> ExitCode {
             count,
         } => purge(config, data_dir, data_log_dir, count),
         Command::Cli { args } => return ExitCode::from(cli::main(&args).clamp(0, 255) as u8),
+        Command::Tune { args } => tune_cmd::exec(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
