@@ -42,10 +42,12 @@ pub(super) type Setter = fn(&mut Ctx<'_>, &mut Draft, &Setting<'_>) -> Result<()
 
 type Res = Result<(), ConfigError>;
 
-pub(super) fn data_dir(ctx: &mut Ctx<'_>, d: &mut Draft, s: &Setting<'_>) -> Res {
+/// A path value: not empty; a relative one resolves against the current directory, as in
+/// ZooKeeper, with a warning.
+fn path_value(ctx: &mut Ctx<'_>, s: &Setting<'_>, what: &str) -> Result<PathBuf, ConfigError> {
     let v = s.value;
     if v.is_empty() {
-        return Err(ctx.bad(s.p, "expected a directory"));
+        return Err(ctx.bad(s.p, format!("expected {what}")));
     }
     let path = Path::new(v);
     if path.is_relative() {
@@ -56,7 +58,11 @@ pub(super) fn data_dir(ctx: &mut Ctx<'_>, d: &mut Draft, s: &Setting<'_>) -> Res
             ),
         );
     }
-    let abs = absolutize(path);
+    Ok(absolutize(path))
+}
+
+pub(super) fn data_dir(ctx: &mut Ctx<'_>, d: &mut Draft, s: &Setting<'_>) -> Res {
+    let abs = path_value(ctx, s, "a directory")?;
     if s.key == "dataDir" {
         d.data_dir = Some(abs);
     } else {
@@ -212,20 +218,7 @@ pub(super) fn cnx_timeout(ctx: &mut Ctx<'_>, d: &mut Draft, s: &Setting<'_>) -> 
 }
 
 pub(super) fn dynamic_config_file(ctx: &mut Ctx<'_>, d: &mut Draft, s: &Setting<'_>) -> Res {
-    let v = s.value;
-    if v.is_empty() {
-        return Err(ctx.bad(s.p, "expected a file name"));
-    }
-    let path = Path::new(v);
-    if path.is_relative() {
-        ctx.warn(
-            s.p,
-            format!(
-                "relative path '{v}' resolves against the current directory, not the config file's"
-            ),
-        );
-    }
-    d.c.dynamic_config_file = Some(absolutize(path));
+    d.c.dynamic_config_file = Some(path_value(ctx, s, "a file name")?);
     Ok(())
 }
 
