@@ -127,8 +127,13 @@ pub struct ServerConfig {
     pub client_port: Option<u16>,
     /// None: all interfaces.
     pub client_port_address: Option<IpAddr>,
-    /// Parsed, not served (TLS does not exist yet; a warning says so).
+    /// The TLS client port (served with `tls`); None: no secure listener.
     pub secure_client_port: Option<u16>,
+    /// None: all interfaces.
+    pub secure_client_port_address: Option<IpAddr>,
+    /// `ssl.*` and `X509AuthenticationProvider.superUser` as given; `crate::tls::settings`
+    /// checks and applies them.
+    pub tls: BTreeMap<String, String>,
     /// Absolute; snapshots go to `data_dir/version-2`, `myid` is read from here.
     pub data_dir: PathBuf,
     /// Absolute; = data_dir when absent. Transaction logs go to `data_log_dir/version-2`.
@@ -230,6 +235,8 @@ impl ServerConfig {
             client_port: None,
             client_port_address: None,
             secure_client_port: None,
+            secure_client_port_address: None,
+            tls: BTreeMap::new(),
             data_log_dir: data_dir.clone(),
             data_dir,
             min_session_timeout_ms: tick * 2,
@@ -607,6 +614,8 @@ const APPLIED_KEYS: &[&str] = &[
     "dataDir",
     "dataLogDir",
     "clientPort",
+    "secureClientPort",
+    "secureClientPortAddress",
     "clientPortAddress",
     "maxClientCnxns",
     "maxCnxns",
@@ -656,8 +665,6 @@ const APPLIED_KEYS: &[&str] = &[
 /// Keys ZooKeeper 3.8 knows (zoo.cfg keys and `zookeeper.*` system properties, prefix
 /// removed) that Ringkeeper accepts without applying, with the reason given in the warning.
 const NOT_APPLIED_KEYS: &[(&str, &str)] = &[
-    ("secureClientPort", "TLS is not supported yet"),
-    ("secureClientPortAddress", "TLS is not supported yet"),
     (
         "serverCnxnFactory",
         "Ringkeeper has its own connection layer",
@@ -665,8 +672,14 @@ const NOT_APPLIED_KEYS: &[(&str, &str)] = &[
     ("portUnification", "TLS is not supported yet"),
     ("client.portUnification", "TLS is not supported yet"),
     ("client.secure", "TLS is not supported yet"),
-    ("sslQuorum", "TLS is not supported yet"),
-    ("sslQuorumReloadCertFiles", "TLS is not supported yet"),
+    (
+        "sslQuorum",
+        "quorum TLS needs an ensemble, which Ringkeeper does not run yet",
+    ),
+    (
+        "sslQuorumReloadCertFiles",
+        "quorum TLS needs an ensemble, which Ringkeeper does not run yet",
+    ),
     (
         "observerMasterPort",
         "observer masters are not supported yet",
@@ -709,10 +722,6 @@ const NOT_APPLIED_KEYS: &[(&str, &str)] = &[
     (
         "DigestAuthenticationProvider.digestAlg",
         "digest uses SHA1 as in ZooKeeper's default",
-    ),
-    (
-        "X509AuthenticationProvider.superUser",
-        "TLS is not supported yet",
     ),
     (
         "SASLAuthenticationProvider.superPassword",
@@ -907,7 +916,6 @@ const NOT_APPLIED_KEYS: &[(&str, &str)] = &[
 
 /// Key families ZooKeeper knows, matched by prefix, accepted without applying.
 const NOT_APPLIED_PREFIXES: &[(&str, &str)] = &[
-    ("ssl.", "TLS is not supported yet"),
     (
         "authProvider.",
         "pluggable auth providers are not supported; digest is built in",
@@ -937,6 +945,8 @@ fn is_known_key(key: &str) -> bool {
         || key.starts_with("server.")
         || key.starts_with("admin.")
         || key.starts_with("metricsProvider.")
+        || key.starts_with("ssl.")
+        || key == "X509AuthenticationProvider.superUser"
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {
@@ -1298,11 +1308,19 @@ pub fn parse(text: &str, config_path: &Path) -> Result<(ServerConfig, Vec<String
             "secureClientPort" => {
                 let port = ctx.port(p, v)?;
                 c.secure_client_port = (port != 0).then_some(port);
-                ctx.warn(p, "accepted but not applied: TLS is not supported yet");
             }
             "secureClientPortAddress" => {
                 secure_client_port_address = true;
-                ctx.warn(p, "accepted but not applied: TLS is not supported yet");
+                let ip = v
+                    .parse::<IpAddr>()
+                    .ok()
+                    .or_else(|| (v, 0u16).to_socket_addrs().ok()?.next().map(|sa| sa.ip()))
+                    .ok_or_else(|| ctx.bad(p, "not an IP address or resolvable host name"))?;
+                c.secure_client_port_address = Some(ip);
+            }
+            // Checked, applied and warned about by crate::tls::settings.
+            k if k.starts_with("ssl.") || k == "X509AuthenticationProvider.superUser" => {
+                c.tls.insert(k.to_string(), v.to_string());
             }
             "tickTime" => {
                 let t: i32 = ctx.int(p, v)?;
@@ -2093,11 +2111,9 @@ metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvid
                 .clone()
         };
         assert!(find("serverCnxnFactory").contains("zoo.cfg:4"));
-        assert!(find("ssl.keyStore.location").contains("TLS"));
         assert!(find("authProvider.1").contains("not applied"));
         assert!(find("sslQuorum").contains("not applied"));
         assert!(find("quorum.auth.enableSasl").contains("not applied"));
-        assert!(find("secureClientPort").contains("TLS"));
         assert!(find("admin.serverPort").contains("AdminServer"));
         assert_eq!(
             find("tickTme"),
@@ -2107,7 +2123,12 @@ metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvid
             find("frobnicate"),
             "zoo.cfg:13: frobnicate: unknown key, kept as is"
         );
-        assert_eq!(w.len(), 10, "{w:?}");
+        // ssl.* keys and secureClientPort are crate::tls's to check and warn about.
+        assert_eq!(w.len(), 8, "{w:?}");
+        assert_eq!(
+            c.tls.get("ssl.keyStore.location").map(String::as_str),
+            Some("/k")
+        );
         assert_eq!(c.other.get("tickTme").map(String::as_str), Some("100"));
         assert_eq!(c.other.get("frobnicate").map(String::as_str), Some("yes"));
         assert_eq!(c.tick_time_ms, 2000);

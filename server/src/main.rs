@@ -15,6 +15,7 @@ mod segment_file;
 mod server;
 mod shard;
 mod stats;
+mod tls;
 mod watches;
 mod zero_ahead;
 
@@ -117,6 +118,7 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
         per_connection_bytes = limits.per_connection_bytes(),
         "limits"
     );
+    let tls = tls::start(&config)?;
     let engine_config = server::engine_config(&config);
     let started = std::time::Instant::now();
     let (persist, mut engine, report) =
@@ -134,7 +136,7 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     let restored: Vec<i64> = engine.sessions().iter().map(|s| s.session_id).collect();
     engine.handle_touch(&restored, clock::now());
     persist::start_autopurge(&config);
-    server::run(config, limits, engine, persist)
+    server::run(config, limits, engine, persist, tls)
 }
 
 fn main() -> ExitCode {

@@ -149,7 +149,12 @@ impl Pipeline {
     fn handle(&mut self, m: In, now: ringkeeper_engine::Now) {
         match m {
             In::Tick => self.engine.handle_tick(now),
-            In::Shard(ToPipeline::Connect { conn, remote, req }) => {
+            In::Shard(ToPipeline::Connect {
+                conn,
+                remote,
+                req,
+                ids,
+            }) => {
                 let limit = self.limits.max_client_cnxns as usize;
                 let same_ip = self
                     .conns
@@ -164,7 +169,7 @@ impl Pipeline {
                 }
                 self.conns.insert(conn, ConnStats::new(remote, now.wall_ms));
                 self.engine
-                    .handle_connect(conn, &remote.ip().to_string(), &req, now);
+                    .handle_connect_with(conn, &remote.ip().to_string(), ids, &req, now);
             }
             In::Shard(ToPipeline::Request {
                 conn,
