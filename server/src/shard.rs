@@ -12,8 +12,8 @@
 
 use crate::conn::{encode, read_loop, write_loop, ConnCmd, PipelineTx, ReadEnd, Unsent};
 use crate::limits::{Limits, SESSIONLESS_CNXN_TIMEOUT};
-use crate::tls::TlsContext;
 use crate::msg::{conn_id, output_conn, Item, ToPipeline, ToShard};
+use crate::tls::TlsContext;
 use crate::watches::{lock, watched_elsewhere, ShardWatches};
 use glommio::channels::local_channel::{self, LocalSender};
 use glommio::channels::shared_channel::{SharedReceiver, SharedSender};
@@ -510,9 +510,8 @@ pub async fn run(setup: ShardSetup) {
     })
     .detach();
 
-    let bind = |addr: SocketAddr| {
-        TcpListener::bind(addr).map_err(|e| format!("cannot bind {addr}: {e}"))
-    };
+    let bind =
+        |addr: SocketAddr| TcpListener::bind(addr).map_err(|e| format!("cannot bind {addr}: {e}"));
     let plain = setup.listen.map(bind).transpose();
     let secure = setup
         .secure
@@ -657,11 +656,10 @@ impl Acceptor {
             let tls = tls.clone();
             glommio::spawn_local(async move {
                 let remote = a.remote;
-                let handshake =
-                    glommio::timer::timeout(SESSIONLESS_CNXN_TIMEOUT, async {
-                        Ok(acceptor.accept(stream).await)
-                    })
-                    .await;
+                let handshake = glommio::timer::timeout(SESSIONLESS_CNXN_TIMEOUT, async {
+                    Ok(acceptor.accept(stream).await)
+                })
+                .await;
                 match handshake {
                     Ok(Ok(stream)) => {
                         let ids = tls.client_ids(stream.get_ref().1.peer_certificates());

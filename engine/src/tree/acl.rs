@@ -396,6 +396,25 @@ mod tests {
     }
 
     #[test]
+    fn x509_ids_only_with_the_provider() {
+        let x509 = Providers {
+            digest: true,
+            x509: true,
+        };
+        let alice = "CN=alice,O=Acme\\, Inc.,C=DE";
+        assert!(is_valid_id(&id("x509", alice), x509));
+        assert!(!is_valid_id(&id("x509", alice), true));
+        assert!(!is_valid_id(&id("x509", "CN=a,noequals"), x509));
+        let auth = vec![id("ip", "127.0.0.1"), id("x509", alice)];
+        let got = fixup_acl(&[Acl::new(31, "auth", "")], &auth, x509).unwrap();
+        assert_eq!(got, vec![Acl::new(31, "x509", alice)]);
+        let acl = [Acl::new(1, "x509", alice)];
+        assert!(check_acl(&acl, 1, &auth, false).is_ok());
+        let bob = vec![id("ip", "127.0.0.1"), id("x509", "CN=bob")];
+        assert_eq!(check_acl(&acl, 1, &bob, false), Err(ErrorCode::NoAuth));
+    }
+
+    #[test]
     fn fixup_expands_auth_and_rejects_bad() {
         let auth = vec![id("ip", "127.0.0.1"), id("digest", "alice:xyz")];
         let got = fixup_acl(&[Acl::new(31, "auth", "")], &auth, true).unwrap();

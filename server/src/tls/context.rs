@@ -75,9 +75,7 @@ fn provider(s: &TlsSettings) -> Result<CryptoProvider, String> {
     let mut chosen = Vec::new();
     for n in names {
         let want = match n.strip_prefix("TLS_") {
-            Some(rest)
-                if rest.starts_with("AES_") || rest.starts_with("CHACHA20_") =>
-            {
+            Some(rest) if rest.starts_with("AES_") || rest.starts_with("CHACHA20_") => {
                 format!("TLS13_{rest}")
             }
             _ => n.clone(),

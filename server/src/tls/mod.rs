@@ -27,7 +27,8 @@ pub fn start(config: &crate::config::ServerConfig) -> Result<Option<Arc<TlsConte
         return Ok(None);
     };
     let ctx = TlsContext::load(settings)?;
-    reload::spawn_watcher(ctx.clone()).map_err(|e| format!("cannot start the TLS reload thread: {e}"))?;
+    reload::spawn_watcher(ctx.clone())
+        .map_err(|e| format!("cannot start the TLS reload thread: {e}"))?;
     Ok(Some(ctx))
 }
 

@@ -44,9 +44,9 @@ pub fn spawn_watcher(ctx: Arc<TlsContext>) -> std::io::Result<()> {
                         files = ?files,
                         "TLS key/trust store changed: new connections use the reloaded certificates"
                     ),
-                    Err(e) => tracing::error!(
-                        "TLS reload failed, keeping the previous certificates: {e}"
-                    ),
+                    Err(e) => {
+                        tracing::error!("TLS reload failed, keeping the previous certificates: {e}")
+                    }
                 }
             }
         })?;

@@ -51,8 +51,9 @@ pub struct TlsSettings {
     pub super_user: Option<String>,
 }
 
-/// ZooKeeper 3.8's X509Util.DEFAULT_PROTOCOL on a JDK with TLSv1.3 (JDK 11 and later).
-pub const DEFAULT_PROTOCOL: &str = "TLSv1.3";
+/// ZooKeeper 3.8's X509Util.DEFAULT_PROTOCOL: probed, 3.8.0 on JDK 17 offers only TLSv1.2
+/// on its secure port when neither ssl.protocol nor ssl.enabledProtocols is set.
+pub const DEFAULT_PROTOCOL: &str = "TLSv1.2";
 
 /// Keys this module applies (besides `ssl.quorum.*`, which the quorum would use).
 const APPLIED: &[&str] = &[
@@ -126,7 +127,9 @@ pub fn parse(
         } else if let Some((_, why)) = NOTED.iter().find(|(n, _)| n == k) {
             warnings.push(format!("{k}: accepted; {why}"));
         } else if !APPLIED.contains(&k.as_str()) {
-            warnings.push(format!("{k}: accepted but not applied: not a client-port TLS setting Ringkeeper knows"));
+            warnings.push(format!(
+                "{k}: accepted but not applied: not a client-port TLS setting Ringkeeper knows"
+            ));
         } else if !secure_port {
             warnings.push(format!(
                 "{k}: accepted but not applied: secureClientPort is not set"
@@ -299,7 +302,7 @@ mod tests {
         assert_eq!(s.client_auth, ClientAuth::Need);
         assert_eq!(s.key_store.kind, StoreType::Pkcs12);
         assert_eq!(s.trust_store.unwrap().kind, StoreType::Pem);
-        assert_eq!(s.protocols, vec![Protocol::Tls13]);
+        assert_eq!(s.protocols, vec![Protocol::Tls12]);
     }
 
     #[test]
@@ -307,7 +310,10 @@ mod tests {
         let no_trust = keys(&[("ssl.keyStore.location", "/k/server.pem")]);
         assert!(parse(&no_trust, true).unwrap_err().0.contains("trustStore"));
         let bad_type = keys(&[("ssl.keyStore.location", "/k/server.bin")]);
-        assert!(parse(&bad_type, true).unwrap_err().0.contains("ssl.keyStore.type"));
+        assert!(parse(&bad_type, true)
+            .unwrap_err()
+            .0
+            .contains("ssl.keyStore.type"));
         let old = keys(&[
             ("ssl.keyStore.location", "/k/s.pem"),
             ("ssl.clientAuth", "none"),
