@@ -41,6 +41,9 @@ command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # libfaketime: the clock-step tests run the server with a stepped wall clock.
 command -v faketime >/dev/null 2>&1 || missing+=(faketime)
+# TLS tests: openssl makes the test CA, keytool (the JRE's) the PKCS12/JKS stores.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v keytool >/dev/null 2>&1 || missing+=(default-jre-headless)
 if [ "${#missing[@]}" -gt 0 ]; then
     log "installing: ${missing[*]}"
     apt_install "${missing[@]}"
@@ -105,6 +108,18 @@ if [ "${RINGKEEPER_DIFF_CANDIDATE:-ringkeeper}" = ringkeeper ]; then
     log "differential suite with ringkeeper.shards=2"
     RINGKEEPER_DIFF_EXTRA_CFG="ringkeeper.shards=2" "$PY" -m pytest -x -q tests/diff "$@"
 fi
+# Over the secure client port: both servers with the same PEM key store (ZooKeeper with
+# NettyServerCnxnFactory), every client connection wrapped in TLS. A subset: test_4lw's
+# conf/port checks, test_clients' plain kazoo/zkCli/cli_mt and test_limits_abuse's socket
+# counts assume the plain port; a successful standalone check stops ZooKeeper's Netty
+# server. Then the TLS suite itself (tests/tls).
+log "differential suite over TLS (RINGKEEPER_DIFF_TLS=1)"
+RINGKEEPER_DIFF_TLS=1 "$PY" -m pytest -x -q tests/diff/test_create.py tests/diff/test_multi.py \
+    tests/diff/test_watches.py tests/diff/test_acl.py tests/diff/test_sessions.py \
+    tests/diff/test_ttl_container.py tests/diff/test_consistency.py tests/diff/test_harness.py \
+    -k "not standalone_check"
+log "TLS suite"
+"$PY" -m pytest -q tests/tls
 log "crash/recovery suite"
 "$PY" -m pytest -q tests/crash --timeout 300
 # The log has two writers (glommio DMA files by default, buffered with walDirectIo=false):
