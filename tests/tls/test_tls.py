@@ -103,14 +103,36 @@ def test_keytool_stores_load(pki, nodes, kazoos, store_type):
         "ssl.keyStore.location": pki.pkcs12("server", store_type),
         "ssl.keyStore.password": tlslib.PASSWORD,
         "ssl.trustStore.location": pki.truststore(store_type),
-        "ssl.trustStore.password": tlslib.PASSWORD,
     }  # no .type: taken from the file name, as ZooKeeper does
+    # The trust store's password from a file (ZooKeeper 3.8's .passwordPath).
+    secret = pki.dir / f"trust-{store_type}.pass"
+    secret.write_text(tlslib.PASSWORD + "\n")
+    cfg["ssl.trustStore.passwordPath"] = str(secret)
     n = nodes("ringkeeper", pki, cfg).start()
     assert tlslib.peer_subject(n.secure_port, pki.client_context("alice"))["CN"] == "localhost"
     k = n.kazoo("alice")
     kazoos.append(k)
     k.create("/k", b"v")
     assert refused(n.secure_port, pki.client_context("mallory"))
+
+
+def test_encrypted_pem_key_store(pki, nodes, kazoos, tmp_path):
+    """A PEM key store whose PKCS#8 key is encrypted with ssl.keyStore.password (ZooKeeper's
+    PemReader reads these too); the wrong password stops start-up."""
+    key = tmp_path / "enc.key"
+    tlslib.run("openssl", "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", pki.path("server.key"),
+               "-out", str(key), "-passout", f"pass:{tlslib.PASSWORD}", cwd=tmp_path)
+    store = tmp_path / "server-enc.pem"
+    store.write_text(open(pki.path("server.crt")).read() + key.read_text())
+    assert "ENCRYPTED PRIVATE KEY" in store.read_text()
+    cfg = tlslib.tls_cfg(pki, **{"ssl.keyStore.location": str(store),
+                                 "ssl.keyStore.password": tlslib.PASSWORD})
+    n = nodes("ringkeeper", pki, cfg).start()
+    k = n.kazoo("alice")
+    kazoos.append(k)
+    k.create("/enc", b"")
+    out = start_fails(pki, nodes, dict(cfg, **{"ssl.keyStore.password": "wrong"}))
+    assert str(store) in out and "wrong ssl.keyStore.password" in out, out
 
 
 def test_renewed_certificate_is_used_without_restart(pki, nodes, kazoos, tmp_path):
