@@ -111,8 +111,8 @@ fi
 # Over the secure client port: both servers with the same PEM key store (ZooKeeper with
 # NettyServerCnxnFactory), every client connection wrapped in TLS. A subset: test_4lw's
 # conf/port checks, test_clients' plain kazoo/zkCli/cli_mt and test_limits_abuse's socket
-# counts assume the plain port; a successful standalone check stops ZooKeeper's Netty
-# server. Then the TLS suite itself (tests/tls).
+# counts assume the plain port; a successful standalone check makes ZooKeeper with the
+# Netty factory shut down (probed). Then the TLS suite itself (tests/tls).
 log "differential suite over TLS (RINGKEEPER_DIFF_TLS=1)"
 RINGKEEPER_DIFF_TLS=1 "$PY" -m pytest -x -q tests/diff/test_create.py tests/diff/test_multi.py \
     tests/diff/test_watches.py tests/diff/test_acl.py tests/diff/test_sessions.py \
