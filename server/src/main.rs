@@ -8,6 +8,7 @@ mod fourlw;
 mod fourlw_ctx;
 mod limits;
 mod log_writer;
+mod logging;
 mod msg;
 mod persist;
 mod pipeline;
@@ -30,6 +31,15 @@ use std::process::ExitCode;
     about = "A ZooKeeper-compatible coordination server"
 )]
 struct Cli {
+    /// Log format on stderr: text (default) or json. RINGKEEPER_LOG sets the filter.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "RINGKEEPER_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -82,19 +92,6 @@ fn purge(
     Ok(())
 }
 
-/// `glommio::reactor` logs only one thing, at ERROR, on every DmaFile open (each WAL
-/// segment): a harmless failed iopoll probe in glommio 0.9 (CRATES.md 1.7).
-const DEFAULT_LOG_FILTER: &str = "info,glommio=warn,glommio::reactor=off";
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RINGKEEPER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-}
-
 fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     let config = match &config_path {
         Some(p) => {
@@ -106,6 +103,7 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
         }
         None => config::standalone_default(),
     };
+    logging::log_settings(&config);
     let open_files = limits::raise_open_file_limit();
     let limits = limits::Limits::from_config(&config, open_files)?;
     tracing::info!(
@@ -140,8 +138,8 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    logging::init(cli.log_format);
     let result = match cli.command {
         Command::Server { config } => serve(config),
         Command::Purge {

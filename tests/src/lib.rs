@@ -40,6 +40,11 @@ impl RingkeeperProcess {
     /// Starts a server with `BASE_CFG` plus `extra_cfg_lines` (e.g. `"skipACL=yes"`); later
     /// lines win. Panics with the server's log tail if it does not become ready.
     pub fn start(extra_cfg_lines: &[&str]) -> RingkeeperProcess {
+        Self::start_with_env(extra_cfg_lines, &[])
+    }
+
+    /// As [`Self::start`], with extra environment variables for the server process.
+    pub fn start_with_env(extra_cfg_lines: &[&str], env: &[(&str, &str)]) -> RingkeeperProcess {
         let bin = ringkeeper_bin();
         let dir = temp_dir();
         let mut last_log = String::new();
@@ -67,6 +72,7 @@ impl RingkeeperProcess {
                 .arg("--config")
                 .arg(&cfg)
                 .current_dir(&dir)
+                .envs(env.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().expect("dup log"))
                 .stderr(log)
