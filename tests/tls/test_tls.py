@@ -160,6 +160,19 @@ def test_renewed_certificate_is_used_without_restart(pki, nodes, kazoos, tmp_pat
     assert tlslib.peer_subject(n.secure_port, ctx)["O"] == "Renewed"
 
 
+def test_changed_trust_store_is_used_without_restart(pki, nodes, tmp_path):
+    trust = tmp_path / "trust.pem"
+    shutil.copy(pki.path("ca.pem"), trust)
+    n = nodes("ringkeeper", pki, tlslib.tls_cfg(pki, **{"ssl.trustStore.location": str(trust)})).start()
+    assert refused(n.secure_port, pki.client_context("mallory"))
+    new = tmp_path / "trust.pem.new"
+    new.write_text(open(pki.path("ca.pem")).read() + open(pki.path("rogue-ca.pem")).read())
+    new.replace(trust)
+    wait_until(lambda: not refused(n.secure_port, pki.client_context("mallory")), 15,
+               what="a client of the newly trusted CA admitted")
+    assert not refused(n.secure_port, pki.client_context("alice"))
+
+
 def start_fails(pki, nodes, cfg: dict, plain: bool = True) -> str:
     """Starts a server that must refuse to start; returns its output."""
     n = nodes("ringkeeper", pki, cfg, plain)
