@@ -9,6 +9,7 @@
 #   RINGKEEPER_SKIP_CARGO=1              skip the cargo steps (harness work only)
 #   RINGKEEPER_SKIP_FUZZ=1               skip the short fuzz runs (tests/fuzz-short.sh)
 #   RINGKEEPER_FUZZ_SECONDS              seconds per fuzz target (default 45)
+#   RINGKEEPER_SIM_SEEDS                 seeds per ensemble shape in the simulator (default 1000)
 #   RINGKEEPER_BIN                       candidate binary (default target/debug/ringkeeper)
 #   extra arguments are passed to pytest, e.g. tests/run-all.sh -k watches
 set -euo pipefail
@@ -19,6 +20,7 @@ cd "$ROOT"
 KAZOO_VERSION=2.10.0
 PYTEST_VERSION=8.3.4
 PYTEST_TIMEOUT_VERSION=2.3.1
+PROMETHEUS_CLIENT_VERSION=0.21.1
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -44,6 +46,14 @@ command -v faketime >/dev/null 2>&1 || missing+=(faketime)
 # TLS tests: openssl makes the test CA, keytool (the JRE's) the PKCS12/JKS stores.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v keytool >/dev/null 2>&1 || missing+=(default-jre-headless)
+# tmux: the CLI's interactive test types into a terminal (tests/cli/test_interactive.py).
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+# tests/admin: strace (cheap commands read no files) and ZooKeeper's AdminServer classpath.
+command -v strace >/dev/null 2>&1 || missing+=(strace)
+[ -f /usr/share/java/jetty9-server.jar ] || missing+=(libjetty9-java libservlet-api-java)
+[ -f /usr/share/java/jackson-databind.jar ] || missing+=(libjackson2-databind-java)
+# fio: the tune suite checks ringkeeper-tune's fsync probe against it.
+command -v fio >/dev/null 2>&1 || missing+=(fio)
 if [ "${#missing[@]}" -gt 0 ]; then
     log "installing: ${missing[*]}"
     apt_install "${missing[@]}"
@@ -53,7 +63,8 @@ fi
 have_pins() {
     "$1" - <<PY 2>/dev/null
 import importlib.metadata as m, sys
-want = {"kazoo": "$KAZOO_VERSION", "pytest": "$PYTEST_VERSION", "pytest-timeout": "$PYTEST_TIMEOUT_VERSION"}
+want = {"kazoo": "$KAZOO_VERSION", "pytest": "$PYTEST_VERSION", "pytest-timeout": "$PYTEST_TIMEOUT_VERSION",
+        "prometheus-client": "$PROMETHEUS_CLIENT_VERSION"}
 sys.exit(0 if all(m.version(k) == v for k, v in want.items()) else 1)
 PY
 }
@@ -69,7 +80,8 @@ if ! have_pins "$PY"; then
             python3 -m venv "$VENV"
         fi
         "$PY" -m pip install -q --disable-pip-version-check \
-            "kazoo==$KAZOO_VERSION" "pytest==$PYTEST_VERSION" "pytest-timeout==$PYTEST_TIMEOUT_VERSION"
+            "kazoo==$KAZOO_VERSION" "pytest==$PYTEST_VERSION" "pytest-timeout==$PYTEST_TIMEOUT_VERSION" \
+            "prometheus-client==$PROMETHEUS_CLIENT_VERSION"
     fi
 fi
 
@@ -93,6 +105,11 @@ if [ "${RINGKEEPER_SKIP_CARGO:-0}" != 1 ]; then
     log "cargo test --workspace";   cargo test --workspace
     log "cargo fmt --check";        cargo fmt --all -- --check
     log "cargo clippy";             cargo clippy --workspace --all-targets -- -D warnings
+    # The seeded ensemble simulator (engine/tests/replica_sim_test.rs), many seeds, optimised:
+    # a failing seed prints the command that replays it.
+    log "ensemble simulation, ${RINGKEEPER_SIM_SEEDS:-1000} seeds per shape"
+    RINGKEEPER_SIM_SEEDS="${RINGKEEPER_SIM_SEEDS:-1000}" \
+        cargo test --release -p ringkeeper-engine --test replica_sim_test
     if [ "${RINGKEEPER_SKIP_FUZZ:-0}" != 1 ]; then
         log "short fuzz runs";      tests/fuzz-short.sh
     fi
@@ -120,6 +137,13 @@ RINGKEEPER_DIFF_TLS=1 "$PY" -m pytest -x -q tests/diff/test_create.py tests/diff
     -k "not standalone_check"
 log "TLS suite"
 "$PY" -m pytest -q tests/tls
+# `ringkeeper cli` against zkCli.sh (Apache ZooKeeper 3.8), reconnects, and a terminal
+# session under tmux (tests/cli/).
+log "CLI suite"
+"$PY" -m pytest -q tests/cli --timeout 300
+# AdminServer JSON (every command vs ZooKeeper's), Prometheus /metrics, cheap 4lw (strace).
+log "AdminServer and /metrics suite"
+"$PY" -m pytest -q tests/admin
 log "crash/recovery suite"
 "$PY" -m pytest -q tests/crash --timeout 300
 # The log has two writers (glommio DMA files by default, buffered with walDirectIo=false):
@@ -131,3 +155,7 @@ RINGKEEPER_CRASH_EXTRA_CFG="ringkeeper.walDirectIo=false" \
 # huge ephemeral sets, 10,000 connections; each test on its own server (tests/hostile/).
 log "hostile-client and load suite"
 "$PY" -m pytest -q tests/hostile --timeout 600
+# ringkeeper-tune: its fsync probe against fio (tmpfs and the disk), a --quick run's time,
+# report and plots, a rerun of its recommendation with ringkeeper-bench, Ctrl-C (tests/tune/).
+log "ringkeeper-tune suite"
+"$PY" -m pytest -q tests/tune --timeout 300

@@ -11,12 +11,13 @@ pub mod limits;
 mod now;
 pub mod proto;
 pub mod read;
+pub mod replica;
 pub mod session;
 pub mod tree;
 pub mod txn;
 pub mod watch;
 
 pub use config::EngineConfig;
-pub use engine::{opcode_of, ConnState, Engine, Output};
+pub use engine::{opcode_of, ConnState, Engine, Forwarded, ForwardedOp, Output};
 pub use now::Now;
 pub use watch::ConnId;

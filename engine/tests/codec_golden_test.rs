@@ -401,7 +401,7 @@ fn request_cases() -> Vec<(&'static str, RequestHeader, Request)> {
             Request::Auth {
                 auth_type: 0,
                 scheme: s("digest"),
-                auth: b"u:p".to_vec(),
+                auth: Some(b"u:p".to_vec()),
             },
         ),
         (

@@ -216,16 +216,18 @@ fn request() -> impl Strategy<Value = (i32, Request)> {
                 Request::RemoveWatches { path, watcher_type },
             )
         }),
-        (any::<i32>(), text(), bytes()).prop_map(|(auth_type, scheme, auth)| {
-            (
-                op::AUTH,
-                Request::Auth {
-                    auth_type,
-                    scheme,
-                    auth,
-                },
-            )
-        }),
+        (any::<i32>(), text(), proptest::option::of(bytes())).prop_map(
+            |(auth_type, scheme, auth)| {
+                (
+                    op::AUTH,
+                    Request::Auth {
+                        auth_type,
+                        scheme,
+                        auth,
+                    },
+                )
+            }
+        ),
         any::<bool>().prop_flat_map(|v2| {
             set_watches(v2).prop_map(move |watches| {
                 let opcode = if v2 {

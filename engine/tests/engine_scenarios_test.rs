@@ -1131,7 +1131,7 @@ fn digest_auth_and_acl_checks() {
         Request::Auth {
             auth_type: 0,
             scheme: "bogus".into(),
-            auth: vec![],
+            auth: Some(vec![]),
         },
     );
     assert_eq!(trace(&outs), ["R-4:-115", "X"]);
@@ -1147,7 +1147,7 @@ fn auth_reply_echoes_request_xid() {
     let auth = |user_pass: &str| Request::Auth {
         auth_type: 0,
         scheme: "digest".into(),
-        auth: user_pass.as_bytes().to_vec(),
+        auth: Some(user_pass.as_bytes().to_vec()),
     };
     sim.send_with_xid(&a, 7, auth("alice:secret"));
     assert_eq!(trace(&sim.take(a.conn)), ["R7:0"]);
@@ -1158,7 +1158,7 @@ fn auth_reply_echoes_request_xid() {
     let bogus = Request::Auth {
         auth_type: 0,
         scheme: "bogus".into(),
-        auth: vec![],
+        auth: Some(vec![]),
     };
     let xid = a.peek_xid();
     sim.send_with_xid(&a, xid, bogus);

@@ -1,10 +1,10 @@
 //! One client connection on a shard: a reader that frames and decodes requests and hands them
 //! to the pipeline, and a writer that encodes what the pipeline sends back.
 
-use crate::fourlw;
 use crate::limits::{Limits, CONN_READ_BUFFER_BYTES, SESSIONLESS_CNXN_TIMEOUT};
 use crate::msg::ToPipeline;
 use crate::shard::{Serve, Shard};
+use crate::status::words;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use futures_lite::{AsyncRead, AsyncWrite};
 use glommio::channels::local_channel::LocalReceiver;
@@ -101,13 +101,21 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
     // dropped, as ZooKeeper's zookeeper.nio.sessionlessCnxnTimeout does.
     let handshake = glommio::timer::timeout(SESSIONLESS_CNXN_TIMEOUT, async {
         r.read_exact(&mut len).await?;
-        if let Some(cmd) = fourlw::command_from_u32(i32::from_be_bytes(len)) {
+        if let Some(cmd) = words::command_from_u32(i32::from_be_bytes(len)) {
             return Ok(Err(cmd));
         }
         Ok(Ok(read_frame(&mut r, len, max_frame, &mut buf).await))
     })
     .await;
     let connected = match handshake {
+        Ok(Err(cmd)) if words::answered_by_shard(cmd) => {
+            let local = shard.borrow().local_status(cmd);
+            match local {
+                Ok(snap) => crate::shard::answer_status(shard.clone(), conn, cmd, snap).await,
+                Err(text) => shard.borrow_mut().deliver_text(conn, text),
+            }
+            return ReadEnd::FourLetterWord;
+        }
         Ok(Err(cmd)) => {
             let _ = tx
                 .send(ToPipeline::FourLetterWord { conn, remote, cmd })

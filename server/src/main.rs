@@ -1,11 +1,11 @@
 //! `ringkeeper`: a ZooKeeper-compatible coordination server.
 
+mod cli;
 mod clock;
 mod config;
 mod conn;
 mod dma_log;
 mod fourlw;
-mod fourlw_ctx;
 mod limits;
 mod log_writer;
 mod logging;
@@ -16,7 +16,9 @@ mod segment_file;
 mod server;
 mod shard;
 mod stats;
+mod status;
 mod tls;
+mod tune_cmd;
 mod watches;
 mod zero_ahead;
 
@@ -67,6 +69,21 @@ enum Command {
         #[arg(short = 'n', long, default_value_t = 3)]
         count: usize,
     },
+    /// A client compatible with zkCli.sh:
+    /// `ringkeeper cli -server host:port[,host:port...][/chroot] [command args]`.
+    Cli {
+        /// zkCli.sh's options (-server, -timeout, -waitforconnection) and command.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Measure this host's disks, sweep the storage settings and recommend a zoo.cfg
+    /// (runs ringkeeper-tune from beside this binary; `ringkeeper tune --help` for options).
+    #[command(disable_help_flag = true)]
+    Tune {
+        /// Passed to ringkeeper-tune unchanged.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 fn purge(
@@ -92,6 +109,27 @@ fn purge(
     Ok(())
 }
 
+/// A zoo.cfg that describes an ensemble would otherwise start N independent standalone
+/// servers, each accepting writes the others never see: refuse it until the server runs
+/// ensembles (issue 8).
+fn refuse_ensemble(config: &config::ServerConfig) -> Result<(), String> {
+    if !config.is_distributed() {
+        return Ok(());
+    }
+    let voters = config.participants().count();
+    let observers = config.servers.len() - voters;
+    Err(format!(
+        "{}: the server.N lines describe an ensemble ({voters} voting servers, {observers} \
+         observers); this version of Ringkeeper runs standalone only and will not start \
+         alone as a member of an ensemble. Remove the server.N lines (or keep one, with \
+         standaloneEnabled=true) to run standalone.",
+        config
+            .config_path
+            .as_ref()
+            .map_or_else(|| "zoo.cfg".to_string(), |p| p.display().to_string())
+    ))
+}
+
 fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     let config = match &config_path {
         Some(p) => {
@@ -104,6 +142,7 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
         None => config::standalone_default(),
     };
     logging::log_settings(&config);
+    refuse_ensemble(&config)?;
     let open_files = limits::raise_open_file_limit();
     let limits = limits::Limits::from_config(&config, open_files)?;
     tracing::info!(
@@ -138,6 +177,12 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    // zkCli.sh's options are single-dash words (-server), which clap would refuse: the CLI
+    // reads its own arguments.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("cli") {
+        return ExitCode::from(cli::main(&args[2..]).clamp(0, 255) as u8);
+    }
     let cli = Cli::parse();
     logging::init(cli.log_format);
     let result = match cli.command {
@@ -148,6 +193,8 @@ fn main() -> ExitCode {
             data_log_dir,
             count,
         } => purge(config, data_dir, data_log_dir, count),
+        Command::Cli { args } => return ExitCode::from(cli::main(&args).clamp(0, 255) as u8),
+        Command::Tune { args } => tune_cmd::exec(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -67,6 +67,13 @@ pub enum ToShard {
         conn: ConnId,
         text: String,
     },
+    /// The figures a four-letter word prints: the shard adds the host's, renders, writes
+    /// the text, then closes.
+    Status {
+        conn: ConnId,
+        cmd: &'static str,
+        snap: Box<crate::status::Snapshot>,
+    },
 }
 
 /// Connection ids carry their shard in the top 16 bits, so the pipeline can route replies.

@@ -8,12 +8,14 @@ use crate::limits::{MAX_BATCH_MESSAGES, PIPELINE_MERGE_CAPACITY};
 use crate::msg::{shard_of, Item, ToPipeline, ToShard};
 use crate::persist::Persist;
 use crate::stats::{ConnStats, ServerStats};
+use crate::status::{collect, words, Board, Inbox, Need, Reset, Snapshot, StatusRequest};
 use glommio::channels::local_channel;
 use glommio::channels::shared_channel::{ConnectedSender, SharedReceiver, SharedSender};
 use ringkeeper_engine::proto::{xid, ErrorCode};
 use ringkeeper_engine::txn::Txn;
 use ringkeeper_engine::{opcode_of, ConnId, Engine, Output};
 use std::collections::{HashMap, VecDeque};
+use std::os::fd::FromRawFd as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,22 +29,26 @@ pub struct PipelineSetup {
     pub started: Instant,
     pub released_zxid: Arc<std::sync::atomic::AtomicI64>,
     pub watches: Vec<crate::watches::ShardWatches>,
+    pub board: Arc<Board>,
+    pub status_inbox: Inbox,
 }
 
 enum In {
     Shard(ToPipeline),
     Tick,
+    /// From the AdminServer (see `status::board`).
+    Status(StatusRequest),
 }
 
 /// Pipeline state, owned by the one task that runs the loop.
 pub struct Pipeline {
-    pub config: Arc<ServerConfig>,
+    config: Arc<ServerConfig>,
     limits: Arc<crate::limits::Limits>,
-    pub engine: Engine,
-    pub persist: Persist,
-    pub conns: HashMap<ConnId, ConnStats>,
-    pub stats: ServerStats,
-    pub started: Instant,
+    engine: Engine,
+    persist: Persist,
+    conns: HashMap<ConnId, ConnStats>,
+    stats: ServerStats,
+    started: Instant,
     shards: Vec<ConnectedSender<ToShard>>,
     pending: Vec<Vec<crate::msg::ToShard>>,
     /// Txns made durable and not yet sent to the shards (each goes out at its
@@ -51,8 +57,9 @@ pub struct Pipeline {
     last_committed: Option<i64>,
     /// Shared with the shards: see `ShardState::committed`.
     released_zxid: Arc<std::sync::atomic::AtomicI64>,
-    /// Every shard's watches, for the four-letter words.
-    pub watches: Vec<crate::watches::ShardWatches>,
+    /// Every shard's watches, for the status snapshot.
+    watches: Vec<crate::watches::ShardWatches>,
+    board: Arc<Board>,
 }
 
 /// Pause between snapshot chunks copied while no message is waiting.
@@ -84,6 +91,27 @@ pub async fn run(setup: PipelineSetup) {
         }
     })
     .detach();
+    // The AdminServer's requests come from plain threads, each followed by a byte on the
+    // inbox socket: wait for those bytes on this executor's ring, then take the requests.
+    let status_tx = merge_tx.clone();
+    let inbox = setup.status_inbox;
+    glommio::spawn_local(async move {
+        use futures_lite::AsyncReadExt;
+        // SAFETY: the descriptor comes from `Board::new`, which hands it over once, and is
+        // owned by this stream from here on.
+        let mut wake = unsafe {
+            glommio::net::UnixStream::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(inbox.wake))
+        };
+        let mut buf = [0u8; 64];
+        while let Ok(1..) = wake.read(&mut buf).await {
+            while let Ok(req) = inbox.requests.try_recv() {
+                if status_tx.send(In::Status(req)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+    .detach();
     let mut shards = Vec::new();
     for s in setup.to_shards {
         shards.push(s.connect().await);
@@ -95,7 +123,7 @@ pub async fn run(setup: PipelineSetup) {
         engine: setup.engine,
         persist: setup.persist,
         conns: HashMap::new(),
-        stats: ServerStats::default(),
+        stats: ServerStats::new(n),
         started: setup.started,
         shards,
         pending: (0..n).map(|_| Vec::new()).collect(),
@@ -103,6 +131,7 @@ pub async fn run(setup: PipelineSetup) {
         last_committed: None,
         released_zxid: setup.released_zxid,
         watches: setup.watches,
+        board: setup.board,
     };
     loop {
         // While a snapshot is being copied, do a chunk whenever no message is waiting
@@ -148,7 +177,16 @@ pub async fn run(setup: PipelineSetup) {
 impl Pipeline {
     fn handle(&mut self, m: In, now: ringkeeper_engine::Now) {
         match m {
-            In::Tick => self.engine.handle_tick(now),
+            In::Tick => {
+                self.engine.handle_tick(now);
+                let snap = self.status(Need::WATCH_COUNT, Reset::Nothing, None);
+                self.board.publish(snap);
+            }
+            In::Status(req) => {
+                let snap = self.status(req.need, req.reset, None);
+                // The asker may have given up (timed out): nothing to do then.
+                let _ = req.answer.try_send(snap);
+            }
             In::Shard(ToPipeline::Connect {
                 conn,
                 remote,
@@ -168,6 +206,7 @@ impl Pipeline {
                     return;
                 }
                 self.conns.insert(conn, ConnStats::new(remote, now.wall_ms));
+                self.stats.shard_connections[shard_of(conn)] += 1;
                 self.engine
                     .handle_connect_with(conn, &remote.ip().to_string(), ids, &req, now);
             }
@@ -180,6 +219,7 @@ impl Pipeline {
             }) => {
                 self.stats.packets_received += 1;
                 self.stats.bytes_received += bytes as u64;
+                self.stats.shard_requests[shard_of(conn)] += 1;
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.received += 1;
                     c.last_opcode = Some(opcode_of(&req));
@@ -208,6 +248,7 @@ impl Pipeline {
                 self.engine.handle_touch(&sessions, now);
                 for (conn, n) in reads {
                     self.stats.packets_received += n;
+                    self.stats.shard_requests[shard_of(conn)] += n;
                     self.stats.packets_sent += n;
                     if let Some(c) = self.conns.get_mut(&conn) {
                         c.received += n;
@@ -216,14 +257,61 @@ impl Pipeline {
                 }
             }
             In::Shard(ToPipeline::Disconnect { conn }) => {
-                self.conns.remove(&conn);
+                self.forget_conn(conn);
                 self.engine.handle_disconnect(conn);
             }
             In::Shard(ToPipeline::FourLetterWord { conn, remote, cmd }) => {
-                let text = crate::fourlw_ctx::answer(self, cmd, remote);
-                self.pending[shard_of(conn)].push(ToShard::Text { conn, text });
+                let msg = if !words::is_allowed(cmd, &self.config.four_letter_whitelist) {
+                    tracing::debug!(%remote, cmd, "four-letter word not in whitelist");
+                    let text = words::not_whitelisted(cmd);
+                    ToShard::Text { conn, text }
+                } else {
+                    let reset = match cmd {
+                        "srst" => Reset::ServerStats,
+                        "crst" => Reset::ConnectionStats,
+                        _ => Reset::Nothing,
+                    };
+                    let snap = self.status(words::need_of(cmd), reset, Some(remote));
+                    ToShard::Status {
+                        conn,
+                        cmd,
+                        snap: Box::new(snap),
+                    }
+                };
+                self.pending[shard_of(conn)].push(msg);
             }
         }
+    }
+
+    fn forget_conn(&mut self, conn: ConnId) {
+        if self.conns.remove(&conn).is_some() {
+            self.stats.shard_connections[shard_of(conn)] -= 1;
+        }
+    }
+
+    /// The figures `need` asks for, then the reset asked for (the answer shows the figures
+    /// from before it, as ZooKeeper's do).
+    fn status(
+        &mut self,
+        need: Need,
+        reset: Reset,
+        asking: Option<std::net::SocketAddr>,
+    ) -> Snapshot {
+        let src = collect::Sources {
+            engine: &self.engine,
+            conns: &self.conns,
+            stats: &self.stats,
+            watches: &self.watches,
+            started: self.started,
+        };
+        let mut snap = collect::collect(&src, need, asking);
+        snap.trace_mask = self.board.trace_mask();
+        match reset {
+            Reset::Nothing => {}
+            Reset::ServerStats => self.stats.reset(),
+            Reset::ConnectionStats => self.conns.values_mut().for_each(|c| c.reset()),
+        }
+        snap
     }
 
     /// Appends what the engine prepared and makes it durable in one batch. A storage error
@@ -250,11 +338,14 @@ impl Pipeline {
         }
         let us = started.elapsed().as_micros() as u64;
         self.stats.fsync.record(us);
+        self.stats.fsync_hist.record(us);
+        self.stats.batch_hist.record(count);
         self.stats.fsync_batches += 1;
         self.stats.fsync_batch_txns += count;
         self.stats.last_batch_txns = count;
         self.stats.max_batch_txns = self.stats.max_batch_txns.max(count);
         if us / 1000 > self.config.fsync_warning_threshold_ms {
+            self.stats.fsync_threshold_exceeded += 1;
             tracing::warn!(
                 "fsync-ing the write ahead log took {}ms which will adversely effect operation \
                  latency. File size is {} bytes. See the ZooKeeper troubleshooting guide",
@@ -336,7 +427,7 @@ impl Pipeline {
                 }
             }
             if matches!(o, Output::Close { .. }) {
-                self.conns.remove(&conn);
+                self.forget_conn(conn);
             }
             self.queue(shard_of(conn), Item::Out(o));
         }

@@ -69,6 +69,9 @@ pub fn run(
     let open_conns = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let spin = Duration::from_micros(config.spin_before_park_us);
     let config = Arc::new(config);
+    let (board, status_inbox) = crate::status::Board::new(config.clone())
+        .map_err(|e| format!("cannot set up the status board: {e}"))?;
+    crate::status::prometheus::start(&board)?;
 
     let mut to_pipeline_rx = Vec::new();
     let mut to_shard_tx = Vec::new();
@@ -98,6 +101,7 @@ pub fn run(
             from_pipeline: srx,
             ready: ready_tx.clone(),
             watches: watches.clone(),
+            board: board.clone(),
         };
         let core = if cpus > 1 {
             (pipeline_core + 1 + index) % cpus
@@ -121,6 +125,8 @@ pub fn run(
         started: Instant::now(),
         released_zxid,
         watches,
+        board: board.clone(),
+        status_inbox,
     };
     let pipeline = LocalExecutorBuilder::new(Placement::Fixed(pipeline_core))
         .name("rk-pipeline")
@@ -141,6 +147,7 @@ pub fn run(
         pipeline_core,
         "serving clients"
     );
+    crate::status::admin::start(&board);
     pipeline
         .join()
         .map_err(|e| format!("pipeline stopped: {e}"))?;

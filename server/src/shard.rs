@@ -13,6 +13,7 @@
 use crate::conn::{encode, read_loop, write_loop, ConnCmd, PipelineTx, ReadEnd, Unsent};
 use crate::limits::{Limits, SESSIONLESS_CNXN_TIMEOUT};
 use crate::msg::{conn_id, output_conn, Item, ToPipeline, ToShard};
+use crate::status::{host, words, Board, Snapshot};
 use crate::tls::TlsContext;
 use crate::watches::{lock, watched_elsewhere, ShardWatches};
 use glommio::channels::local_channel::{self, LocalSender};
@@ -76,6 +77,7 @@ pub struct ShardState {
     outstanding: u32,
     outstanding_limit: u32,
     limits: Arc<Limits>,
+    board: Arc<Board>,
 }
 
 /// About how many bytes an output encodes to, so the buffer it goes into is allocated once
@@ -130,6 +132,7 @@ pub struct ShardSetup {
     pub ready: std::sync::mpsc::Sender<Result<(), String>>,
     /// Every shard's watches, indexed by shard.
     pub watches: Vec<ShardWatches>,
+    pub board: Arc<Board>,
 }
 
 /// What the reader should do with a decoded request.
@@ -300,15 +303,36 @@ impl ShardState {
         backlog || self.outstanding >= self.outstanding_limit
     }
 
+    /// Writes a four-letter word's answer; the writer then closes the connection.
+    pub fn deliver_text(&mut self, conn: ConnId, text: String) {
+        if let Some(e) = self.remove_conn(conn) {
+            let len = text.len();
+            if e.tx.try_send(ConnCmd::Text(text)).is_ok() {
+                e.unsent.add(len);
+            }
+        }
+    }
+
+    /// A four-letter word this shard answers without the pipeline (see
+    /// `status::words::answered_by_shard`): the whitelist's verdict, or the figures to render.
+    pub fn local_status(&self, cmd: &str) -> Result<Snapshot, String> {
+        if !words::is_allowed(cmd, &self.board.config.four_letter_whitelist) {
+            return Err(words::not_whitelisted(cmd));
+        }
+        Ok(Snapshot {
+            trace_mask: self.board.trace_mask(),
+            ..Snapshot::default()
+        })
+    }
+
     fn route(&mut self, msg: ToShard) {
         match msg {
-            ToShard::Text { conn, text } => {
-                if let Some(e) = self.remove_conn(conn) {
-                    let len = text.len();
-                    if e.tx.try_send(ConnCmd::Text(text)).is_ok() {
-                        e.unsent.add(len);
-                    }
-                }
+            ToShard::Text { conn, text } => self.deliver_text(conn, text),
+            ToShard::Status { conn, cmd, snap } => {
+                // A word that prints no host figures (the dispatcher sends the others to
+                // `answer_status`).
+                let text = crate::status::fourlw::render(cmd, &snap);
+                self.deliver_text(conn, text);
             }
             ToShard::Stream(items) => {
                 let mut out = Batcher::default();
@@ -462,6 +486,22 @@ impl ShardState {
     }
 }
 
+/// Adds the host figures a four-letter word prints (read on the executor's blocking-thread
+/// pool, not on this core's task queue), renders the answer and hands it to the writer.
+pub async fn answer_status(shard: Shard, conn: ConnId, cmd: &'static str, mut snap: Snapshot) {
+    if host::wants(cmd) != (false, false, false) {
+        let config = shard.borrow().board.config.clone();
+        snap = glommio::executor()
+            .spawn_blocking(move || {
+                host::fill(cmd, &mut snap, &config);
+                snap
+            })
+            .await;
+    }
+    let text = crate::status::fourlw::render(cmd, &snap);
+    shard.borrow_mut().deliver_text(conn, text);
+}
+
 pub async fn run(setup: ShardSetup) {
     // Connect the pipeline-to-shard channel first: the pipeline's main task connects those
     // in shard order before anything else, and only then lets its per-shard forwarders
@@ -485,11 +525,21 @@ pub async fn run(setup: ShardSetup) {
         outstanding: 0,
         outstanding_limit: setup.outstanding_limit.max(1),
         limits: setup.limits.clone(),
+        board: setup.board.clone(),
     }));
     let dispatch = shard.clone();
     glommio::spawn_local(async move {
         while let Some(msg) = rx.recv().await {
-            dispatch.borrow_mut().route(msg);
+            match msg {
+                // Host figures are read on the blocking-thread pool: not in this loop.
+                ToShard::Status { conn, cmd, snap }
+                    if host::wants(cmd) != (false, false, false) =>
+                {
+                    glommio::spawn_local(answer_status(dispatch.clone(), conn, cmd, *snap))
+                        .detach();
+                }
+                msg => dispatch.borrow_mut().route(msg),
+            }
         }
     })
     .detach();

@@ -1,4 +1,4 @@
-//! Server and per-connection counters for the four-letter words and mntr.
+//! Server and per-connection counters, kept by the pipeline for the status snapshot.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -84,7 +84,6 @@ impl ConnStats {
     }
 }
 
-#[derive(Default)]
 pub struct ServerStats {
     pub packets_received: u64,
     pub packets_sent: u64,
@@ -98,6 +97,80 @@ pub struct ServerStats {
     pub snap_count: u64,
     pub connection_rejected: u64,
     pub auth_failed: u64,
+    pub fsync_threshold_exceeded: u64,
+    pub fsync_hist: Histogram,
+    pub batch_hist: Histogram,
+    /// Per connection shard: open connections and requests seen, for the per-shard load.
+    pub shard_connections: Vec<u64>,
+    pub shard_requests: Vec<u64>,
+}
+
+impl ServerStats {
+    pub fn new(shards: usize) -> ServerStats {
+        ServerStats {
+            packets_received: 0,
+            packets_sent: 0,
+            latency: Latency::default(),
+            bytes_received: 0,
+            fsync: Latency::default(),
+            fsync_batches: 0,
+            fsync_batch_txns: 0,
+            last_batch_txns: 0,
+            max_batch_txns: 0,
+            snap_count: 0,
+            connection_rejected: 0,
+            auth_failed: 0,
+            fsync_threshold_exceeded: 0,
+            fsync_hist: Histogram::new(FSYNC_US_BOUNDS),
+            batch_hist: Histogram::new(BATCH_TXNS_BOUNDS),
+            shard_connections: vec![0; shards],
+            shard_requests: vec![0; shards],
+        }
+    }
+}
+
+/// Upper bounds (us) of the WAL sync latency histogram's buckets.
+pub const FSYNC_US_BOUNDS: &[u64] = &[
+    50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000,
+];
+/// Upper bounds of the group-commit batch size (txns) histogram's buckets.
+pub const BATCH_TXNS_BOUNDS: &[u64] = &[1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+
+/// A cumulative histogram with fixed bucket bounds, as Prometheus exposes one: `counts[i]`
+/// counts the values <= `bounds[i]` and above the bound before; the +Inf bucket is `count`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    pub bounds: &'static [u64],
+    pub counts: Vec<u64>,
+    pub count: u64,
+    pub sum: u64,
+}
+
+impl Histogram {
+    pub fn new(bounds: &'static [u64]) -> Histogram {
+        Histogram {
+            bounds,
+            counts: vec![0; bounds.len()],
+            count: 0,
+            sum: 0,
+        }
+    }
+
+    pub fn record(&mut self, v: u64) {
+        if let Some(i) = self.bounds.iter().position(|b| v <= *b) {
+            self.counts[i] += 1;
+        }
+        self.count += 1;
+        self.sum += v;
+    }
+
+    /// (bound, values <= bound) for each bucket, as Prometheus' `le` buckets.
+    pub fn cumulative(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.bounds.iter().zip(&self.counts).scan(0, |acc, (b, c)| {
+            *acc += c;
+            Some((*b, *acc))
+        })
+    }
 }
 
 impl ServerStats {
@@ -105,5 +178,24 @@ impl ServerStats {
         self.packets_received = 0;
         self.packets_sent = 0;
         self.latency = Latency::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let mut h = Histogram::new(&[1, 10, 100]);
+        for v in [0, 1, 5, 10, 11, 1000] {
+            h.record(v);
+        }
+        assert_eq!(h.counts, vec![2, 2, 1]);
+        assert_eq!(
+            h.cumulative().collect::<Vec<_>>(),
+            vec![(1, 2), (10, 4), (100, 5)]
+        );
+        assert_eq!((h.count, h.sum), (6, 1027));
     }
 }

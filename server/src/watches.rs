@@ -48,3 +48,8 @@ pub fn report(all: &[ShardWatches]) -> WatchReport {
     }
     r
 }
+
+/// The total watch count over every shard (mntr's watch_count), without building the maps.
+pub fn count(all: &[ShardWatches]) -> usize {
+    all.iter().map(|w| lock(w).watch_count()).sum()
+}

@@ -49,6 +49,8 @@ HOSTILE_CFG = {
     MAX_CLIENT_CNXNS_KEY: "0",
     "tickTime": "1000",
     "maxSessionTimeout": "120000",
+    # the AdminServer is on by default (port 8080); these servers do not need it
+    "admin.enableServer": "false",
 }
 # Server-side bounds of issue 9 (e.g. "ringkeeper.maxQueuedReplyBytes"): left at the server's
 # defaults, which are what the tests check. Extra keys: RINGKEEPER_HOSTILE_EXTRA_CFG="k=v;k=v".

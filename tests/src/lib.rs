@@ -25,6 +25,8 @@ pub const BASE_CFG: &[&str] = &[
     "tickTime=2000",
     "extendedTypesEnabled=true",
     "4lw.commands.whitelist=*",
+    // The AdminServer is on by default (port 8080): parallel test servers would all try it.
+    "admin.enableServer=false",
 ];
 
 /// A running `ringkeeper server` with its own data directory.

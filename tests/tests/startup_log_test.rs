@@ -59,3 +59,37 @@ fn text_log_is_plain_when_not_on_a_terminal() {
         "{data_line}"
     );
 }
+
+#[test]
+fn an_ensemble_config_is_refused_rather_than_run_standalone() {
+    let dir = std::env::temp_dir().join(format!("rk-ensemble-cfg-{}", std::process::id()));
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("myid"), "1\n").unwrap();
+    let cfg = dir.join("zoo.cfg");
+    std::fs::write(
+        &cfg,
+        format!(
+            "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort=0\n\
+             server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\n\
+             server.3=127.0.0.1:2890:3890\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(ringkeeper_tests::ringkeeper_bin())
+        .args(["server", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("run ringkeeper");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "an ensemble config started: {stderr}"
+    );
+    assert!(
+        stderr.contains("3 voting servers") && stderr.contains("standalone only"),
+        "{stderr}"
+    );
+}

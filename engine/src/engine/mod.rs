@@ -12,9 +12,12 @@
 //! durable zxid. So a reply never runs ahead of its txn, a write's notifications precede its
 //! reply, and no read shows state that a crash could lose.
 
+mod forward;
 mod read;
 mod watch_ops;
 mod write;
+
+pub use forward::{Forwarded, ForwardedOp};
 
 use crate::config::EngineConfig;
 use crate::proto::{
@@ -94,6 +97,23 @@ pub struct Engine {
     next_container_check_ms: i64,
     /// The latest time seen, for txns made by inputs that carry no time.
     last_now: Now,
+    /// A follower or Observer: writes go to the leader (see `forward.rs`).
+    forwarding: bool,
+    forward_out: VecDeque<forward::Forwarded>,
+    /// Per session: forwarded writes not yet applied here, and what waits behind them.
+    waiting: HashMap<i64, VecDeque<forward::Queued>>,
+    /// New sessions forwarded to the leader, by session id.
+    connecting: HashMap<i64, forward::Connecting>,
+    forwarded_answered: u64,
+    /// Leader: the last xid prepared per session from forwarded requests (drops duplicates).
+    forwarded_cxid: HashMap<i64, i32>,
+    /// Follower syncs: ids handed out, their paths, those asked of the leader, those done.
+    next_sync_id: u64,
+    sync_paths: HashMap<u64, String>,
+    sync_out: VecDeque<u64>,
+    synced: std::collections::HashSet<u64>,
+    /// Sessions active here since the last `take_touched` (a follower reports them).
+    touched: std::collections::BTreeSet<i64>,
 }
 
 impl Engine {
@@ -130,6 +150,17 @@ impl Engine {
             durable_zxid: last_zxid,
             txns: VecDeque::new(),
             outputs: VecDeque::new(),
+            forwarding: false,
+            forward_out: VecDeque::new(),
+            waiting: HashMap::new(),
+            connecting: HashMap::new(),
+            forwarded_answered: 0,
+            forwarded_cxid: HashMap::new(),
+            next_sync_id: 0,
+            sync_paths: HashMap::new(),
+            sync_out: VecDeque::new(),
+            synced: std::collections::HashSet::new(),
+            touched: std::collections::BTreeSet::new(),
         }
     }
 
@@ -164,6 +195,29 @@ impl Engine {
     /// Txns prepared but not yet reported durable.
     pub fn outstanding_txns(&self) -> i64 {
         self.last_zxid - self.durable_zxid
+    }
+
+    /// A leader starts preparing in a new epoch: the next zxid is `floor + 1`. Only between
+    /// txns: nothing may be prepared and not yet committed.
+    pub fn start_epoch(&mut self, floor: i64) {
+        assert!(
+            floor >= self.last_zxid,
+            "epoch floor {floor:#x} below the last zxid {:#x}",
+            self.last_zxid
+        );
+        assert!(
+            self.txns.is_empty() && self.durable_zxid == self.last_zxid,
+            "a new epoch starts with txns in flight"
+        );
+        self.last_zxid = floor;
+        self.durable_zxid = floor;
+    }
+
+    /// The connections the engine knows.
+    pub fn conn_ids(&self) -> Vec<ConnId> {
+        let mut ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// Next txn to append to the WAL.
@@ -244,7 +298,10 @@ impl Engine {
                 self.sessions
                     .add(txn.session_id, *timeout_ms, now.elapsed_ms);
             }
-            TxnBody::CloseSession { .. } => self.sessions.remove(txn.session_id),
+            TxnBody::CloseSession { .. } => {
+                self.sessions.remove(txn.session_id);
+                self.forwarded_cxid.remove(&txn.session_id);
+            }
             _ => {}
         }
     }
@@ -307,7 +364,6 @@ impl Engine {
         if req.session_id == 0 {
             let session_id = self.sessions.next_id();
             self.attach(conn, session_id, ids);
-            self.commit(session_id, 0, now, TxnBody::CreateSession { timeout_ms });
             let resp = ConnectResponse {
                 protocol_version: 0,
                 timeout_ms,
@@ -315,6 +371,11 @@ impl Engine {
                 passwd: session_password(session_id).to_vec(),
                 read_only,
             };
+            if self.forwarding {
+                self.forward_connect(conn, session_id, resp);
+                return;
+            }
+            self.commit(session_id, 0, now, TxnBody::CreateSession { timeout_ms });
             self.push(Output::Connected { conn, resp });
             return;
         }
@@ -389,6 +450,12 @@ impl Engine {
     /// A request the server could not decode: UNIMPLEMENTED for an unknown opcode (then the
     /// connection closes, as in ZooKeeper), MARSHALLINGERROR for a body that does not parse.
     pub fn handle_bad_request(&mut self, conn: ConnId, header: RequestHeader, err: ErrorCode) {
+        if self.forwarding && err != ErrorCode::Unimplemented {
+            // Nothing to forward: answered here, without an error txn.
+            let zxid = self.last_zxid;
+            self.reply(conn, header.xid, zxid, err, Response::Empty);
+            return;
+        }
         if err == ErrorCode::Unimplemented {
             self.reply(conn, header.xid, -1, err, Response::Empty);
             self.push(Output::Close { conn });
@@ -417,12 +484,41 @@ impl Engine {
             self.reply(conn, xid, zxid, ErrorCode::SessionExpired, Response::Empty);
             return;
         }
+        if self.forwarding {
+            self.touched.insert(session_id);
+            let write = is_write(&req) || matches!(req, Request::CloseSession);
+            if let Some((header, req)) = self.forward_or_queue(conn, session_id, header, req, write)
+            {
+                self.serve(conn, session_id, header, req, now);
+            }
+            return;
+        }
+        self.serve(conn, session_id, header, req, now);
+    }
+
+    /// Sessions a follower saw active since the last call, for the leader's expiry.
+    pub fn take_touched(&mut self) -> Vec<i64> {
+        std::mem::take(&mut self.touched).into_iter().collect()
+    }
+
+    /// Answers or prepares a request whose turn has come.
+    fn serve(
+        &mut self,
+        conn: ConnId,
+        session_id: i64,
+        header: RequestHeader,
+        req: Request,
+        now: Now,
+    ) {
+        let xid = header.xid;
         match req {
             Request::Ping => {
                 let zxid = self.last_zxid;
                 self.reply(conn, xid::PING, zxid, ErrorCode::Ok, Response::Empty);
             }
-            Request::Auth { scheme, auth, .. } => self.handle_auth(conn, xid, &scheme, &auth),
+            Request::Auth { scheme, auth, .. } => {
+                self.handle_auth(conn, xid, &scheme, auth.as_deref())
+            }
             // No SASL provider is configured: ZooKeeper answers OK with a null token.
             Request::Sasl { .. } => self.reply(
                 conn,
@@ -446,10 +542,10 @@ impl Engine {
     }
 
     /// The reply echoes the request's xid (Java clients send -4, others an ordinary xid).
-    fn handle_auth(&mut self, conn: ConnId, xid: i32, scheme: &str, auth: &[u8]) {
+    fn handle_auth(&mut self, conn: ConnId, xid: i32, scheme: &str, auth: Option<&[u8]>) {
         let mut ids = Vec::new();
-        match scheme {
-            "digest" if self.config.digest_enabled => {
+        match (scheme, auth) {
+            ("digest", Some(auth)) if self.config.digest_enabled => {
                 let id = crate::tree::acl::digest_id(&String::from_utf8_lossy(auth));
                 if self.config.super_digest.as_deref() == Some(id.as_str()) {
                     ids.push(Id {
@@ -465,7 +561,9 @@ impl Engine {
                     },
                 );
             }
-            "ip" => {}
+            ("ip", _) => {}
+            // Unknown schemes, and digest with a null buffer (ZooKeeper's provider throws on
+            // it): AUTHFAILED, and the connection closes.
             _ => {
                 self.reply(conn, xid, 0, ErrorCode::AuthFailed, Response::Empty);
                 self.push(Output::Close { conn });
@@ -554,7 +652,7 @@ impl Engine {
 /// the tree it is applied to, which at that zxid are the same on every replica and in replay.
 /// ZooKeeper writes the list into the txn, and a session with enough ephemerals (about 65 with
 /// 1 MiB paths) makes a record no log can take, which then fails again at every restart.
-fn close_session_txn() -> TxnBody {
+pub(super) fn close_session_txn() -> TxnBody {
     TxnBody::CloseSession {
         paths_to_delete: Vec::new(),
     }

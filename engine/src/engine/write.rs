@@ -2,7 +2,7 @@
 //! is logged as an error txn, as in ZooKeeper.
 
 use super::Engine;
-use crate::proto::{create_mode, op, ErrorCode, MultiOp, MultiResult, Request, Response};
+use crate::proto::{create_mode, op, ErrorCode, Id, MultiOp, MultiResult, Request, Response};
 use crate::txn::prep::{self, PrepContext, PrepView};
 use crate::txn::{Applied, TxnBody};
 use crate::watch::ConnId;
@@ -17,21 +17,37 @@ impl Engine {
         req: Request,
         now: Now,
     ) {
+        assert!(!self.forwarding, "a forwarding server prepared a write");
         let auth = self
             .conns
             .get(&conn)
             .map(|c| c.auth.clone())
             .unwrap_or_default();
+        let (zxid, applied) = self.prep_and_commit(session_id, xid, &auth, &req, now);
+        let (err, resp) = response_for(&req, applied);
+        self.reply(conn, xid, zxid, err, resp);
+    }
+
+    /// Prep (checked against the tree, which holds every txn prepared so far) and commit: a
+    /// request that fails prep still consumes a zxid as an error txn, as in ZooKeeper.
+    pub(super) fn prep_and_commit(
+        &mut self,
+        session_id: i64,
+        xid: i32,
+        auth: &[Id],
+        req: &Request,
+        now: Now,
+    ) -> (i64, Applied) {
         let ctx = PrepContext {
             session_id,
-            auth: &auth,
+            auth,
             extended_types_enabled: self.config.extended_types_enabled,
             skip_acl: self.config.skip_acl,
             digest_enabled: self.config.digest_enabled,
             x509_enabled: self.config.x509_enabled,
         };
         let mut view = PrepView::new(&self.tree);
-        let prepped: Result<TxnBody, ErrorCode> = match &req {
+        let prepped: Result<TxnBody, ErrorCode> = match req {
             Request::Create { opcode, req } => prep::prep_create(&mut view, &ctx, *opcode, req),
             Request::Delete { path, version } => prep::prep_delete(&mut view, &ctx, path, *version),
             Request::SetData {
@@ -51,18 +67,14 @@ impl Engine {
             }),
             _ => Err(ErrorCode::BadArguments),
         };
-        let body = match prepped {
-            Ok(body) => body,
+        match prepped {
+            Ok(body) => self.commit(session_id, xid, now, body),
             Err(err) => {
                 let (zxid, _) =
                     self.commit(session_id, xid, now, TxnBody::Error { err: err.code() });
-                self.reply(conn, xid, zxid, err, Response::Empty);
-                return;
+                (zxid, Applied::Error { err: err.code() })
             }
-        };
-        let (zxid, applied) = self.commit(session_id, xid, now, body);
-        let (err, resp) = response_for(&req, applied);
-        self.reply(conn, xid, zxid, err, resp);
+        }
     }
 }
 
@@ -96,7 +108,7 @@ fn multi_result(m: &MultiOp, a: Applied) -> MultiResult {
     }
 }
 
-fn response_for(req: &Request, applied: Applied) -> (ErrorCode, Response) {
+pub(super) fn response_for(req: &Request, applied: Applied) -> (ErrorCode, Response) {
     match (req, applied) {
         (_, Applied::Error { err }) => (ErrorCode::from_code(err), Response::Empty),
         (Request::Create { opcode, .. }, Applied::Created { path, stat }) => {

@@ -200,7 +200,7 @@ pub fn decode_request_within(
         op::AUTH => Request::Auth {
             auth_type: r.read_int()?,
             scheme: r.read_string()?,
-            auth: r.read_buffer_or_empty()?,
+            auth: r.read_buffer()?,
         },
         op::SET_WATCHES | op::SET_WATCHES2 => {
             let v2 = opcode == op::SET_WATCHES2;
@@ -443,7 +443,10 @@ fn write_request_body(w: &mut JuteWriter<'_>, opcode: i32, req: &Request) {
         } => {
             w.write_int(*auth_type);
             w.write_ustring(scheme);
-            w.write_buffer(auth);
+            match auth {
+                Some(a) => w.write_buffer(a),
+                None => w.write_int(-1),
+            }
         }
         Request::SetWatches { watches, .. } => {
             w.write_long(watches.relative_zxid);

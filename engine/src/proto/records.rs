@@ -311,7 +311,8 @@ pub enum Request {
     Auth {
         auth_type: i32,
         scheme: String,
-        auth: Vec<u8>,
+        /// `None` for a null buffer (length -1), which ZooKeeper's digest provider fails.
+        auth: Option<Vec<u8>>,
     },
     /// setWatches (101) and setWatches2 (105).
     SetWatches {

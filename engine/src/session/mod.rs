@@ -92,9 +92,12 @@ impl SessionTracker {
         id
     }
 
-    /// Ensures later ids stay above one already in use (after replay).
+    /// Ensures later ids stay above one already in use (after replay). Only ids of this
+    /// server count: the top byte is the server id, and another server's ids (seen in an
+    /// ensemble's log) must not move this server's counter onto that server's range.
     pub fn observe_id(&mut self, session_id: i64) {
-        if session_id >= self.next_session_id {
+        let same_server = (session_id >> 56) == (self.next_session_id >> 56);
+        if same_server && session_id >= self.next_session_id {
             self.next_session_id = session_id + 1;
         }
     }
@@ -212,6 +215,17 @@ impl SessionTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn observe_id_ignores_other_servers_ids() {
+        let mut t = SessionTracker::new(2000, initial_session_id(1_000, 1));
+        let other = initial_session_id(2_000, 3) + 10;
+        t.observe_id(other);
+        assert_eq!(t.next_id() >> 56, 1, "took another server's id range");
+        let mine = initial_session_id(1_000, 1) + 50;
+        t.observe_id(mine);
+        assert_eq!(t.next_id(), mine + 1);
+    }
 
     #[test]
     fn java_random_matches_jdk() {

@@ -466,7 +466,7 @@ impl Sim {
             Request::Auth {
                 auth_type: 0,
                 scheme: "digest".into(),
-                auth: user_pass.as_bytes().to_vec(),
+                auth: Some(user_pass.as_bytes().to_vec()),
             },
         );
         h

@@ -5,6 +5,7 @@ use super::properties::Property;
 use super::quorum::LearnerType;
 use super::values::{absolutize, Ctx};
 use super::{ConfigError, ServerConfig, DEFAULT_METRICS_PROVIDER, MIN_SNAP_RETAIN_COUNT};
+use crate::status::settings::PROMETHEUS_PROVIDER;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -384,34 +385,40 @@ pub(super) fn non_negative(ctx: &mut Ctx<'_>, d: &mut Draft, s: &Setting<'_>) ->
 }
 
 pub(super) fn metrics_provider_class(ctx: &mut Ctx<'_>, d: &mut Draft, s: &Setting<'_>) -> Res {
-    if s.value != DEFAULT_METRICS_PROVIDER {
+    if s.value != DEFAULT_METRICS_PROVIDER && s.value != PROMETHEUS_PROVIDER {
         ctx.warn(
             s.p,
-            "accepted but not applied: Ringkeeper's metrics feed mntr like the default provider",
+            "accepted but not applied: Ringkeeper's providers are the default (mntr) and Prometheus",
         );
     }
     d.c.metrics_provider_class = s.value.to_string();
     Ok(())
 }
 
-/// `metricsProvider.*` other than className: kept for the provider, prefix removed.
-pub(super) fn metrics_provider_key(_: &mut Ctx<'_>, d: &mut Draft, s: &Setting<'_>) -> Res {
+/// `metricsProvider.*` other than className: kept for the provider, prefix removed. The
+/// Prometheus endpoint applies httpHost and httpPort (see `status::settings`).
+pub(super) fn metrics_provider_key(ctx: &mut Ctx<'_>, d: &mut Draft, s: &Setting<'_>) -> Res {
     let name = &s.key["metricsProvider.".len()..];
+    if !matches!(name, "httpHost" | "httpPort") {
+        ctx.warn(s.p, "accepted but not applied");
+    }
     d.c.metrics_provider
         .insert(name.to_string(), s.value.to_string());
     Ok(())
 }
 
-/// `admin.*`: kept, prefix removed; warned about unless the AdminServer is disabled.
+/// `admin.*`: kept, prefix removed, for the AdminServer (see `status::settings`); the keys
+/// it does not apply are warned about unless it is disabled.
 pub(super) fn admin_key(ctx: &mut Ctx<'_>, d: &mut Draft, s: &Setting<'_>) -> Res {
     if s.key == "admin.enableServer" {
         ctx.boolean(s.p, s.value)?;
     }
-    if !d.admin_disabled {
-        ctx.warn(
-            s.p,
-            "accepted but not applied: Ringkeeper has no AdminServer yet (4lw commands work)",
-        );
+    let applied = matches!(
+        s.key,
+        "admin.enableServer" | "admin.serverAddress" | "admin.serverPort" | "admin.commandURL"
+    );
+    if !d.admin_disabled && !applied {
+        ctx.warn(s.p, "accepted but not applied");
     }
     d.c.admin
         .insert(s.key["admin.".len()..].to_string(), s.value.to_string());

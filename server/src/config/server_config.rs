@@ -87,7 +87,7 @@ pub struct ServerConfig {
     pub dynamic_config_version: Option<u64>,
     /// From `dataDir/myid` (first line).
     pub my_id: Option<u64>,
-    /// `admin.*` keys, prefix removed (accepted; no AdminServer yet).
+    /// `admin.*` keys, prefix removed (the AdminServer's: `status::settings`).
     pub admin: BTreeMap<String, String>,
     pub metrics_provider_class: String,
     /// `metricsProvider.*` keys other than className, prefix removed.

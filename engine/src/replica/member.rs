@@ -1,0 +1,605 @@
+//! The member: a raft-rs `RawNode` and an [`Engine`], driven by the caller.
+//!
+//! Call contract (as the Engine's, quinn-proto style):
+//! - in: `tick`, `step` (a peer's message), client inputs on [`Member::engine_mut`] followed by
+//!   `propose_prepared`, and `handle_persisted` once a [`PersistTask`] is durable;
+//! - out: `poll_message` (to peers), `poll_persist` (to make durable, in order),
+//!   `poll_output` (to clients).
+//!
+//! Every input ends with [`Member::drive`], which takes raft's `Ready`s: messages that may go
+//! at once (the leader's appends go before its own log write, Raft thesis 10.2.1), writes to
+//! persist, and committed entries to apply. Messages that need this ready's writes to be
+//! durable first (a follower's acknowledgement, a vote) are held until `handle_persisted`.
+
+use super::batch::{decode_batch, encode_batch};
+use super::durable::{DurableState, PersistTask};
+use super::timeouts::ElectionTimeouts;
+use super::zxid;
+use super::{Envelope, PeerMessage};
+use crate::engine::{Engine, Output};
+use crate::txn::Txn;
+use crate::{EngineConfig, Now};
+use raft::eraftpb::{Entry, EntryType, Message};
+use raft::storage::MemStorage;
+use raft::{RawNode, StateRole};
+use std::collections::VecDeque;
+
+/// Static facts about one member.
+#[derive(Clone, Debug)]
+pub struct MemberConfig {
+    pub id: u64,
+    /// Voting members (ZooKeeper's participants).
+    pub voters: Vec<u64>,
+    /// Observers: Raft learners, which never vote or campaign.
+    pub observers: Vec<u64>,
+    /// Ticks without a leader before a voter campaigns (at least `heartbeat_tick + 1`).
+    pub election_tick: usize,
+    pub heartbeat_tick: usize,
+    /// Seeds the election timeouts (see `timeouts.rs`).
+    pub seed: u64,
+}
+
+/// ZooKeeper's server states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// No leader known (an election is going on).
+    Looking,
+    Leading,
+    Following,
+    Observing,
+}
+
+pub struct Member {
+    config: MemberConfig,
+    node: RawNode<MemStorage>,
+    engine: Engine,
+    engine_config: EngineConfig,
+    timeouts: ElectionTimeouts,
+    /// Raft index of the last entry applied to `engine`.
+    applied: u64,
+    /// zxid of the last txn applied from the committed log (asserted to increase).
+    applied_zxid: i64,
+    /// The term this member prepares txns in: set once it leads and has applied everything
+    /// it inherited, cleared when it stops leading.
+    leading_term: Option<u64>,
+    persist: VecDeque<PersistTask>,
+    /// Each ready's messages that may leave only once that ready is durable.
+    held: VecDeque<(u64, Vec<Message>)>,
+    outbox: VecDeque<Envelope>,
+    /// The leader last seen: when it changes, forwarded requests may be lost.
+    known_leader: u64,
+    /// Ticks during which forwarded requests waited and none was answered.
+    stalled_ticks: usize,
+    /// Ticks since start, for retrying syncs.
+    ticks: u64,
+    /// Follower syncs waiting for the leader's commit point: engine sync id -> (read_index
+    /// attempt, tick asked, read index once known).
+    syncs: std::collections::BTreeMap<u64, (u64, u64, Option<u64>)>,
+    answered_at_last_tick: u64,
+    /// How many times this member rebuilt its engine after losing leadership.
+    rebuilds: u64,
+    /// Outputs of connections dropped by a rebuild (their Close), ahead of the engine's.
+    dropped: VecDeque<Output>,
+    now: Now,
+}
+
+impl Member {
+    /// Starts a member from its durable state (`DurableState::initial` the first time). Raft
+    /// hands back the committed entries, which rebuild the engine from an empty tree.
+    pub fn new(
+        config: MemberConfig,
+        engine_config: EngineConfig,
+        durable: &DurableState,
+        now: Now,
+    ) -> Member {
+        let storage = MemStorage::new();
+        {
+            let mut core = storage.wl();
+            core.set_conf_state(durable.conf_state.clone());
+            core.append(&durable.entries)
+                .expect("durable entries are contiguous");
+            core.set_hardstate(durable.hard_state.clone());
+        }
+        let raft_config = raft::Config {
+            id: config.id,
+            election_tick: config.election_tick,
+            heartbeat_tick: config.heartbeat_tick,
+            check_quorum: true,
+            pre_vote: true,
+            max_size_per_msg: 1 << 20,
+            max_inflight_msgs: 256,
+            ..raft::Config::default()
+        };
+        raft_config.validate().expect("valid raft configuration");
+        let logger = slog::Logger::root(slog::Discard, slog::o!());
+        let node = RawNode::new(&raft_config, storage, &logger).expect("raft node starts");
+        let mut m = Member {
+            timeouts: ElectionTimeouts::new(config.seed, config.id),
+            config,
+            node,
+            engine: Engine::new(engine_config.clone(), now),
+            engine_config,
+            applied: 0,
+            applied_zxid: 0,
+            leading_term: None,
+            persist: VecDeque::new(),
+            held: VecDeque::new(),
+            outbox: VecDeque::new(),
+            known_leader: raft::INVALID_ID,
+            stalled_ticks: 0,
+            ticks: 0,
+            syncs: std::collections::BTreeMap::new(),
+            answered_at_last_tick: 0,
+            dropped: VecDeque::new(),
+            rebuilds: 0,
+            now,
+        };
+        m.engine.set_forwarding(true);
+        m.fix_election_timeout();
+        m.drive();
+        m
+    }
+
+    pub fn id(&self) -> u64 {
+        self.config.id
+    }
+
+    pub fn role(&self) -> Role {
+        match self.node.raft.state {
+            StateRole::Leader => Role::Leading,
+            _ if self.node.raft.leader_id == raft::INVALID_ID => Role::Looking,
+            _ if self.config.observers.contains(&self.config.id) => Role::Observing,
+            _ => Role::Following,
+        }
+    }
+
+    pub fn term(&self) -> u64 {
+        self.node.raft.term
+    }
+
+    /// Raft index of the last entry applied here.
+    pub fn applied_index(&self) -> u64 {
+        self.applied
+    }
+
+    /// zxid of the last committed txn applied here.
+    pub fn applied_zxid(&self) -> i64 {
+        self.applied_zxid
+    }
+
+    /// Engine rebuilds since start (a leader that lost leadership with uncommitted txns).
+    pub fn rebuilds(&self) -> u64 {
+        self.rebuilds
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Client inputs go to the engine; call `propose_prepared` afterwards. Only a member that
+    /// [`accepts_writes`](Self::accepts_writes) may be given requests that prepare txns.
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// Leads, and has applied every entry it inherited: the tree is the committed state plus
+    /// only what this member prepared in its own term.
+    pub fn accepts_writes(&self) -> bool {
+        self.leading_term.is_some()
+    }
+
+    /// The committed entry at `index`, for comparing logs across members.
+    pub fn entry(&self, index: u64) -> Option<Entry> {
+        let store = self.node.store();
+        let entries = raft::Storage::entries(
+            store,
+            index,
+            index + 1,
+            None,
+            raft::GetEntriesContext::empty(false),
+        )
+        .ok()?;
+        entries.into_iter().next()
+    }
+
+    pub fn tick(&mut self, now: Now) {
+        self.now = now;
+        self.ticks += 1;
+        self.node.tick();
+        if self.leading_term.is_some() {
+            // Only the leader expires sessions and reaps containers.
+            self.engine.handle_tick(now);
+            self.propose_prepared();
+        } else {
+            self.report_touches();
+            self.check_forward_stall();
+            self.retry_syncs();
+        }
+        self.fix_election_timeout();
+        self.drive();
+    }
+
+    /// A message from a peer. Raft drops messages from unknown peers or stale terms; forwarded
+    /// requests reaching a member that does not lead are dropped (their follower times out).
+    pub fn step(&mut self, env: Envelope) {
+        match env.body {
+            PeerMessage::Raft(msg) => {
+                let _ = self.node.step(msg);
+            }
+            PeerMessage::Forward(f) if self.leading_term.is_some() => {
+                self.engine.handle_forwarded(f, self.now);
+                self.propose_prepared();
+            }
+            PeerMessage::Touch(ids) if self.leading_term.is_some() => {
+                self.engine.handle_touch(&ids, self.now);
+            }
+            PeerMessage::Forward(_) | PeerMessage::Touch(_) => {}
+        }
+        self.fix_election_timeout();
+        self.drive();
+    }
+
+    /// Client inputs given through `engine_mut` are done: propose what the leader prepared,
+    /// send what a follower forwards.
+    pub fn flush(&mut self) {
+        if self.leading_term.is_some() {
+            self.propose_prepared();
+        } else {
+            self.drive();
+        }
+    }
+
+    fn report_touches(&mut self) {
+        let leader = self.node.raft.leader_id;
+        let ids = self.engine.take_touched();
+        if !ids.is_empty() && leader != raft::INVALID_ID && leader != self.config.id {
+            self.outbox.push_back(Envelope {
+                from: self.config.id,
+                to: leader,
+                body: PeerMessage::Touch(ids),
+            });
+        }
+    }
+
+    /// Forwarded requests unanswered for many ticks were lost with a message or a leader:
+    /// close their connections rather than keep the clients waiting forever.
+    fn check_forward_stall(&mut self) {
+        let answered = self.engine.forwarded_answered();
+        if self.engine.forwarded_waiting() > 0 && answered == self.answered_at_last_tick {
+            self.stalled_ticks += 1;
+        } else {
+            self.stalled_ticks = 0;
+        }
+        self.answered_at_last_tick = answered;
+        if self.stalled_ticks > 4 * self.config.election_tick {
+            self.stalled_ticks = 0;
+            self.drop_forwarded();
+        }
+    }
+
+    /// Sends what the engine forwards to the leader; with no leader to send to, those
+    /// requests are dropped and their connections closed.
+    /// Returns whether it gave raft work (ReadIndex requests) that needs another `drive`.
+    fn route_forwards(&mut self) -> bool {
+        let leader = self.node.raft.leader_id;
+        if leader != self.known_leader {
+            self.known_leader = leader;
+            if self.leading_term.is_none() {
+                self.drop_forwarded();
+            }
+        }
+        if self.leading_term.is_some() {
+            return false;
+        }
+        let reachable = leader != raft::INVALID_ID && leader != self.config.id;
+        while let Some(f) = self.engine.poll_forward() {
+            if !reachable {
+                self.drop_forwarded();
+                return false;
+            }
+            self.outbox.push_back(Envelope {
+                from: self.config.id,
+                to: leader,
+                body: PeerMessage::Forward(f),
+            });
+        }
+        let mut asked = false;
+        while let Some(id) = self.engine.poll_sync() {
+            if !reachable {
+                self.drop_forwarded();
+                return false;
+            }
+            self.syncs.insert(id, (0, self.ticks, None));
+            self.node.read_index(sync_ctx(id, 0));
+            asked = true;
+        }
+        asked
+    }
+
+    /// A ReadIndex request is dropped silently by a leader that has not committed in its
+    /// term, or lost: ask again (with a new context; a repeated one is ignored).
+    fn retry_syncs(&mut self) {
+        let limit = 2 * self.config.election_tick as u64;
+        let mut again = Vec::new();
+        for (id, (attempt, asked, index)) in self.syncs.iter_mut() {
+            if index.is_none() && self.ticks - *asked > limit {
+                *attempt += 1;
+                *asked = self.ticks;
+                again.push(sync_ctx(*id, *attempt));
+            }
+        }
+        for ctx in again {
+            self.node.read_index(ctx);
+        }
+    }
+
+    /// The read states of a ready: each sync learns the leader's commit index.
+    fn take_read_states(&mut self, states: Vec<raft::ReadState>) {
+        for rs in states {
+            let Some(id) = sync_id(&rs.request_ctx) else {
+                continue;
+            };
+            if let Some((_, _, index)) = self.syncs.get_mut(&id) {
+                index.get_or_insert(rs.index);
+            }
+        }
+    }
+
+    /// Syncs whose read index is applied here are done.
+    fn finish_syncs(&mut self) {
+        let applied = self.applied;
+        let done: Vec<u64> = self
+            .syncs
+            .iter()
+            .filter(|(_, (_, _, index))| index.is_some_and(|i| i <= applied))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in done {
+            self.syncs.remove(&id);
+            self.engine.complete_sync(id, self.now);
+        }
+    }
+
+    fn drop_forwarded(&mut self) {
+        self.engine.drop_forwarded();
+        self.syncs.clear();
+    }
+
+    /// Proposes the txns the engine prepared since the last call as one entry.
+    pub fn propose_prepared(&mut self) {
+        let mut txns: Vec<Txn> = Vec::new();
+        while let Some(txn) = self.engine.poll_txn() {
+            txns.push(txn);
+        }
+        if txns.is_empty() {
+            return;
+        }
+        let Some(term) = self.leading_term else {
+            panic!(
+                "member {} prepared {} txns without leading",
+                self.config.id,
+                txns.len()
+            );
+        };
+        for t in &txns {
+            assert_eq!(
+                zxid::epoch_of(t.zxid),
+                term,
+                "txn {:#x} prepared outside the leader's epoch",
+                t.zxid
+            );
+        }
+        if self.node.propose(Vec::new(), encode_batch(&txns)).is_err() {
+            // Dropped (e.g. leadership is being transferred): the engine holds txns that
+            // will never commit.
+            self.step_down();
+        }
+        self.drive();
+    }
+
+    /// The writes of ready `number` (and every earlier one) are durable.
+    pub fn handle_persisted(&mut self, number: u64) {
+        self.node.on_persist_ready(number);
+        while let Some((n, _)) = self.held.front() {
+            if *n > number {
+                break;
+            }
+            let (_, msgs) = self.held.pop_front().expect("front exists");
+            self.send_raft(msgs);
+        }
+        self.drive();
+    }
+
+    pub fn poll_message(&mut self) -> Option<Envelope> {
+        self.outbox.pop_front()
+    }
+
+    pub fn poll_persist(&mut self) -> Option<PersistTask> {
+        self.persist.pop_front()
+    }
+
+    /// Client outputs, released once their txn is committed and applied here.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.dropped
+            .pop_front()
+            .or_else(|| self.engine.poll_output())
+    }
+
+    /// Takes every ready raft has.
+    fn drive(&mut self) {
+        loop {
+            self.drive_readies();
+            if !self.route_forwards() {
+                break;
+            }
+        }
+    }
+
+    fn drive_readies(&mut self) {
+        while self.node.has_ready() {
+            let mut rd = self.node.ready();
+            let msgs = rd.take_messages();
+            self.send_raft(msgs);
+            assert!(
+                rd.snapshot().data.is_empty() && rd.snapshot().get_metadata().index == 0,
+                "snapshots are not sent between members yet"
+            );
+            let entries = rd.take_entries();
+            let hard_state = rd.hs().cloned();
+            {
+                let mut core = self.node.mut_store().wl();
+                if !entries.is_empty() {
+                    core.append(&entries).expect("entries follow the log");
+                }
+                if let Some(hs) = &hard_state {
+                    core.set_hardstate(hs.clone());
+                }
+            }
+            self.persist.push_back(PersistTask {
+                number: rd.number(),
+                hard_state,
+                entries,
+            });
+            self.held
+                .push_back((rd.number(), rd.take_persisted_messages()));
+            let read_states = rd.take_read_states();
+            self.take_read_states(read_states);
+            let committed = rd.take_committed_entries();
+            self.apply(committed);
+            self.finish_syncs();
+            self.node.advance_append_async(rd);
+            self.node.advance_apply_to(self.applied);
+            self.check_leadership();
+        }
+    }
+
+    fn send_raft(&mut self, msgs: Vec<Message>) {
+        for m in msgs {
+            self.outbox.push_back(Envelope {
+                from: m.from,
+                to: m.to,
+                body: PeerMessage::Raft(m),
+            });
+        }
+    }
+
+    /// Applies committed entries (raft gives only entries also durable here).
+    fn apply(&mut self, entries: Vec<Entry>) {
+        for e in entries {
+            assert_eq!(
+                e.index,
+                self.applied + 1,
+                "member {} applies entry {} after {}",
+                self.config.id,
+                e.index,
+                self.applied
+            );
+            self.applied = e.index;
+            if e.get_entry_type() != EntryType::EntryNormal || e.data.is_empty() {
+                // A new leader's empty entry; conf changes are never proposed yet.
+                continue;
+            }
+            let txns = decode_batch(&e.data)
+                .unwrap_or_else(|err| panic!("committed entry {} does not decode: {err}", e.index));
+            for txn in &txns {
+                assert!(
+                    txn.zxid > self.applied_zxid,
+                    "member {}: zxid {:#x} applied after {:#x} (entry {})",
+                    self.config.id,
+                    txn.zxid,
+                    self.applied_zxid,
+                    e.index
+                );
+                self.applied_zxid = txn.zxid;
+                if self.leading_term == Some(zxid::epoch_of(txn.zxid)) {
+                    // Prepared (and applied to the tree) here: committing it releases its
+                    // replies and notifications.
+                    self.engine.handle_persisted(txn.zxid);
+                } else {
+                    self.engine.apply_committed(txn, self.now);
+                }
+            }
+        }
+    }
+
+    /// Starts or stops preparing txns as leadership comes and goes.
+    fn check_leadership(&mut self) {
+        let raft = &self.node.raft;
+        let is_leader = raft.state == StateRole::Leader;
+        match self.leading_term {
+            Some(term) if !is_leader || raft.term != term => self.step_down(),
+            None if is_leader
+                && raft.commit_to_current_term()
+                && self.applied == raft.raft_log.committed =>
+            {
+                let term = raft.term;
+                // Requests this member forwarded while it followed have no leader to go to.
+                self.drop_forwarded();
+                self.engine.set_forwarding(false);
+                self.engine.start_epoch(zxid::epoch_start(term));
+                // A new leader gives every session a full timeout (ZooKeeper does the same).
+                let sessions: Vec<i64> = self
+                    .engine
+                    .sessions()
+                    .iter()
+                    .map(|s| s.session_id)
+                    .collect();
+                self.engine.handle_touch(&sessions, self.now);
+                self.leading_term = Some(term);
+            }
+            _ => {}
+        }
+    }
+
+    /// Stops preparing. Txns prepared but not committed are in the tree: rebuild the engine
+    /// from the committed log, and close the connections, whose replies may never come.
+    fn step_down(&mut self) {
+        self.leading_term = None;
+        self.engine.set_forwarding(true);
+        if self.engine.last_zxid() == self.applied_zxid && self.engine.outstanding_txns() == 0 {
+            return;
+        }
+        self.rebuilds += 1;
+        let mut engine = Engine::new(self.engine_config.clone(), self.now);
+        let mut last = 0;
+        for index in 1..=self.applied {
+            let Some(e) = self.entry(index) else {
+                panic!("committed entry {index} missing from the log")
+            };
+            if e.get_entry_type() != EntryType::EntryNormal || e.data.is_empty() {
+                continue;
+            }
+            for txn in decode_batch(&e.data).expect("committed entries decode") {
+                assert!(txn.zxid > last, "zxid order broken in the committed log");
+                last = txn.zxid;
+                engine.replay(&txn, self.now);
+            }
+        }
+        assert_eq!(last, self.applied_zxid, "rebuild ended at another zxid");
+        for conn in self.engine.conn_ids() {
+            self.dropped.push_back(Output::Close { conn });
+        }
+        engine.set_forwarding(true);
+        self.engine = engine;
+    }
+
+    fn fix_election_timeout(&mut self) {
+        // raft-rs's defaults: [election_tick, 2 * election_tick).
+        let (min, max) = (self.config.election_tick, 2 * self.config.election_tick);
+        let raft = &mut self.node.raft;
+        let role = raft.state as u8;
+        let t = self.timeouts.pick(raft.term, role, min, max);
+        raft.set_randomized_election_timeout(t);
+    }
+}
+
+/// A ReadIndex context: the engine's sync id and the attempt.
+fn sync_ctx(id: u64, attempt: u64) -> Vec<u8> {
+    let mut ctx = id.to_be_bytes().to_vec();
+    ctx.extend_from_slice(&attempt.to_be_bytes());
+    ctx
+}
+
+fn sync_id(ctx: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(ctx.get(..8)?.try_into().ok()?))
+}
