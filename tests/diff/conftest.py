@@ -118,7 +118,9 @@ class Server:
     def write_cfg(self) -> Path:
         cfg = dict(self.cfg)
         cfg["dataDir"] = str(self.dir / "data")
-        cfg["clientPort"] = str(self.plain_port)
+        # Before start() switches `port` to the secure port (TLS mode), it is the plain one;
+        # some tests set it and call write_cfg themselves.
+        cfg["clientPort"] = str(self.port)
         cfg["clientPortAddress"] = HOST
         if TLS:
             tlslib, pki = tls_pki()
