@@ -43,6 +43,9 @@ command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # libfaketime: the clock-step tests run the server with a stepped wall clock.
 command -v faketime >/dev/null 2>&1 || missing+=(faketime)
+# TLS tests: openssl makes the test CA, keytool (the JRE's) the PKCS12/JKS stores.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v keytool >/dev/null 2>&1 || missing+=(default-jre-headless)
 # tmux: the CLI's interactive test types into a terminal (tests/cli/test_interactive.py).
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 # tests/admin: strace (cheap commands read no files) and ZooKeeper's AdminServer classpath.
@@ -122,6 +125,18 @@ if [ "${RINGKEEPER_DIFF_CANDIDATE:-ringkeeper}" = ringkeeper ]; then
     log "differential suite with ringkeeper.shards=2"
     RINGKEEPER_DIFF_EXTRA_CFG="ringkeeper.shards=2" "$PY" -m pytest -x -q tests/diff "$@"
 fi
+# Over the secure client port: both servers with the same PEM key store (ZooKeeper with
+# NettyServerCnxnFactory), every client connection wrapped in TLS. A subset: test_4lw's
+# conf/port checks, test_clients' plain kazoo/zkCli/cli_mt and test_limits_abuse's socket
+# counts assume the plain port; a successful standalone check makes ZooKeeper with the
+# Netty factory shut down (probed). Then the TLS suite itself (tests/tls).
+log "differential suite over TLS (RINGKEEPER_DIFF_TLS=1)"
+RINGKEEPER_DIFF_TLS=1 "$PY" -m pytest -x -q tests/diff/test_create.py tests/diff/test_multi.py \
+    tests/diff/test_watches.py tests/diff/test_acl.py tests/diff/test_sessions.py \
+    tests/diff/test_ttl_container.py tests/diff/test_consistency.py tests/diff/test_harness.py \
+    -k "not standalone_check"
+log "TLS suite"
+"$PY" -m pytest -q tests/tls
 # `ringkeeper cli` against zkCli.sh (Apache ZooKeeper 3.8), reconnects, and a terminal
 # session under tmux (tests/cli/).
 log "CLI suite"

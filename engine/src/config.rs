@@ -24,6 +24,9 @@ pub struct EngineConfig {
     /// The largest reply the server sends (`ringkeeper.maxReplyBytes`): a multiRead whose
     /// reply would be larger closes its connection instead.
     pub max_reply_bytes: usize,
+    /// The `x509` scheme is registered (ZooKeeper registers X509AuthenticationProvider when
+    /// a secure client port is configured): `x509:` ACLs are valid and authenticated.
+    pub x509_enabled: bool,
 }
 
 impl Default for EngineConfig {
@@ -43,6 +46,7 @@ impl Default for EngineConfig {
             reconfig_enabled: false,
             watches_at_shards: false,
             max_reply_bytes: crate::limits::MAX_REPLY_BYTES_DEFAULT,
+            x509_enabled: false,
         }
     }
 }

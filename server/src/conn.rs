@@ -8,7 +8,7 @@ use crate::status::words;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use futures_lite::{AsyncRead, AsyncWrite};
 use glommio::channels::local_channel::LocalReceiver;
-use ringkeeper_engine::proto::{self, op, DecodeError, ErrorCode};
+use ringkeeper_engine::proto::{self, op, DecodeError, ErrorCode, Id};
 use ringkeeper_engine::{ConnId, Output};
 use std::cell::Cell;
 use std::net::SocketAddr;
@@ -91,6 +91,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
     limits: &Limits,
     tx: PipelineTx,
     shard: &Shard,
+    ids: Vec<Id>,
 ) -> ReadEnd {
     let max_frame = limits.max_frame;
     let mut r = BufReader::with_capacity(CONN_READ_BUFFER_BYTES, reader);
@@ -130,7 +131,12 @@ pub async fn read_loop<R: AsyncRead + Unpin>(
     };
     shard.borrow_mut().count_forwarded(conn);
     if tx
-        .send(ToPipeline::Connect { conn, remote, req })
+        .send(ToPipeline::Connect {
+            conn,
+            remote,
+            req,
+            ids,
+        })
         .await
         .is_err()
     {

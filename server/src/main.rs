@@ -17,6 +17,7 @@ mod server;
 mod shard;
 mod stats;
 mod status;
+mod tls;
 mod tune_cmd;
 mod watches;
 mod zero_ahead;
@@ -154,6 +155,7 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
         per_connection_bytes = limits.per_connection_bytes(),
         "limits"
     );
+    let tls = tls::start(&config)?;
     let engine_config = server::engine_config(&config);
     let started = std::time::Instant::now();
     let (persist, mut engine, report) =
@@ -171,7 +173,7 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     let restored: Vec<i64> = engine.sessions().iter().map(|s| s.session_id).collect();
     engine.handle_touch(&restored, clock::now());
     persist::start_autopurge(&config);
-    server::run(config, limits, engine, persist)
+    server::run(config, limits, engine, persist, tls)
 }
 
 fn main() -> ExitCode {

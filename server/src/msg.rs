@@ -1,6 +1,6 @@
 //! Messages between connection shards and the pipeline core.
 
-use ringkeeper_engine::proto::{ConnectRequest, ErrorCode, Request, RequestHeader};
+use ringkeeper_engine::proto::{ConnectRequest, ErrorCode, Id, Request, RequestHeader};
 use ringkeeper_engine::txn::Txn;
 use ringkeeper_engine::{ConnId, Output};
 use std::net::SocketAddr;
@@ -14,6 +14,9 @@ pub enum ToPipeline {
         conn: ConnId,
         remote: SocketAddr,
         req: ConnectRequest,
+        /// Ids the transport authenticated (a TLS client certificate); empty on the plain
+        /// port.
+        ids: Vec<Id>,
     },
     Request {
         conn: ConnId,

@@ -187,7 +187,12 @@ impl Pipeline {
                 // The asker may have given up (timed out): nothing to do then.
                 let _ = req.answer.try_send(snap);
             }
-            In::Shard(ToPipeline::Connect { conn, remote, req }) => {
+            In::Shard(ToPipeline::Connect {
+                conn,
+                remote,
+                req,
+                ids,
+            }) => {
                 let limit = self.limits.max_client_cnxns as usize;
                 let same_ip = self
                     .conns
@@ -203,7 +208,7 @@ impl Pipeline {
                 self.conns.insert(conn, ConnStats::new(remote, now.wall_ms));
                 self.stats.shard_connections[shard_of(conn)] += 1;
                 self.engine
-                    .handle_connect(conn, &remote.ip().to_string(), &req, now);
+                    .handle_connect_with(conn, &remote.ip().to_string(), ids, &req, now);
             }
             In::Shard(ToPipeline::Request {
                 conn,

@@ -4,6 +4,7 @@ use crate::config::ServerConfig;
 use crate::limits::{Limits, CHANNEL_CAPACITY};
 use crate::msg::{ToPipeline, ToShard};
 use crate::persist::Persist;
+use crate::tls::TlsContext;
 use crate::{pipeline, shard};
 use glommio::channels::shared_channel;
 use glommio::{LocalExecutorBuilder, Placement};
@@ -28,6 +29,8 @@ pub fn engine_config(c: &ServerConfig) -> EngineConfig {
         reconfig_enabled: c.reconfig_enabled,
         watches_at_shards: true,
         max_reply_bytes: c.max_reply_bytes,
+        // ZooKeeper registers X509AuthenticationProvider when a secure client port is set.
+        x509_enabled: c.secure_client_port.is_some(),
     }
 }
 
@@ -37,14 +40,24 @@ pub fn run(
     limits: Limits,
     engine: Engine,
     persist: Persist,
+    tls: Option<Arc<TlsContext>>,
 ) -> Result<(), String> {
-    let Some(port) = config.client_port else {
-        return Err("clientPort is not set: no client listener to start".into());
+    let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    let listen = config
+        .client_port
+        .map(|port| SocketAddr::new(config.client_port_address.unwrap_or(any), port));
+    let secure = match (config.secure_client_port, tls) {
+        (Some(port), Some(ctx)) => Some((
+            SocketAddr::new(config.secure_client_port_address.unwrap_or(any), port),
+            ctx,
+        )),
+        _ => None,
     };
-    let ip = config
-        .client_port_address
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let listen = SocketAddr::new(ip, port);
+    if listen.is_none() && secure.is_none() {
+        return Err(
+            "neither clientPort nor secureClientPort is set: no client listener to start".into(),
+        );
+    }
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -75,6 +88,7 @@ pub fn run(
         let setup = shard::ShardSetup {
             index,
             listen,
+            secure: secure.clone(),
             limits: limits.clone(),
             open_conns: open_conns.clone(),
             skip_acl: config.skip_acl,
@@ -126,7 +140,13 @@ pub fn run(
             Err(_) => return Err("a shard exited during start-up (see log; memlock?)".into()),
         }
     }
-    tracing::info!(%listen, shards, pipeline_core, "serving clients");
+    tracing::info!(
+        listen = ?listen,
+        secure = ?secure.as_ref().map(|(a, _)| a),
+        shards,
+        pipeline_core,
+        "serving clients"
+    );
     crate::status::admin::start(&board);
     pipeline
         .join()

@@ -11,13 +11,14 @@
 //! the pipeline instead, so it waits behind that request as ZooKeeper makes it wait.
 
 use crate::conn::{encode, read_loop, write_loop, ConnCmd, PipelineTx, ReadEnd, Unsent};
-use crate::limits::Limits;
+use crate::limits::{Limits, SESSIONLESS_CNXN_TIMEOUT};
 use crate::msg::{conn_id, output_conn, Item, ToPipeline, ToShard};
 use crate::status::{host, words, Board, Snapshot};
+use crate::tls::TlsContext;
 use crate::watches::{lock, watched_elsewhere, ShardWatches};
 use glommio::channels::local_channel::{self, LocalSender};
 use glommio::channels::shared_channel::{SharedReceiver, SharedSender};
-use glommio::net::TcpListener;
+use glommio::net::{TcpListener, TcpStream};
 use ringkeeper_engine::proto::{ErrorCode, Id, ReplyHeader, Request, RequestHeader, Response};
 use ringkeeper_engine::read::{is_tree_read, multi_read_reply_bound, read_tree};
 use ringkeeper_engine::tree::DataTree;
@@ -25,7 +26,7 @@ use ringkeeper_engine::txn::apply;
 use ringkeeper_engine::watch::ops::{perform, WatchOp};
 use ringkeeper_engine::watch::STANDARD;
 use ringkeeper_engine::{ConnId, Output};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -112,7 +113,10 @@ pub type Shard = Rc<RefCell<ShardState>>;
 
 pub struct ShardSetup {
     pub index: usize,
-    pub listen: SocketAddr,
+    /// The plain client port (`clientPort`), if any.
+    pub listen: Option<SocketAddr>,
+    /// The secure client port (`secureClientPort`) and its TLS configuration, if any.
+    pub secure: Option<(SocketAddr, Arc<TlsContext>)>,
     pub limits: Arc<Limits>,
     /// Client connections open on every shard, against `Limits::max_cnxns`.
     pub open_conns: Arc<AtomicU64>,
@@ -556,45 +560,99 @@ pub async fn run(setup: ShardSetup) {
     })
     .detach();
 
-    let listener = match TcpListener::bind(setup.listen) {
-        Ok(l) => {
+    let bind =
+        |addr: SocketAddr| TcpListener::bind(addr).map_err(|e| format!("cannot bind {addr}: {e}"));
+    let plain = setup.listen.map(bind).transpose();
+    let secure = setup
+        .secure
+        .as_ref()
+        .map(|(addr, ctx)| bind(*addr).map(|l| (l, ctx.clone())))
+        .transpose();
+    let (plain, secure) = match (plain, secure) {
+        (Ok(p), Ok(s)) => {
             let _ = setup.ready.send(Ok(()));
-            l
+            (p, s)
         }
-        Err(e) => {
-            let _ = setup
-                .ready
-                .send(Err(format!("cannot bind {}: {e}", setup.listen)));
+        (Err(e), _) | (_, Err(e)) => {
+            let _ = setup.ready.send(Err(e));
             return;
         }
     };
-    let mut next: u64 = 1;
-    loop {
-        let stream = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                glommio::timer::sleep(Duration::from_millis(10)).await;
+    let acceptor = Rc::new(Acceptor {
+        index: setup.index,
+        next: Cell::new(1),
+        limits: setup.limits.clone(),
+        open_conns: setup.open_conns.clone(),
+        tx,
+        shard,
+    });
+    if let Some((listener, ctx)) = secure {
+        glommio::spawn_local(acceptor.clone().serve_tls(listener, ctx)).detach();
+    }
+    match plain {
+        Some(listener) => acceptor.serve_plain(listener).await,
+        None => futures_lite::future::pending::<()>().await,
+    }
+}
+
+/// Accepts connections on a shard's listeners and starts their tasks.
+struct Acceptor {
+    index: usize,
+    next: Cell<u64>,
+    limits: Arc<Limits>,
+    /// Client connections open on every shard, against `Limits::max_cnxns`.
+    open_conns: Arc<AtomicU64>,
+    tx: PipelineTx,
+    shard: Shard,
+}
+
+/// A connection's half-made state, between accept and its tasks.
+struct Accepted {
+    conn: ConnId,
+    remote: SocketAddr,
+    fd: i32,
+}
+
+impl Acceptor {
+    /// The next connection from `listener`, within maxCnxns (checked on accept for all
+    /// shards, as ZooKeeper's connection factory does).
+    async fn accept(&self, listener: &TcpListener) -> (TcpStream, Accepted) {
+        loop {
+            let stream = match listener.accept().await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    glommio::timer::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let Ok(remote) = stream.peer_addr() else {
+                continue;
+            };
+            let open = self.open_conns.fetch_add(1, Ordering::AcqRel) + 1;
+            if open > self.limits.max_cnxns {
+                self.open_conns.fetch_sub(1, Ordering::AcqRel);
+                tracing::warn!(%remote, limit = self.limits.max_cnxns, "too many connections");
                 continue;
             }
-        };
-        let _ = stream.set_nodelay(true);
-        let Ok(remote) = stream.peer_addr() else {
-            continue;
-        };
-        // maxCnxns, as ZooKeeper's connection factory checks it: on accept, for all shards.
-        let open = setup.open_conns.fetch_add(1, Ordering::AcqRel) + 1;
-        if open > setup.limits.max_cnxns {
-            setup.open_conns.fetch_sub(1, Ordering::AcqRel);
-            tracing::warn!(%remote, limit = setup.limits.max_cnxns, "too many connections");
-            continue;
+            let conn = conn_id(self.index, self.next.get());
+            self.next.set(self.next.get() + 1);
+            let fd = stream.as_raw_fd();
+            return (stream, Accepted { conn, remote, fd });
         }
-        let conn = conn_id(setup.index, next);
-        next += 1;
+    }
+
+    /// Registers the connection with the shard and runs its reader and writer over `stream`
+    /// until it closes. `ids`: what the transport authenticated.
+    async fn run_conn<S>(&self, stream: S, a: Accepted, ids: Vec<Id>)
+    where
+        S: futures_lite::AsyncRead + futures_lite::AsyncWrite + Unpin + 'static,
+    {
+        let Accepted { conn, remote, fd } = a;
         // Bounded in bytes, not messages: see `ShardState::send`.
         let (ctx, crx) = local_channel::new_unbounded();
         let unsent = Unsent::default();
-        let fd = stream.as_raw_fd();
         let entry = ConnEntry {
             tx: ctx,
             unsent: unsent.clone(),
@@ -605,22 +663,64 @@ pub async fn run(setup: ShardSetup) {
             session_id: 0,
             auth: Vec::new(),
         };
-        shard.borrow_mut().conns.insert(conn, entry);
-        let tx = tx.clone();
-        let shard = shard.clone();
-        let limits = setup.limits.clone();
-        let open_conns = setup.open_conns.clone();
-        glommio::spawn_local(async move {
-            let (r, w) = futures_lite::io::split(stream);
-            let writer = glommio::spawn_local(write_loop(w, crx, fd, unsent));
-            // After a four-letter word the writer still has the answer to send; it removes
-            // the connection itself. Otherwise dropping the sender lets the writer drain.
-            if let ReadEnd::Closed = read_loop(r, conn, remote, &limits, tx, &shard).await {
-                shard.borrow_mut().remove_conn(conn);
-            }
-            writer.await;
-            open_conns.fetch_sub(1, Ordering::AcqRel);
-        })
-        .detach();
+        self.shard.borrow_mut().conns.insert(conn, entry);
+        let (r, w) = futures_lite::io::split(stream);
+        let writer = glommio::spawn_local(write_loop(w, crx, fd, unsent));
+        // After a four-letter word the writer still has the answer to send; it removes
+        // the connection itself. Otherwise dropping the sender lets the writer drain.
+        let end = read_loop(
+            r,
+            conn,
+            remote,
+            &self.limits,
+            self.tx.clone(),
+            &self.shard,
+            ids,
+        )
+        .await;
+        if let ReadEnd::Closed = end {
+            self.shard.borrow_mut().remove_conn(conn);
+        }
+        writer.await;
+    }
+
+    async fn serve_plain(self: Rc<Self>, listener: TcpListener) {
+        loop {
+            let (stream, a) = self.accept(&listener).await;
+            let me = self.clone();
+            glommio::spawn_local(async move {
+                me.run_conn(stream, a, Vec::new()).await;
+                me.open_conns.fetch_sub(1, Ordering::AcqRel);
+            })
+            .detach();
+        }
+    }
+
+    /// The secure port: each connection's TLS handshake runs in its own task, bounded by the
+    /// sessionless-connection timeout; then the connection runs as a plain one does.
+    async fn serve_tls(self: Rc<Self>, listener: TcpListener, tls: Arc<TlsContext>) {
+        loop {
+            let (stream, a) = self.accept(&listener).await;
+            let me = self.clone();
+            let acceptor = tls.acceptor();
+            let tls = tls.clone();
+            glommio::spawn_local(async move {
+                let remote = a.remote;
+                let handshake = glommio::timer::timeout(SESSIONLESS_CNXN_TIMEOUT, async {
+                    Ok(acceptor.accept(stream).await)
+                })
+                .await;
+                match handshake {
+                    Ok(Ok(stream)) => {
+                        let ids = tls.client_ids(stream.get_ref().1.peer_certificates());
+                        me.run_conn(stream, a, ids).await;
+                    }
+                    Ok(Err(e)) => tracing::info!(%remote, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::info!(%remote, "TLS handshake timed out"),
+                }
+                me.open_conns.fetch_sub(1, Ordering::AcqRel);
+            })
+            .detach();
+        }
     }
 }

@@ -40,6 +40,32 @@ if not os.path.isabs(RINGKEEPER_BIN):
 ZK_JARS = ["zookeeper.jar", "netty-codec.jar", "netty-resolver.jar",
            "slf4j-log4j12.jar", "log4j-1.2.jar"]
 ZK_CLASSPATH = ":".join(["/etc/zookeeper/conf"] + [f"/usr/share/java/{j}" for j in ZK_JARS])
+
+# RINGKEEPER_DIFF_TLS=1: both servers also get a secure client port (ZooKeeper with
+# NettyServerCnxnFactory) with the same PEM key store and trust store, and every client
+# connection of the suite (zkraw) goes there over TLS. ssl.clientAuth=want and clients
+# without a certificate: the connections' identities stay what the scenarios expect (ip
+# only); x509 identities are compared with ZooKeeper's in tests/tls.
+TLS = os.environ.get("RINGKEEPER_DIFF_TLS", "0") == "1"
+_TLS_PKI = None
+
+
+def tls_pki():
+    """The test PKI of tests/tls, made once per session."""
+    global _TLS_PKI
+    if _TLS_PKI is None:
+        import atexit
+        sys.path.insert(0, str(REPO / "tests" / "tls"))
+        import tlslib
+        d = Path(tempfile.mkdtemp(prefix="rkdiff-pki-"))
+        atexit.register(shutil.rmtree, d, True)
+        _TLS_PKI = (tlslib, tlslib.Pki(d))
+        zkraw.TLS_CONTEXT = _TLS_PKI[1].client_context(None)
+    return _TLS_PKI
+
+
+if TLS:
+    ZK_CLASSPATH = tls_pki()[0].zookeeper_classpath()
 READY_TIMEOUT = float(os.environ.get("RINGKEEPER_DIFF_READY_TIMEOUT", "40"))
 
 # zoo.cfg keys shared by both servers (ZK-PROTOCOL.md / brief)
@@ -79,7 +105,9 @@ class Server:
         self.sysprops = dict(BASE_SYSPROPS)
         self.sysprops.update(sysprops or {})
         self.dir = Path(tempfile.mkdtemp(prefix=f"rkdiff-{label}-"))
-        self.port = 0
+        self.port = 0          # where clients go: secure_port in TLS mode, else plain_port
+        self.plain_port = 0
+        self.secure_port = 0
         self.proc: Optional[subprocess.Popen] = None
         self.logfile = self.dir / "server.log"
 
@@ -90,8 +118,17 @@ class Server:
     def write_cfg(self) -> Path:
         cfg = dict(self.cfg)
         cfg["dataDir"] = str(self.dir / "data")
+        # Before start() switches `port` to the secure port (TLS mode), it is the plain one;
+        # some tests set it and call write_cfg themselves.
         cfg["clientPort"] = str(self.port)
         cfg["clientPortAddress"] = HOST
+        if TLS:
+            tlslib, pki = tls_pki()
+            cfg["secureClientPort"] = str(self.secure_port)
+            cfg["secureClientPortAddress"] = HOST
+            cfg.update(tlslib.tls_cfg(pki, **{"ssl.clientAuth": "want"}))
+            if self.kind == "zookeeper":
+                cfg["serverCnxnFactory"] = "org.apache.zookeeper.server.NettyServerCnxnFactory"
         if self.kind == "ringkeeper":
             cfg.update(RINGKEEPER_EXTRA_CFG)
         (self.dir / "data").mkdir(exist_ok=True)
@@ -115,7 +152,9 @@ class Server:
             pytest.fail(f"candidate binary {RINGKEEPER_BIN} not found/executable "
                         "(build it, or set RINGKEEPER_DIFF_CANDIDATE=zookeeper)")
         for attempt in range(3):
-            self.port = free_port()
+            self.port = self.plain_port = free_port()
+            if TLS:
+                self.secure_port = free_port()
             cfgpath = self.write_cfg()
             log = open(self.logfile, "ab")
             self.proc = subprocess.Popen(self.command(cfgpath), stdout=log, stderr=subprocess.STDOUT,
@@ -123,6 +162,9 @@ class Server:
                                          start_new_session=True)
             log.close()
             if self._wait_ready():
+                if TLS:
+                    self.port = self.secure_port
+                    zkraw.TLS_PORTS.add(self.secure_port)
                 return self
             self.stop()
             if "Address already in use" not in self.log_tail():
@@ -312,7 +354,7 @@ def both(pair):
 
 
 def pytest_report_header(config):
-    return [f"differential candidate: {CANDIDATE}"
+    return [f"differential candidate: {CANDIDATE}" + (" over TLS" if TLS else "")
             + (f" ({RINGKEEPER_BIN})" if CANDIDATE == "ringkeeper" else "")]
 
 

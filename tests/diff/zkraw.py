@@ -11,6 +11,7 @@ The layouts follow /work/shared/ZK-PROTOCOL.md sections 1-3.
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import time
 from dataclasses import dataclass, field
@@ -402,12 +403,31 @@ class ConnectionClosed(Exception):
 # --------------------------------------------------------------------------
 # connection
 
+# TLS mode of the differential suite (RINGKEEPER_DIFF_TLS=1): connections to a port in
+# TLS_PORTS are wrapped with TLS_CONTEXT (a client certificate and the test CA).
+TLS_CONTEXT: Optional[ssl.SSLContext] = None
+TLS_PORTS: set = set()
+# A server ending a TLS connection can surface as an SSL error instead of a reset.
+RESET_ERRORS = (ConnectionResetError, BrokenPipeError, ssl.SSLError)
+
+
+def open_socket(host: str, port: int, timeout: float) -> socket.socket:
+    s = socket.create_connection((host, port), timeout=timeout)
+    if TLS_CONTEXT is not None and port in TLS_PORTS:
+        try:
+            s = TLS_CONTEXT.wrap_socket(s, server_hostname="localhost")
+        except BaseException:
+            s.close()
+            raise
+    return s
+
+
 def four_letter(host: str, port: int, cmd: str | bytes, timeout: float = 10.0,
                 extra: bytes = b"") -> str:
     """Send a 4lw and return the whole text reply (read until EOF)."""
     if isinstance(cmd, str):
         cmd = cmd.encode()
-    with socket.create_connection((host, port), timeout=timeout) as s:
+    with open_socket(host, port, timeout) as s:
         s.sendall(cmd + extra)
         chunks = []
         deadline = time.monotonic() + timeout
@@ -415,7 +435,7 @@ def four_letter(host: str, port: int, cmd: str | bytes, timeout: float = 10.0,
             s.settimeout(max(0.05, deadline - time.monotonic()))
             try:
                 b = s.recv(65536)
-            except (ConnectionResetError, BrokenPipeError):
+            except RESET_ERRORS:
                 break
             if not b:
                 break
@@ -430,7 +450,7 @@ class ZkConn:
                  name: str = "c", on_frame: Optional[Callable] = None) -> None:
         self.host, self.port, self.name = host, port, name
         self.io_timeout = io_timeout
-        self.sock = socket.create_connection((host, port), timeout=io_timeout)
+        self.sock = open_socket(host, port, io_timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.rbuf = b""
         self.xid = 0
@@ -460,7 +480,7 @@ class ZkConn:
                 b = self.sock.recv(1 << 20)
             except socket.timeout:
                 raise TimeoutError("read timeout")
-            except (ConnectionResetError, BrokenPipeError) as e:
+            except RESET_ERRORS as e:
                 self.closed = True
                 raise ConnectionClosed(f"reset: {e}")
             if not b:
@@ -579,7 +599,7 @@ class ZkConn:
             self._pending = {}
         try:
             xid = self.send(opcode, body, xid)
-        except (BrokenPipeError, ConnectionResetError) as e:
+        except RESET_ERRORS as e:
             self.closed = True
             res = Closed(f"send: {e}")
             if self.on_frame:

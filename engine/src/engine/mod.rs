@@ -335,20 +335,35 @@ impl Engine {
         req: &ConnectRequest,
         now: Now,
     ) {
+        self.handle_connect_with(conn, remote_ip, Vec::new(), req, now);
+    }
+
+    /// A ConnectRequest on a connection that already holds ids from its transport: a TLS
+    /// connection's client certificate (`x509`, and `super` for the configured super user)
+    /// is authenticated during the handshake, before the ConnectRequest, as in ZooKeeper.
+    pub fn handle_connect_with(
+        &mut self,
+        conn: ConnId,
+        remote_ip: &str,
+        transport_ids: Vec<Id>,
+        req: &ConnectRequest,
+        now: Now,
+    ) {
         if req.last_zxid_seen > self.last_zxid {
             // "Refusing session request ... client must try another server": no reply.
             self.push(Output::Close { conn });
             return;
         }
         let timeout_ms = self.negotiate_timeout(req.timeout_ms);
-        let ip = Id {
+        let mut ids = vec![Id {
             scheme: "ip".into(),
             id: remote_ip.to_string(),
-        };
+        }];
+        ids.extend(transport_ids);
         let read_only = req.read_only.map(|_| false);
         if req.session_id == 0 {
             let session_id = self.sessions.next_id();
-            self.attach(conn, session_id, ip);
+            self.attach(conn, session_id, ids);
             let resp = ConnectResponse {
                 protocol_version: 0,
                 timeout_ms,
@@ -382,7 +397,7 @@ impl Engine {
             self.push(Output::Close { conn });
             return;
         }
-        self.attach(conn, session_id, ip);
+        self.attach(conn, session_id, ids);
         self.sessions.set_touch_timeout(session_id, timeout_ms);
         self.sessions.touch(session_id, now.elapsed_ms);
         let resp = ConnectResponse {
@@ -395,19 +410,17 @@ impl Engine {
         self.push(Output::Connected { conn, resp });
     }
 
-    /// Binds a connection to its session; its only auth id so far is its address.
-    fn attach(&mut self, conn: ConnId, session_id: i64, ip: Id) {
+    /// Binds a connection to its session; its auth ids so far are its address and what its
+    /// transport authenticated.
+    fn attach(&mut self, conn: ConnId, session_id: i64, ids: Vec<Id>) {
         self.conns.insert(
             conn,
             ConnState {
                 session_id,
-                auth: vec![ip.clone()],
+                auth: ids.clone(),
             },
         );
-        self.push(Output::AuthIds {
-            conn,
-            ids: vec![ip],
-        });
+        self.push(Output::AuthIds { conn, ids });
     }
 
     /// Closes every connection of `session_id` except `keep`.

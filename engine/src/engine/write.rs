@@ -44,6 +44,7 @@ impl Engine {
             extended_types_enabled: self.config.extended_types_enabled,
             skip_acl: self.config.skip_acl,
             digest_enabled: self.config.digest_enabled,
+            x509_enabled: self.config.x509_enabled,
         };
         let mut view = PrepView::new(&self.tree);
         let prepped: Result<TxnBody, ErrorCode> = match req {

@@ -66,22 +66,73 @@ fn ip_matches(client: &str, acl_id: &str) -> bool {
     c & mask == net & mask
 }
 
-/// Is `id` valid for its scheme? Unknown schemes are not.
-pub fn is_valid_id(id: &Id, digest_enabled: bool) -> bool {
+/// The authentication providers registered besides `ip` (ZooKeeper's ProviderRegistry).
+#[derive(Clone, Copy, Debug)]
+pub struct Providers {
+    /// DigestAuthenticationProvider.enabled.
+    pub digest: bool,
+    /// X509AuthenticationProvider, registered when a secure client port is configured.
+    pub x509: bool,
+}
+
+impl From<bool> for Providers {
+    /// Only digest's setting given: x509 is not registered.
+    fn from(digest: bool) -> Providers {
+        Providers {
+            digest,
+            x509: false,
+        }
+    }
+}
+
+/// Is `id` valid for its scheme? Unknown schemes (and unregistered ones) are not.
+pub fn is_valid_id(id: &Id, providers: impl Into<Providers>) -> bool {
+    let providers = providers.into();
     match id.scheme.as_str() {
         "ip" => parse_cidr(&id.id).is_some(),
-        "digest" => digest_enabled && java_split_colon(&id.id).len() == 2,
+        "digest" => providers.digest && java_split_colon(&id.id).len() == 2,
+        "x509" => providers.x509 && is_distinguished_name(&id.id),
         _ => false,
     }
 }
 
+/// Roughly what `new X500Principal(id)` accepts: empty, or `type=value` parts separated by
+/// unescaped commas, each with a non-empty type.
+fn is_distinguished_name(id: &str) -> bool {
+    if id.is_empty() {
+        return true;
+    }
+    let mut parts = Vec::new();
+    let (mut start, mut escaped) = (0, false);
+    for (i, c) in id.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            ',' | ';' | '+' => {
+                parts.push(&id[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&id[start..]);
+    parts
+        .iter()
+        .all(|p| p.split_once('=').is_some_and(|(t, _)| !t.trim().is_empty()))
+}
+
 /// Does the provider of `scheme` count as authenticated (so `auth` ACLs expand to it)?
 fn is_authenticated(scheme: &str) -> bool {
-    scheme == "digest"
+    scheme == "digest" || scheme == "x509"
 }
 
 /// fixupACL: validate, expand `auth`, drop duplicates. Errors are INVALIDACL.
-pub fn fixup_acl(acl: &[Acl], auth: &[Id], digest_enabled: bool) -> Result<Vec<Acl>, ErrorCode> {
+pub fn fixup_acl(
+    acl: &[Acl],
+    auth: &[Id],
+    providers: impl Into<Providers>,
+) -> Result<Vec<Acl>, ErrorCode> {
+    let providers = providers.into();
     if acl.is_empty() {
         return Err(ErrorCode::InvalidAcl);
     }
@@ -114,7 +165,7 @@ pub fn fixup_acl(acl: &[Acl], auth: &[Id], digest_enabled: bool) -> Result<Vec<A
             if !any {
                 return Err(ErrorCode::InvalidAcl);
             }
-        } else if is_valid_id(&a.id, digest_enabled) {
+        } else if is_valid_id(&a.id, providers) {
             out.push(a);
         } else {
             return Err(ErrorCode::InvalidAcl);
@@ -135,7 +186,8 @@ pub fn check_acl(acl: &[Acl], perm: i32, auth: &[Id], skip_acl: bool) -> Result<
         for cid in auth.iter().filter(|cid| cid.scheme == a.id.scheme) {
             let matches = match a.id.scheme.as_str() {
                 "ip" => ip_matches(&cid.id, &a.id.id),
-                "digest" => cid.id == a.id.id,
+                // X509AuthenticationProvider.matches: the whole subject, as given.
+                "digest" | "x509" => cid.id == a.id.id,
                 _ => false,
             };
             if matches {
@@ -341,6 +393,25 @@ mod tests {
         assert!(ip_matches("192.168.5.5", "0.0.0.0/0"));
         assert!(!is_valid_id(&id("ip", "::1"), true));
         assert!(!is_valid_id(&id("ip", "1.2.3.4/33"), true));
+    }
+
+    #[test]
+    fn x509_ids_only_with_the_provider() {
+        let x509 = Providers {
+            digest: true,
+            x509: true,
+        };
+        let alice = "CN=alice,O=Acme\\, Inc.,C=DE";
+        assert!(is_valid_id(&id("x509", alice), x509));
+        assert!(!is_valid_id(&id("x509", alice), true));
+        assert!(!is_valid_id(&id("x509", "CN=a,noequals"), x509));
+        let auth = vec![id("ip", "127.0.0.1"), id("x509", alice)];
+        let got = fixup_acl(&[Acl::new(31, "auth", "")], &auth, x509).unwrap();
+        assert_eq!(got, vec![Acl::new(31, "x509", alice)]);
+        let acl = [Acl::new(1, "x509", alice)];
+        assert!(check_acl(&acl, 1, &auth, false).is_ok());
+        let bob = vec![id("ip", "127.0.0.1"), id("x509", "CN=bob")];
+        assert_eq!(check_acl(&acl, 1, &bob, false), Err(ErrorCode::NoAuth));
     }
 
     #[test]

@@ -16,6 +16,16 @@ pub struct PrepContext<'a> {
     pub extended_types_enabled: bool,
     pub skip_acl: bool,
     pub digest_enabled: bool,
+    pub x509_enabled: bool,
+}
+
+impl PrepContext<'_> {
+    fn providers(&self) -> acl::Providers {
+        acl::Providers {
+            digest: self.digest_enabled,
+            x509: self.x509_enabled,
+        }
+    }
 }
 
 /// The parts of a znode prep reads (ZooKeeper's ChangeRecord).
@@ -151,7 +161,7 @@ pub fn prep_create(
         return Err(ErrorCode::BadArguments);
     }
     let parent_path = parent_and_validate(&req.path)?;
-    let fixed_acl = acl::fixup_acl(&req.acl, ctx.auth, ctx.digest_enabled)?;
+    let fixed_acl = acl::fixup_acl(&req.acl, ctx.auth, ctx.providers())?;
     let parent = view.record(parent_path)?;
     check_acl(ctx, &parent.acl, perms::CREATE)?;
     let sequential = matches!(
@@ -298,7 +308,7 @@ pub fn prep_set_acl(
     version: i32,
 ) -> Result<TxnBody, ErrorCode> {
     validate(p)?;
-    let fixed = acl::fixup_acl(new_acl, ctx.auth, ctx.digest_enabled)?;
+    let fixed = acl::fixup_acl(new_acl, ctx.auth, ctx.providers())?;
     let node = view.record(p)?;
     check_acl(ctx, &node.acl, perms::ADMIN)?;
     let new_version = check_and_inc_version(node.aversion, version)?;

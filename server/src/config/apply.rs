@@ -95,13 +95,25 @@ pub(super) fn client_port_address(ctx: &mut Ctx<'_>, d: &mut Draft, s: &Setting<
 pub(super) fn secure_client_port(ctx: &mut Ctx<'_>, d: &mut Draft, s: &Setting<'_>) -> Res {
     let port = ctx.port(s.p, s.value)?;
     d.c.secure_client_port = (port != 0).then_some(port);
-    ctx.warn(s.p, "accepted but not applied: TLS is not supported yet");
     Ok(())
 }
 
 pub(super) fn secure_client_port_address(ctx: &mut Ctx<'_>, d: &mut Draft, s: &Setting<'_>) -> Res {
     d.secure_client_port_address = true;
-    ctx.warn(s.p, "accepted but not applied: TLS is not supported yet");
+    let v = s.value;
+    let ip = v
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| (v, 0u16).to_socket_addrs().ok()?.next().map(|sa| sa.ip()))
+        .ok_or_else(|| ctx.bad(s.p, "not an IP address or resolvable host name"))?;
+    d.c.secure_client_port_address = Some(ip);
+    Ok(())
+}
+
+/// `ssl.*` and `X509AuthenticationProvider.superUser`: kept as given; `crate::tls::settings`
+/// checks them, applies them and warns about the ones it does not apply.
+pub(super) fn tls_key(_: &mut Ctx<'_>, d: &mut Draft, s: &Setting<'_>) -> Res {
+    d.c.tls.insert(s.key.to_string(), s.value.to_string());
     Ok(())
 }
 

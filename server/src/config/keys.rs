@@ -98,11 +98,26 @@ pub(super) static KEYS: &[Key] = &[
         "serverCnxnFactory",
         "Ringkeeper has its own connection layer",
     ),
-    ignore("portUnification", "TLS is not supported yet"),
-    ignore("client.portUnification", "TLS is not supported yet"),
-    ignore("client.secure", "TLS is not supported yet"),
-    ignore("sslQuorum", "TLS is not supported yet"),
-    ignore("sslQuorumReloadCertFiles", "TLS is not supported yet"),
+    ignore(
+        "portUnification",
+        "no port unification: TLS is served on secureClientPort only",
+    ),
+    ignore(
+        "client.portUnification",
+        "no port unification: TLS is served on secureClientPort only",
+    ),
+    ignore(
+        "client.secure",
+        "a client setting; the server serves TLS on secureClientPort",
+    ),
+    ignore(
+        "sslQuorum",
+        "quorum TLS needs an ensemble, which Ringkeeper does not run yet",
+    ),
+    ignore(
+        "sslQuorumReloadCertFiles",
+        "quorum TLS needs an ensemble, which Ringkeeper does not run yet",
+    ),
     ignore(
         "observerMasterPort",
         "observer masters are not supported yet",
@@ -146,10 +161,7 @@ pub(super) static KEYS: &[Key] = &[
         "DigestAuthenticationProvider.digestAlg",
         "digest uses SHA1 as in ZooKeeper's default",
     ),
-    ignore(
-        "X509AuthenticationProvider.superUser",
-        "TLS is not supported yet",
-    ),
+    set("X509AuthenticationProvider.superUser", apply::tls_key),
     ignore(
         "SASLAuthenticationProvider.superPassword",
         "SASL is not supported",
@@ -206,11 +218,11 @@ pub(super) static KEYS: &[Key] = &[
     ),
     ignore(
         "netty.server.outstandingHandshake.limit",
-        "TLS is not supported yet",
+        "handshakes are bounded by maxCnxns and the sessionless-connection timeout",
     ),
     ignore(
         "netty.server.earlyDropSecureConnectionHandshakes",
-        "TLS is not supported yet",
+        "handshakes are bounded by maxCnxns and the sessionless-connection timeout",
     ),
     ignore("learner.asyncSending", "JVM threading knob"),
     ignore("learner.closeSocketAsync", "JVM threading knob"),
@@ -348,7 +360,7 @@ pub(super) static PREFIXES: &[Key] = &[
     set("weight", apply::hierarchical),
     set("admin.", apply::admin_key),
     set("metricsProvider.", apply::metrics_provider_key),
-    ignore("ssl.", "TLS is not supported yet"),
+    set("ssl.", apply::tls_key),
     ignore(
         "authProvider.",
         "pluggable auth providers are not supported; digest is built in",

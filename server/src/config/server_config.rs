@@ -28,8 +28,13 @@ pub struct ServerConfig {
     pub client_port: Option<u16>,
     /// None: all interfaces.
     pub client_port_address: Option<IpAddr>,
-    /// Parsed, not served (TLS does not exist yet; a warning says so).
+    /// The TLS client port (served with `tls`); None: no secure listener.
     pub secure_client_port: Option<u16>,
+    /// None: all interfaces.
+    pub secure_client_port_address: Option<IpAddr>,
+    /// `ssl.*` and `X509AuthenticationProvider.superUser` as given; `crate::tls::settings`
+    /// checks and applies them.
+    pub tls: BTreeMap<String, String>,
     /// Absolute; snapshots go to `data_dir/version-2`, `myid` is read from here.
     pub data_dir: PathBuf,
     /// Absolute; = data_dir when absent. Transaction logs go to `data_log_dir/version-2`.
@@ -131,6 +136,8 @@ impl ServerConfig {
             client_port: None,
             client_port_address: None,
             secure_client_port: None,
+            secure_client_port_address: None,
+            tls: BTreeMap::new(),
             data_log_dir: data_dir.clone(),
             data_dir,
             min_session_timeout_ms: tick * 2,
