@@ -292,8 +292,13 @@ def test_max_cnxns_refuses_connections_beyond_it(make_pair):
     for s in (ref, cand):
         held = [s.conn() for _ in range(3)]
         extra = s.raw()
-        extra.send_frame(zkraw.W().int(0).long(0).int(30000).long(0).buf(b"\0" * 16).bytes())
-        results[s.label] = outcome(extra)
+        try:
+            extra.send_frame(zkraw.W().int(0).long(0).int(30000).long(0).buf(b"\0" * 16).bytes())
+            results[s.label] = outcome(extra)
+        except (BrokenPipeError, ConnectionResetError):
+            # Closed on accept, before the handshake could even be sent: the same outcome
+            # (which of the two a client sees is a race in either server).
+            results[s.label] = ["closed"]
         extra.close()
         held.pop().close()
         deadline = time.monotonic() + 5
