@@ -211,6 +211,14 @@ def test_deleteall_in_batches_and_config(servers):
         "getAcl /zookeeper/config",
         "ls /zookeeper",
     ))
+    # zkCli.sh (ZKUtil.deleteInBatch) releases its semaphore before its multi callback marks
+    # the failure, so it omits this line in some runs (seen 1 in 5 here); Ringkeeper's CLI
+    # always prints it. Only that omission is tolerated.
+    failed = "Failed to delete some node(s) in the subtree!"
+    if failed not in r.err and failed in c.err:
+        lines = c.err.splitlines(keepends=True)
+        lines.remove(next(line for line in lines if line.rstrip("\r\n") == failed))
+        c.err = "".join(lines)
     compare(r, c)
 
 
