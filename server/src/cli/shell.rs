@@ -197,6 +197,9 @@ impl Shell {
                     let on = print.load(Ordering::Relaxed);
                     println!("printwatches is {}", if on { "on" } else { "off" });
                 } else {
+                    // Events that came before the switch are printed (or not) as the setting
+                    // they came under says, however far behind the event thread is.
+                    self.printer.flush();
                     print.store(words[1] == "on", Ordering::Relaxed);
                 }
             }
