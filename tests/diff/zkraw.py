@@ -186,6 +186,28 @@ class R:
         return [(self.int(), self.str(), self.str()) for _ in range(n)]
 
 
+def stop_process_group(p) -> None:
+    """Stops a server started in its own process group (start_new_session): SIGTERM, then
+    SIGKILL after 5 s; a group already gone is fine."""
+    import os
+    import signal
+    import subprocess
+    if p is None or p.poll() is not None:
+        return
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait(timeout=5)
+
+
 def wait_until(pred: Callable, timeout: float, interval: float = 0.1, what: str = "condition"):
     """Polls `pred` until it returns something true (returned) or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout

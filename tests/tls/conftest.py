@@ -99,19 +99,7 @@ class Node:
             return ""
 
     def stop(self) -> None:
-        p = self.proc
-        if p is None:
-            return
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(timeout=5)
+        zkraw.stop_process_group(self.proc)
         self.proc = None
 
     def kazoo(self, client: Optional[str] = "alice", start: bool = True, timeout: float = 10.0):
