@@ -465,20 +465,14 @@ impl Sim {
                     c.pending.insert(sync_xid, (path.clone(), Kind::Sync));
                     c.pending.insert(read_xid, (path.clone(), Kind::ReadSynced));
                     let m = member_of(&mut self.nodes, id);
-                    let header = |xid, opcode| RequestHeader { xid, opcode };
-                    m.engine_mut().handle_request(
+                    let sync = Request::Sync { path: path.clone() };
+                    let read = Request::GetData { path, watch: false };
+                    send(
+                        m,
                         conn,
-                        header(sync_xid, op::SYNC),
-                        Request::Sync { path: path.clone() },
+                        [(sync_xid, op::SYNC, sync), (read_xid, op::GET_DATA, read)],
                         now,
                     );
-                    m.engine_mut().handle_request(
-                        conn,
-                        header(read_xid, op::GET_DATA),
-                        Request::GetData { path, watch: false },
-                        now,
-                    );
-                    m.flush();
                 }
                 Some((id, conn)) if c.connected && c.pending.len() < 8 => {
                     let key = c.next_key;
@@ -508,20 +502,16 @@ impl Sim {
                             c.id
                         );
                     }
-                    let header = |xid, opcode| RequestHeader { xid, opcode };
-                    m.engine_mut().handle_request(
+                    let read = Request::GetData { path, watch: false };
+                    send(
+                        m,
                         conn,
-                        header(create_xid, op::CREATE),
-                        create,
+                        [
+                            (create_xid, op::CREATE, create),
+                            (read_xid, op::GET_DATA, read),
+                        ],
                         now,
                     );
-                    m.engine_mut().handle_request(
-                        conn,
-                        header(read_xid, op::GET_DATA),
-                        Request::GetData { path, watch: false },
-                        now,
-                    );
-                    m.flush();
                 }
                 _ => {}
             }
@@ -624,6 +614,15 @@ impl Sim {
             }
         }
     }
+}
+
+/// A client's pipelined requests (xid, opcode, request), then the member's flush.
+fn send<const N: usize>(m: &mut Member, conn: ConnId, reqs: [(i32, i32, Request); N], now: Now) {
+    for (xid, opcode, req) in reqs {
+        m.engine_mut()
+            .handle_request(conn, RequestHeader { xid, opcode }, req, now);
+    }
+    m.flush();
 }
 
 fn member_of(nodes: &mut BTreeMap<u64, Node>, id: u64) -> &mut Member {
