@@ -50,6 +50,16 @@ impl LogWriter {
         }
     }
 
+    /// Bytes in the newest segment file, preallocated room included: the file size
+    /// ZooKeeper's slow-fsync warning names.
+    pub fn last_segment_len(&self) -> u64 {
+        self.segments()
+            .last()
+            .and_then(|s| std::fs::metadata(&s.path).ok())
+            .map(|m| m.len())
+            .unwrap_or(0)
+    }
+
     pub async fn commit(&mut self) -> Result<CommitStats> {
         match self {
             LogWriter::Direct(w) => w.commit().await,

@@ -278,12 +278,7 @@ impl Persist {
     }
 
     pub fn log_size(&self) -> u64 {
-        self.wal
-            .segments()
-            .last()
-            .and_then(|s| std::fs::metadata(&s.path).ok())
-            .map(|m| m.len())
-            .unwrap_or(0)
+        self.wal.last_segment_len()
     }
 
     /// Starts a snapshot when one is due (and none is being written).
