@@ -3,9 +3,11 @@
 //! on while the disk syncs) or the storage crate's buffered `Wal` (pwrite and fdatasync on
 //! the pipeline thread). Both carry out the same `LogCore` decisions and write the same files.
 
+use crate::config::ServerConfig;
 use crate::dma_log::DmaLog;
 use ringkeeper_storage::wal::SegmentInfo;
-use ringkeeper_storage::{CommitStats, FsBackend, Result, Wal};
+use ringkeeper_storage::{CommitStats, FsBackend, Recovered, Result, Wal, WalOptions};
+use std::path::Path;
 
 pub enum LogWriter {
     Direct(DmaLog),
@@ -13,6 +15,34 @@ pub enum LogWriter {
 }
 
 impl LogWriter {
+    /// Recovers the log in `<dir>/version-2` (records above `replay_after`) with zoo.cfg's
+    /// preAllocSize and forceSync, warns about a cut tail, and hands the log to the writer
+    /// `ringkeeper.walDirectIo` picks. `what` names the log in messages.
+    pub fn open(
+        config: &ServerConfig,
+        dir: &Path,
+        replay_after: i64,
+        what: &str,
+    ) -> std::result::Result<(LogWriter, Recovered), String> {
+        let opts = WalOptions {
+            pre_alloc_size: config.pre_alloc_size_kb * 1024,
+            force_sync: config.force_sync,
+            ..WalOptions::default()
+        };
+        let (wal, recovered) = Wal::open(FsBackend::new(), dir, opts, replay_after)
+            .map_err(|e| format!("cannot recover the {what}: {e}"))?;
+        if let Some(t) = &recovered.tail {
+            tracing::warn!(
+                file = %t.file.display(),
+                valid_len = t.valid_len,
+                cut_bytes = t.garbage_bytes,
+                reason = %t.reason,
+                "cut a torn tail off the {what}"
+            );
+        }
+        Ok((LogWriter::new(wal, config.wal_direct_io), recovered))
+    }
+
     /// Takes over the log `Wal::open` recovered.
     pub fn new(recovered: Wal<FsBackend>, direct_io: bool) -> LogWriter {
         if direct_io {

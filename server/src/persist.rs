@@ -14,7 +14,7 @@ use ringkeeper_engine::tree::{DataTree, Znode};
 use ringkeeper_engine::txn::{Data, Txn};
 use ringkeeper_engine::{Engine, EngineConfig, Now};
 use ringkeeper_storage::snapshot::{LoadedSnapshot, SnapAcl, SnapAclList, SnapNode, SnapSession};
-use ringkeeper_storage::{FsBackend, SnapshotImage, Wal, WalOptions};
+use ringkeeper_storage::{FsBackend, SnapshotImage};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -190,28 +190,13 @@ impl Persist {
             None => (Engine::new(engine_config, now), None),
         };
         drop(loaded);
-        let opts = WalOptions {
-            pre_alloc_size: config.pre_alloc_size_kb * 1024,
-            force_sync: config.force_sync,
-            ..WalOptions::default()
-        };
-        let (wal, recovered) =
-            Wal::open(backend, &config.data_log_dir, opts, snap_zxid.unwrap_or(0))
-                .map_err(|e| format!("cannot recover the transaction log: {e}"))?;
-        let tail_cut_bytes = recovered
-            .tail
-            .as_ref()
-            .map(|t| t.garbage_bytes)
-            .unwrap_or(0);
-        if let Some(t) = &recovered.tail {
-            tracing::warn!(
-                file = %t.file.display(),
-                valid_len = t.valid_len,
-                cut_bytes = t.garbage_bytes,
-                reason = %t.reason,
-                "cut a torn tail off the transaction log"
-            );
-        }
+        let (wal, recovered) = LogWriter::open(
+            config,
+            &config.data_log_dir,
+            snap_zxid.unwrap_or(0),
+            "transaction log",
+        )?;
+        let tail_cut_bytes = recovered.tail.as_ref().map_or(0, |t| t.garbage_bytes);
         let txns_replayed = recovered.records.len();
         for (zxid, bytes) in &recovered.records {
             let txn: Txn = decode_txn(bytes).map_err(|e| {
@@ -221,7 +206,7 @@ impl Persist {
         }
         let s = seed();
         let persist = Persist {
-            wal: LogWriter::new(wal, config.wal_direct_io),
+            wal,
             data_dir: config.data_dir.clone(),
             buf: Vec::with_capacity(4096),
             txns_since_snap: txns_replayed as u64,

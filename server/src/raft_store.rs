@@ -19,7 +19,6 @@ use raft::eraftpb::{Entry, HardState};
 use ringkeeper_engine::replica::{DurableState, PersistTask};
 use ringkeeper_storage::snapshot::parse_snapshot_name;
 use ringkeeper_storage::wal::parse_segment_name;
-use ringkeeper_storage::{FsBackend, Wal, WalOptions};
 use std::path::Path;
 
 /// Kept apart from a standalone server's `version-2` in dataLogDir: the two never mix.
@@ -50,23 +49,8 @@ impl RaftStore {
         initial: DurableState,
     ) -> Result<(RaftStore, RaftRecovery), String> {
         let dir = config.data_log_dir.join(RAFT_DIR);
-        let opts = WalOptions {
-            pre_alloc_size: config.pre_alloc_size_kb * 1024,
-            force_sync: config.force_sync,
-            ..WalOptions::default()
-        };
-        let (wal, recovered) = Wal::open(FsBackend::new(), &dir, opts, 0)
-            .map_err(|e| format!("cannot recover the Raft log in {}: {e}", dir.display()))?;
+        let (wal, recovered) = LogWriter::open(config, &dir, 0, "Raft log")?;
         let tail_cut_bytes = recovered.tail.as_ref().map_or(0, |t| t.garbage_bytes);
-        if let Some(t) = &recovered.tail {
-            tracing::warn!(
-                file = %t.file.display(),
-                valid_len = t.valid_len,
-                cut_bytes = t.garbage_bytes,
-                reason = %t.reason,
-                "cut a torn tail off the Raft log"
-            );
-        }
         let mut durable = initial;
         for (seq, bytes) in &recovered.records {
             let task = decode_task(*seq, bytes)
@@ -75,7 +59,7 @@ impl RaftStore {
             durable.apply(&task);
         }
         let store = RaftStore {
-            wal: LogWriter::new(wal, config.wal_direct_io),
+            wal,
             next_seq: recovered.last_zxid.unwrap_or(0) + 1,
             buf: Vec::with_capacity(4096),
         };
@@ -250,6 +234,7 @@ fn check_continues(durable: &DurableState, task: &PersistTask) -> Result<(), Str
 mod tests {
     use super::*;
     use futures_lite::future::block_on;
+    use ringkeeper_storage::{FsBackend, Wal, WalOptions};
 
     const VOTERS: [u64; 3] = [1, 2, 3];
 
