@@ -12,8 +12,8 @@ mod logging;
 mod msg;
 mod persist;
 mod pipeline;
-#[allow(dead_code)] // used by the replica pipeline (issue 8), landing next
 mod raft_store;
+mod replica;
 mod segment_file;
 mod server;
 mod shard;
@@ -114,24 +114,6 @@ fn purge(
 /// A zoo.cfg that describes an ensemble would otherwise start N independent standalone
 /// servers, each accepting writes the others never see: refuse it until the server runs
 /// ensembles (issue 8).
-fn refuse_ensemble(config: &config::ServerConfig) -> Result<(), String> {
-    if !config.is_distributed() {
-        return Ok(());
-    }
-    let voters = config.participants().count();
-    let observers = config.servers.len() - voters;
-    Err(format!(
-        "{}: the server.N lines describe an ensemble ({voters} voting servers, {observers} \
-         observers); this version of Ringkeeper runs standalone only and will not start \
-         alone as a member of an ensemble. Remove the server.N lines (or keep one, with \
-         standaloneEnabled=true) to run standalone.",
-        config
-            .config_path
-            .as_ref()
-            .map_or_else(|| "zoo.cfg".to_string(), |p| p.display().to_string())
-    ))
-}
-
 fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     let config = match &config_path {
         Some(p) => {
@@ -144,7 +126,6 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
         None => config::standalone_default(),
     };
     logging::log_settings(&config);
-    refuse_ensemble(&config)?;
     let open_files = limits::raise_open_file_limit();
     let limits = limits::Limits::from_config(&config, open_files)?;
     tracing::info!(
@@ -159,6 +140,11 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     );
     let tls = tls::start(&config)?;
     let engine_config = server::engine_config(&config);
+    if config.is_distributed() {
+        let prepared = replica::setup::prepare(&config, engine_config, clock::now())?;
+        let start = pipeline::Start::Replica(Box::new(prepared));
+        return server::run(config, limits, start, tls);
+    }
     let started = std::time::Instant::now();
     let (persist, mut engine, report) =
         persist::Persist::open(&config, engine_config, clock::now())?;
@@ -175,7 +161,12 @@ fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
     let restored: Vec<i64> = engine.sessions().iter().map(|s| s.session_id).collect();
     engine.handle_touch(&restored, clock::now());
     persist::start_autopurge(&config);
-    server::run(config, limits, engine, persist, tls)
+    server::run(
+        config,
+        limits,
+        pipeline::Start::Standalone { engine, persist },
+        tls,
+    )
 }
 
 fn main() -> ExitCode {

@@ -7,6 +7,9 @@ use crate::config::ServerConfig;
 use crate::limits::{MAX_BATCH_MESSAGES, PIPELINE_MERGE_CAPACITY};
 use crate::msg::{shard_of, Item, ToPipeline, ToShard};
 use crate::persist::Persist;
+use crate::replica::driver::Replica;
+use crate::replica::links::{LinkEvent, Links};
+use crate::replica::setup::Prepared;
 use crate::stats::{ConnStats, ServerStats};
 use crate::status::{collect, words, Board, Inbox, Need, Reset, Snapshot, StatusRequest};
 use glommio::channels::local_channel;
@@ -19,11 +22,31 @@ use std::os::fd::FromRawFd as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// What the pipeline core runs: a standalone server's engine and log, or an ensemble
+/// member (whose quorum links start on the pipeline's executor).
+pub enum Start {
+    Standalone { engine: Engine, persist: Persist },
+    Replica(Box<Prepared>),
+}
+
+impl Start {
+    pub fn engine(&self) -> &Engine {
+        match self {
+            Start::Standalone { engine, .. } => engine,
+            Start::Replica(p) => p.member.engine(),
+        }
+    }
+}
+
+enum Core {
+    Standalone { engine: Engine, persist: Persist },
+    Replica(Box<Replica>),
+}
+
 pub struct PipelineSetup {
     pub config: Arc<ServerConfig>,
     pub limits: Arc<crate::limits::Limits>,
-    pub engine: Engine,
-    pub persist: Persist,
+    pub start: Start,
     pub from_shards: Vec<SharedReceiver<ToPipeline>>,
     pub to_shards: Vec<SharedSender<ToShard>>,
     pub started: Instant,
@@ -36,6 +59,10 @@ pub struct PipelineSetup {
 enum In {
     Shard(ToPipeline),
     Tick,
+    /// The ensemble's Raft clock (`ringkeeper.raftTickMs`).
+    RaftTick,
+    /// From the quorum links.
+    Peer(LinkEvent),
     /// From the AdminServer (see `status::board`).
     Status(StatusRequest),
 }
@@ -44,8 +71,7 @@ enum In {
 pub struct Pipeline {
     config: Arc<ServerConfig>,
     limits: Arc<crate::limits::Limits>,
-    engine: Engine,
-    persist: Persist,
+    core: Core,
     conns: HashMap<ConnId, ConnStats>,
     stats: ServerStats,
     started: Instant,
@@ -112,6 +138,41 @@ pub async fn run(setup: PipelineSetup) {
         }
     })
     .detach();
+    let core = match setup.start {
+        Start::Standalone { engine, persist } => Core::Standalone { engine, persist },
+        Start::Replica(prepared) => {
+            let p = *prepared;
+            let (links, inbox) = match Links::start(p.my_id, p.listen, &p.peers) {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("ringkeeper: {e}");
+                    std::process::exit(2);
+                }
+            };
+            let peer_tx = merge_tx.clone();
+            glommio::spawn_local(async move {
+                while let Some(event) = inbox.recv().await {
+                    if peer_tx.send(In::Peer(event)).await.is_err() {
+                        break;
+                    }
+                }
+            })
+            .detach();
+            let raft_tick = Duration::from_millis(p.raft_tick_ms);
+            let tick_tx = merge_tx.clone();
+            glommio::spawn_local(async move {
+                loop {
+                    glommio::timer::sleep(raft_tick).await;
+                    if tick_tx.send(In::RaftTick).await.is_err() {
+                        break;
+                    }
+                }
+            })
+            .detach();
+            Core::Replica(Box::new(Replica::new(p.member, p.store, links)))
+        }
+    };
     let mut shards = Vec::new();
     for s in setup.to_shards {
         shards.push(s.connect().await);
@@ -120,8 +181,7 @@ pub async fn run(setup: PipelineSetup) {
     let mut p = Pipeline {
         config: setup.config,
         limits: setup.limits,
-        engine: setup.engine,
-        persist: setup.persist,
+        core,
         conns: HashMap::new(),
         stats: ServerStats::new(n),
         started: setup.started,
@@ -136,7 +196,7 @@ pub async fn run(setup: PipelineSetup) {
     loop {
         // While a snapshot is being copied, do a chunk whenever no message is waiting
         // instead of sleeping on the channel.
-        let first = if p.persist.snapshot_in_progress() {
+        let first = if p.snapshot_in_progress() {
             match futures_lite::future::poll_once(merge_rx.recv()).await {
                 Some(Some(m)) => Some(m),
                 Some(None) => break,
@@ -149,7 +209,7 @@ pub async fn run(setup: PipelineSetup) {
             }
         };
         let Some(first) = first else {
-            p.persist.snapshot_step(&p.engine);
+            p.snapshot_step();
             // Sleep, not yield: a task that only yields keeps the executor from ever going
             // idle, and glommio then polls for messages from other cores only at its
             // preemption timer (100 ms), which stalled every write during a snapshot.
@@ -167,20 +227,73 @@ pub async fn run(setup: PipelineSetup) {
             }
             handled += 1;
         }
+        if let Core::Replica(r) = &mut p.core {
+            r.flush();
+        }
         p.persist().await;
         p.route();
         p.flush().await;
-        p.persist.snapshot_step(&p.engine);
+        p.snapshot_step();
     }
 }
 
 impl Pipeline {
+    fn engine(&self) -> &Engine {
+        match &self.core {
+            Core::Standalone { engine, .. } => engine,
+            Core::Replica(r) => r.engine(),
+        }
+    }
+
+    fn engine_mut(&mut self) -> &mut Engine {
+        match &mut self.core {
+            Core::Standalone { engine, .. } => engine,
+            Core::Replica(r) => r.engine_mut(),
+        }
+    }
+
+    fn snapshot_in_progress(&self) -> bool {
+        match &self.core {
+            Core::Standalone { persist, .. } => persist.snapshot_in_progress(),
+            // Ensemble members do not snapshot yet: they recover by replaying their log.
+            Core::Replica(_) => false,
+        }
+    }
+
+    fn poll_output(&mut self) -> Option<Output> {
+        match &mut self.core {
+            Core::Standalone { engine, .. } => engine.poll_output(),
+            Core::Replica(r) => r.poll_output(),
+        }
+    }
+
+    fn snapshot_step(&mut self) {
+        if let Core::Standalone { engine, persist } = &mut self.core {
+            persist.snapshot_step(engine);
+        }
+    }
+
     fn handle(&mut self, m: In, now: ringkeeper_engine::Now) {
         match m {
             In::Tick => {
-                self.engine.handle_tick(now);
+                if let Core::Standalone { engine, .. } = &mut self.core {
+                    engine.handle_tick(now);
+                }
                 let snap = self.status(Need::WATCH_COUNT, Reset::Nothing, None);
                 self.board.publish(snap);
+            }
+            In::RaftTick => {
+                if let Core::Replica(r) = &mut self.core {
+                    r.tick(now);
+                }
+            }
+            In::Peer(event) => {
+                if let Core::Replica(r) = &mut self.core {
+                    match event {
+                        LinkEvent::Message(env) => r.step(env),
+                        LinkEvent::Closed(peer) => r.peer_unreachable(peer),
+                    }
+                }
             }
             In::Status(req) => {
                 let snap = self.status(req.need, req.reset, None);
@@ -207,8 +320,13 @@ impl Pipeline {
                 }
                 self.conns.insert(conn, ConnStats::new(remote, now.wall_ms));
                 self.stats.shard_connections[shard_of(conn)] += 1;
-                self.engine
-                    .handle_connect_with(conn, &remote.ip().to_string(), ids, &req, now);
+                self.engine_mut().handle_connect_with(
+                    conn,
+                    &remote.ip().to_string(),
+                    ids,
+                    &req,
+                    now,
+                );
             }
             In::Shard(ToPipeline::Request {
                 conn,
@@ -228,11 +346,11 @@ impl Pipeline {
                     }
                     c.pending.push_back((header.xid, received));
                 }
-                self.engine.handle_request(conn, header, req, now);
+                self.engine_mut().handle_request(conn, header, req, now);
             }
             In::Shard(ToPipeline::BadRequest { conn, header, err }) => {
                 self.stats.packets_received += 1;
-                self.engine.handle_bad_request(conn, header, err);
+                self.engine_mut().handle_bad_request(conn, header, err);
             }
             In::Shard(ToPipeline::Touch {
                 sessions,
@@ -245,7 +363,7 @@ impl Pipeline {
                         c.sent += n;
                     }
                 }
-                self.engine.handle_touch(&sessions, now);
+                self.engine_mut().handle_touch(&sessions, now);
                 for (conn, n) in reads {
                     self.stats.packets_received += n;
                     self.stats.shard_requests[shard_of(conn)] += n;
@@ -258,7 +376,7 @@ impl Pipeline {
             }
             In::Shard(ToPipeline::Disconnect { conn }) => {
                 self.forget_conn(conn);
-                self.engine.handle_disconnect(conn);
+                self.engine_mut().handle_disconnect(conn);
             }
             In::Shard(ToPipeline::FourLetterWord { conn, remote, cmd }) => {
                 let msg = if !words::is_allowed(cmd, &self.config.four_letter_whitelist) {
@@ -298,13 +416,23 @@ impl Pipeline {
         asking: Option<std::net::SocketAddr>,
     ) -> Snapshot {
         let src = collect::Sources {
-            engine: &self.engine,
+            engine: self.engine(),
             conns: &self.conns,
             stats: &self.stats,
             watches: &self.watches,
             started: self.started,
         };
         let mut snap = collect::collect(&src, need, asking);
+        if let Core::Replica(r) = &self.core {
+            use ringkeeper_engine::replica::Role;
+            snap.mode = match r.role() {
+                Role::Leading => "leader",
+                Role::Following => "follower",
+                Role::Observing => "observer",
+                Role::Looking => "looking",
+            }
+            .into();
+        }
         snap.trace_mask = self.board.trace_mask();
         match reset {
             Reset::Nothing => {}
@@ -314,14 +442,41 @@ impl Pipeline {
         snap
     }
 
-    /// Appends what the engine prepared and makes it durable in one batch. A storage error
-    /// is fatal: nothing more may be acknowledged. Messages that arrive while the sync is
-    /// awaited wait in the merge channel and form the next batch.
+    /// Makes the batch's writes durable: a standalone server's txns, an ensemble member's
+    /// Raft writes. A storage error is fatal: nothing more may be acknowledged. Messages that
+    /// arrive while the sync is awaited wait in the merge channel and form the next batch.
     async fn persist(&mut self) {
+        let Core::Replica(r) = &mut self.core else {
+            return self.persist_standalone().await;
+        };
+        let started = Instant::now();
+        let tasks = match r.persist().await {
+            Ok(n) => n,
+            Err(e) => storage_failed(&e),
+        };
+        let log_size = r.log_size();
+        let mut last = None;
+        while let Some(txn) = r.poll_applied_txn() {
+            last = Some(txn.zxid);
+            self.committed.push_back(txn);
+        }
+        if last.is_some() {
+            self.last_committed = last;
+        }
+        if tasks > 0 {
+            self.record_sync(started, tasks, log_size);
+        }
+    }
+
+    /// Appends what the engine prepared and makes it durable in one batch.
+    async fn persist_standalone(&mut self) {
+        let Core::Standalone { engine, persist } = &mut self.core else {
+            unreachable!("called for a standalone server only");
+        };
         let mut count = 0u64;
         let mut last = None;
-        while let Some(txn) = self.engine.poll_txn() {
-            if let Err(e) = self.persist.append(&txn).await {
+        while let Some(txn) = engine.poll_txn() {
+            if let Err(e) = persist.append(&txn).await {
                 storage_failed(&e);
             }
             count += 1;
@@ -332,10 +487,20 @@ impl Pipeline {
             return;
         }
         let started = Instant::now();
-        match self.persist.commit().await {
-            Ok(zxid) => self.engine.handle_persisted(zxid),
+        match persist.commit().await {
+            Ok(zxid) => engine.handle_persisted(zxid),
             Err(e) => storage_failed(&e),
         }
+        persist.maybe_start_snapshot(engine);
+        self.last_committed = last;
+        self.stats.snap_count = persist.snapshots_taken;
+        let log_size = persist.log_size();
+        self.record_sync(started, count, log_size);
+    }
+
+    /// One group commit's figures: its sync time and how many records it carried (txns;
+    /// Raft writes for an ensemble member).
+    fn record_sync(&mut self, started: Instant, count: u64, log_size: u64) {
         let us = started.elapsed().as_micros() as u64;
         self.stats.fsync.record(us);
         self.stats.fsync_hist.record(us);
@@ -348,14 +513,10 @@ impl Pipeline {
             self.stats.fsync_threshold_exceeded += 1;
             tracing::warn!(
                 "fsync-ing the write ahead log took {}ms which will adversely effect operation \
-                 latency. File size is {} bytes. See the ZooKeeper troubleshooting guide",
+                 latency. File size is {log_size} bytes. See the ZooKeeper troubleshooting guide",
                 us / 1000,
-                self.persist.log_size()
             );
         }
-        self.persist.maybe_start_snapshot(&self.engine);
-        self.last_committed = last;
-        self.stats.snap_count = self.persist.snapshots_taken;
     }
 
     fn queue(&mut self, shard: usize, item: Item) {
@@ -384,7 +545,7 @@ impl Pipeline {
     /// Moves released outputs to their shards' queues and keeps per-connection counters.
     fn route(&mut self) {
         let now = crate::clock::wall_ms();
-        while let Some(o) = self.engine.poll_output() {
+        while let Some(o) = self.poll_output() {
             let Some(conn) = crate::msg::output_conn(&o) else {
                 if let Output::TxnApplied { zxid } = o {
                     self.queue_txn(zxid);

@@ -3,12 +3,11 @@
 use crate::config::ServerConfig;
 use crate::limits::{Limits, CHANNEL_CAPACITY};
 use crate::msg::{ToPipeline, ToShard};
-use crate::persist::Persist;
 use crate::tls::TlsContext;
 use crate::{pipeline, shard};
 use glommio::channels::shared_channel;
 use glommio::{LocalExecutorBuilder, Placement};
-use ringkeeper_engine::{Engine, EngineConfig};
+use ringkeeper_engine::EngineConfig;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,8 +37,7 @@ pub fn engine_config(c: &ServerConfig) -> EngineConfig {
 pub fn run(
     config: ServerConfig,
     limits: Limits,
-    engine: Engine,
-    persist: Persist,
+    start: pipeline::Start,
     tls: Option<Arc<TlsContext>>,
 ) -> Result<(), String> {
     let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
@@ -77,6 +75,7 @@ pub fn run(
     let mut to_shard_tx = Vec::new();
     let mut handles = Vec::new();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let engine = start.engine();
     let released_zxid = Arc::new(std::sync::atomic::AtomicI64::new(engine.last_zxid()));
     let watches: Vec<crate::watches::ShardWatches> =
         (0..shards).map(|_| Default::default()).collect();
@@ -117,8 +116,7 @@ pub fn run(
     }
     let setup = pipeline::PipelineSetup {
         config: config.clone(),
-        engine,
-        persist,
+        start,
         from_shards: to_pipeline_rx,
         to_shards: to_shard_tx,
         limits: limits.clone(),

@@ -23,6 +23,7 @@ use raft::eraftpb::{Entry, EntryType, Message};
 use raft::storage::MemStorage;
 use raft::{RawNode, StateRole};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Static facts about one member.
 #[derive(Clone, Debug)]
@@ -80,7 +81,21 @@ pub struct Member {
     rebuilds: u64,
     /// Outputs of connections dropped by a rebuild (their Close), ahead of the engine's.
     dropped: VecDeque<Output>,
+    /// Committed txns applied here, for a caller that keeps replicas of the tree (the
+    /// server's connection shards); `None` unless asked for with `keep_applied_txns`.
+    applied_txns: Option<VecDeque<Arc<Txn>>>,
     now: Now,
+}
+
+/// What the leader knows of one other member's log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerProgress {
+    pub id: u64,
+    pub observer: bool,
+    /// The highest index known to be in its log.
+    pub matched: u64,
+    /// Heard from within the last election timeout.
+    pub active: bool,
 }
 
 impl Member {
@@ -131,6 +146,7 @@ impl Member {
             syncs: std::collections::BTreeMap::new(),
             answered_at_last_tick: 0,
             dropped: VecDeque::new(),
+            applied_txns: None,
             rebuilds: 0,
             now,
         };
@@ -155,6 +171,50 @@ impl Member {
 
     pub fn term(&self) -> u64 {
         self.node.raft.term
+    }
+
+    /// The leader this member knows of.
+    pub fn leader_id(&self) -> Option<u64> {
+        let id = self.node.raft.leader_id;
+        (id != raft::INVALID_ID).then_some(id)
+    }
+
+    /// Raft's commit index as known here.
+    pub fn committed_index(&self) -> u64 {
+        self.node.raft.raft_log.committed
+    }
+
+    /// Leader only: every other member's replication progress.
+    pub fn peer_progress(&self) -> Vec<PeerProgress> {
+        if self.node.raft.state != StateRole::Leader {
+            return Vec::new();
+        }
+        let mut out: Vec<PeerProgress> = self
+            .node
+            .raft
+            .prs()
+            .iter()
+            .filter(|(id, _)| **id != self.config.id)
+            .map(|(id, pr)| PeerProgress {
+                id: *id,
+                observer: self.config.observers.contains(id),
+                matched: pr.matched,
+                active: pr.recent_active,
+            })
+            .collect();
+        out.sort_by_key(|p| p.id);
+        out
+    }
+
+    /// From now on, keep every committed txn applied here for `poll_applied_txn`. Asked for
+    /// right after `new`: the txns recovered by `new` are not kept.
+    pub fn keep_applied_txns(&mut self) {
+        self.applied_txns.get_or_insert_with(VecDeque::new);
+    }
+
+    /// The next committed txn applied here, in zxid order (see `keep_applied_txns`).
+    pub fn poll_applied_txn(&mut self) -> Option<Arc<Txn>> {
+        self.applied_txns.as_mut()?.pop_front()
     }
 
     /// Raft index of the last entry applied here.
@@ -236,6 +296,20 @@ impl Member {
             PeerMessage::Forward(_) | PeerMessage::Touch(_) => {}
         }
         self.fix_election_timeout();
+        self.drive();
+    }
+
+    /// The transport saw `peer`'s link close (its process died, or the network failed).
+    /// When `peer` is the leader, stop honouring its lease: this voter grants votes at once
+    /// and campaigns after what is left of a randomised timeout, in [0, election_tick)
+    /// ticks instead of [election_tick, 2 * election_tick). ZooKeeper's followers likewise
+    /// start an election when the leader's socket closes.
+    pub fn peer_unreachable(&mut self, peer: u64) {
+        let raft = &mut self.node.raft;
+        if raft.state == StateRole::Leader || raft.leader_id != peer {
+            return;
+        }
+        raft.election_elapsed = raft.election_elapsed.max(self.config.election_tick);
         self.drive();
     }
 
@@ -501,7 +575,7 @@ impl Member {
             }
             let txns = decode_batch(&e.data)
                 .unwrap_or_else(|err| panic!("committed entry {} does not decode: {err}", e.index));
-            for txn in &txns {
+            for txn in txns {
                 assert!(
                     txn.zxid > self.applied_zxid,
                     "member {}: zxid {:#x} applied after {:#x} (entry {})",
@@ -516,7 +590,10 @@ impl Member {
                     // replies and notifications.
                     self.engine.handle_persisted(txn.zxid);
                 } else {
-                    self.engine.apply_committed(txn, self.now);
+                    self.engine.apply_committed(&txn, self.now);
+                }
+                if let Some(kept) = &mut self.applied_txns {
+                    kept.push_back(Arc::new(txn));
                 }
             }
         }

@@ -22,7 +22,7 @@ pub mod zxid;
 
 pub use batch::{decode_batch, encode_batch};
 pub use durable::{DurableState, PersistTask};
-pub use member::{Member, MemberConfig, Role};
+pub use member::{Member, MemberConfig, PeerProgress, Role};
 pub use raft::eraftpb::Message;
 
 use crate::Forwarded;

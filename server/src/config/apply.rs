@@ -461,6 +461,9 @@ pub(super) fn ringkeeper_int(ctx: &mut Ctx<'_>, d: &mut Draft, s: &Setting<'_>) 
     match s.key {
         "ringkeeper.pipelineCore" => c.pipeline_core = Some(ctx.int(s.p, s.value)?),
         "ringkeeper.spinBeforeParkUs" => c.spin_before_park_us = ctx.int(s.p, s.value)?,
+        "ringkeeper.raftTickMs" => c.raft_tick_ms = ctx.int(s.p, s.value)?,
+        "ringkeeper.electionTicks" => c.election_ticks = ctx.int(s.p, s.value)?,
+        "ringkeeper.heartbeatTicks" => c.heartbeat_ticks = ctx.int(s.p, s.value)?,
         "ringkeeper.maxQueuedReplyBytes" => c.max_queued_reply_bytes = ctx.int(s.p, s.value)?,
         "ringkeeper.maxUnsentBytes" => c.max_unsent_bytes = ctx.int(s.p, s.value)?,
         "ringkeeper.maxReplyBytes" => c.max_reply_bytes = ctx.int(s.p, s.value)?,

@@ -151,6 +151,13 @@ fn finish(ctx: &mut Ctx<'_>, d: Draft) -> Result<ServerConfig, ConfigError> {
     quorum::set_servers(ctx, &mut c, servers)?;
     quorum::read_myid(ctx, &mut c)?;
     quorum::settle_role(ctx, &mut c, d.peer_type_set)?;
+    if c.raft_tick_ms == 0 || c.heartbeat_ticks == 0 || c.election_ticks <= c.heartbeat_ticks {
+        return Err(ctx.invalid(format!(
+            "ringkeeper.raftTickMs ({}) and ringkeeper.heartbeatTicks ({}) must be at least 1, \
+             and ringkeeper.electionTicks ({}) larger than ringkeeper.heartbeatTicks",
+            c.raft_tick_ms, c.heartbeat_ticks, c.election_ticks
+        )));
+    }
 
     if c.client_port.is_none() {
         ctx.warn_file("clientPort is not set: no client listener");

@@ -101,6 +101,16 @@ pub struct ServerConfig {
     /// Spinning trades idle CPU for wake-up latency (measured here: setData p50 from 350 to
     /// 220 us, getData from 85 to 56 us); 0 turns it off.
     pub spin_before_park_us: u64,
+    /// `ringkeeper.raftTickMs`: the ensemble's Raft clock. Elections and heartbeats are
+    /// counted in these ticks, not in tickTime: ZooKeeper notices a dead leader when its
+    /// socket closes, Raft when heartbeats stop, and tickTime (2000 ms) would make that
+    /// seconds.
+    pub raft_tick_ms: u64,
+    /// `ringkeeper.electionTicks`: Raft ticks without a leader before a voter campaigns (a
+    /// random point in [n, 2n) each term).
+    pub election_ticks: usize,
+    /// `ringkeeper.heartbeatTicks`: Raft ticks between the leader's heartbeats.
+    pub heartbeat_ticks: usize,
     /// `ringkeeper.walDirectIo` (default true): write the log through glommio DMA files
     /// (O_DIRECT, io_uring fdatasync, awaited); false writes it with buffered pwrite and
     /// fdatasync from the pipeline thread (measured faster on a 2-core VM, see README).
@@ -182,6 +192,9 @@ impl ServerConfig {
             shards: default_shards(),
             pipeline_core: None,
             spin_before_park_us: DEFAULT_SPIN_BEFORE_PARK_US,
+            raft_tick_ms: 20,
+            election_ticks: 10,
+            heartbeat_ticks: 2,
             wal_direct_io: true,
             max_queued_reply_bytes: crate::limits::DEFAULT_MAX_QUEUED_REPLY_BYTES,
             max_unsent_bytes: crate::limits::DEFAULT_MAX_UNSENT_BYTES,
