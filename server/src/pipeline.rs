@@ -159,7 +159,7 @@ pub async fn run(setup: PipelineSetup) {
                 }
             })
             .detach();
-            let raft_tick = Duration::from_millis(p.raft_tick_ms);
+            let raft_tick = Duration::from_millis(p.timing.raft_tick_ms);
             let tick_tx = merge_tx.clone();
             glommio::spawn_local(async move {
                 loop {
@@ -170,7 +170,7 @@ pub async fn run(setup: PipelineSetup) {
                 }
             })
             .detach();
-            Core::Replica(Box::new(Replica::new(p.member, p.store, links)))
+            Core::Replica(Box::new(Replica::new(p.member, p.store, links, &p.timing)))
         }
     };
     let mut shards = Vec::new();
@@ -306,6 +306,13 @@ impl Pipeline {
                 req,
                 ids,
             }) => {
+                if let Core::Replica(r) = &self.core {
+                    if !r.accepts_clients() {
+                        // "ZooKeeperServer not running": closed without an answer.
+                        self.queue(shard_of(conn), Item::Out(Output::Close { conn }));
+                        return;
+                    }
+                }
                 let limit = self.limits.max_client_cnxns as usize;
                 let same_ip = self
                     .conns
@@ -425,7 +432,9 @@ impl Pipeline {
         let mut snap = collect::collect(&src, need, asking);
         if let Core::Replica(r) = &self.core {
             use ringkeeper_engine::replica::Role;
+            snap.read_only = r.engine().is_read_only();
             snap.mode = match r.role() {
+                _ if snap.read_only => "read-only",
                 Role::Leading => "leader",
                 Role::Following => "follower",
                 Role::Observing => "observer",

@@ -14,6 +14,7 @@
 
 mod forward;
 mod read;
+mod read_only;
 mod watch_ops;
 mod write;
 
@@ -99,6 +100,8 @@ pub struct Engine {
     last_now: Now,
     /// A follower or Observer: writes go to the leader (see `forward.rs`).
     forwarding: bool,
+    /// Out of quorum, serving read-only clients (see `read_only.rs`).
+    read_only: bool,
     forward_out: VecDeque<forward::Forwarded>,
     /// Per session: forwarded writes not yet applied here, and what waits behind them.
     waiting: HashMap<i64, VecDeque<forward::Queued>>,
@@ -151,6 +154,7 @@ impl Engine {
             txns: VecDeque::new(),
             outputs: VecDeque::new(),
             forwarding: false,
+            read_only: false,
             forward_out: VecDeque::new(),
             waiting: HashMap::new(),
             connecting: HashMap::new(),
@@ -360,6 +364,10 @@ impl Engine {
             id: remote_ip.to_string(),
         }];
         ids.extend(transport_ids);
+        if self.read_only {
+            self.connect_read_only(conn, ids, req, timeout_ms);
+            return;
+        }
         let read_only = req.read_only.map(|_| false);
         if req.session_id == 0 {
             let session_id = self.sessions.next_id();
@@ -479,6 +487,10 @@ impl Engine {
         };
         let session_id = state.session_id;
         let xid = header.xid;
+        if self.read_only {
+            self.request_read_only(conn, session_id, header, req, now);
+            return;
+        }
         if !self.sessions.touch(session_id, now.elapsed_ms) {
             let zxid = self.last_zxid;
             self.reply(conn, xid, zxid, ErrorCode::SessionExpired, Response::Empty);

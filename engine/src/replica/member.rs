@@ -161,9 +161,13 @@ impl Member {
     }
 
     pub fn role(&self) -> Role {
-        match self.node.raft.state {
+        let raft = &self.node.raft;
+        match raft.state {
             StateRole::Leader => Role::Leading,
-            _ if self.node.raft.leader_id == raft::INVALID_ID => Role::Looking,
+            _ if raft.leader_id == raft::INVALID_ID => Role::Looking,
+            // An Observer never campaigns, so it keeps its leader id however long the
+            // leader is silent: silence for two election timeouts means none is reachable.
+            _ if raft.election_elapsed >= 2 * self.config.election_tick => Role::Looking,
             _ if self.config.observers.contains(&self.config.id) => Role::Observing,
             _ => Role::Following,
         }

@@ -214,6 +214,7 @@ pub(super) fn flag(ctx: &mut Ctx<'_>, d: &mut Draft, s: &Setting<'_>) -> Res {
         "DigestAuthenticationProvider.enabled" => &mut c.digest_enabled,
         "multiAddress.enabled" => &mut c.multi_address_enabled,
         "ringkeeper.walDirectIo" => &mut c.wal_direct_io,
+        "readonlymode.enabled" => &mut c.read_only_mode,
         other => unreachable!("{other} is not a boolean key of the table"),
     };
     *field = b;

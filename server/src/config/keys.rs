@@ -159,7 +159,7 @@ pub(super) static KEYS: &[Key] = &[
     ignore("quorumCnxnTimeoutMs", "not needed"),
     ignore("tcpKeepAlive", "not needed"),
     ignore("clientTcpKeepAlive", "not needed"),
-    ignore("readonlymode.enabled", "read-only mode is not supported"),
+    set("readonlymode.enabled", apply::flag),
     ignore(
         "DigestAuthenticationProvider.digestAlg",
         "digest uses SHA1 as in ZooKeeper's default",

@@ -106,6 +106,9 @@ pub struct ServerConfig {
     /// socket closes, Raft when heartbeats stop, and tickTime (2000 ms) would make that
     /// seconds.
     pub raft_tick_ms: u64,
+    /// `readonlymode.enabled` (a Java system property for ZooKeeper, a zoo.cfg key here): an
+    /// ensemble member out of quorum serves clients that ask for read-only mode.
+    pub read_only_mode: bool,
     /// `ringkeeper.electionTicks`: Raft ticks without a leader before a voter campaigns (a
     /// random point in [n, 2n) each term).
     pub election_ticks: usize,
@@ -193,6 +196,7 @@ impl ServerConfig {
             pipeline_core: None,
             spin_before_park_us: DEFAULT_SPIN_BEFORE_PARK_US,
             raft_tick_ms: 20,
+            read_only_mode: false,
             election_ticks: 10,
             heartbeat_ticks: 2,
             wal_direct_io: true,

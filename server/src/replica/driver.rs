@@ -20,6 +20,20 @@ pub struct Replica {
     links: Links,
     /// Bytes of Raft entries this member proposed: last, min, max (-1 before the first).
     proposal_sizes: (i64, i64, i64),
+    serving: Serving,
+}
+
+/// Whether this member serves clients. One that has known no leader for an election
+/// timeout (`Role::Looking`) drops its connections and refuses new ones, as a ZooKeeper server
+/// that leaves the broadcast phase does, so clients move to a server in the quorum; with
+/// read-only mode on it then serves the clients that ask for it.
+struct Serving {
+    on: bool,
+    looking_ticks: u64,
+    /// Ticks of looking before connections are dropped.
+    stop_after: u64,
+    /// Ticks of looking before read-only mode starts; None: read-only mode is off.
+    read_only_after: Option<u64>,
 }
 
 /// Counters for the status commands.
@@ -35,13 +49,67 @@ pub struct ReplicaFigures {
 }
 
 impl Replica {
-    pub fn new(mut member: Member, store: RaftStore, links: Links) -> Replica {
+    pub fn new(
+        mut member: Member,
+        store: RaftStore,
+        links: Links,
+        timing: &super::setup::Timing,
+    ) -> Replica {
         member.keep_applied_txns();
+        let ticks = |ms: u64| ms.div_ceil(timing.raft_tick_ms.max(1));
         Replica {
             member,
             store,
             links,
             proposal_sizes: (-1, -1, -1),
+            serving: Serving {
+                on: true,
+                looking_ticks: 0,
+                stop_after: timing.election_ticks as u64,
+                // ZooKeeper starts its read-only server max(2000, tickTime) ms after
+                // losing the quorum.
+                read_only_after: timing
+                    .read_only
+                    .then(|| ticks(timing.tick_time_ms.max(2000))),
+            },
+        }
+    }
+
+    /// Whether a new client connection may be served (read-only mode decides for itself
+    /// which clients it takes).
+    pub fn accepts_clients(&self) -> bool {
+        self.serving.on || self.member.engine().is_read_only()
+    }
+
+    /// Starts or stops serving clients as the member finds or loses its leader.
+    fn check_serving(&mut self) {
+        let s = &mut self.serving;
+        if self.member.role() != Role::Looking {
+            s.looking_ticks = 0;
+            if !s.on {
+                s.on = true;
+                let engine = self.member.engine_mut();
+                if engine.is_read_only() {
+                    // Read-only sessions are local: their clients must find the quorum.
+                    engine.set_read_only(false);
+                    engine.close_all_conns();
+                }
+                tracing::info!(role = ?self.member.role(), "serving clients again");
+            }
+            return;
+        }
+        s.looking_ticks += 1;
+        if s.on && s.looking_ticks >= s.stop_after {
+            s.on = false;
+            tracing::warn!("no leader: closing client connections until a quorum forms");
+            self.member.engine_mut().close_all_conns();
+        }
+        if !s.on
+            && s.read_only_after.is_some_and(|t| s.looking_ticks >= t)
+            && !self.member.engine().is_read_only()
+        {
+            tracing::info!("no quorum: serving read-only clients");
+            self.member.engine_mut().set_read_only(true);
         }
     }
 
@@ -61,6 +129,7 @@ impl Replica {
 
     pub fn tick(&mut self, now: Now) {
         self.member.tick(now);
+        self.check_serving();
     }
 
     pub fn step(&mut self, env: Envelope) {

@@ -16,7 +16,16 @@ pub struct Prepared {
     pub listen: SocketAddr,
     /// Every other member's quorumPort, to dial.
     pub peers: Vec<(u64, SocketAddr)>,
+    pub timing: Timing,
+}
+
+/// The member's clock and when it stops serving.
+pub struct Timing {
     pub raft_tick_ms: u64,
+    pub election_ticks: usize,
+    pub tick_time_ms: u64,
+    /// `readonlymode.enabled`.
+    pub read_only: bool,
 }
 
 fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
@@ -106,7 +115,12 @@ pub fn prepare(
         my_id,
         listen,
         peers,
-        raft_tick_ms: config.raft_tick_ms,
+        timing: Timing {
+            raft_tick_ms: config.raft_tick_ms,
+            election_ticks: config.election_ticks,
+            tick_time_ms: config.tick_time_ms as u64,
+            read_only: config.read_only_mode,
+        },
     })
 }
 
