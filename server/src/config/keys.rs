@@ -115,11 +115,11 @@ pub(super) static KEYS: &[Key] = &[
     ),
     ignore(
         "sslQuorum",
-        "quorum TLS needs an ensemble, which Ringkeeper does not run yet",
+        "quorum links are plain TCP: quorum TLS is not supported",
     ),
     ignore(
         "sslQuorumReloadCertFiles",
-        "quorum TLS needs an ensemble, which Ringkeeper does not run yet",
+        "quorum links are plain TCP: quorum TLS is not supported",
     ),
     ignore(
         "observerMasterPort",
