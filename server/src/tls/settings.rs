@@ -122,7 +122,7 @@ pub fn parse(
     for (k, _) in keys.iter() {
         if k.starts_with("ssl.quorum.") {
             warnings.push(format!(
-                "{k}: accepted but not applied: quorum TLS needs an ensemble, which Ringkeeper does not run yet"
+                "{k}: accepted but not applied: quorum links are plain TCP (quorum TLS is not supported)"
             ));
         } else if let Some((_, why)) = NOTED.iter().find(|(n, _)| n == k) {
             warnings.push(format!("{k}: accepted; {why}"));
