@@ -229,6 +229,10 @@ pub async fn run(setup: PipelineSetup) {
         }
         if let Core::Replica(r) = &mut p.core {
             r.flush();
+            // What the batch committed is on a quorum already: release it before this
+            // member's own sync, not after.
+            p.route();
+            p.flush().await;
         }
         p.persist().await;
         p.route();
@@ -464,14 +468,6 @@ impl Pipeline {
             Err(e) => storage_failed(&e),
         };
         let log_size = r.log_size();
-        let mut last = None;
-        while let Some(txn) = r.poll_applied_txn() {
-            last = Some(txn.zxid);
-            self.committed.push_back(txn);
-        }
-        if last.is_some() {
-            self.last_committed = last;
-        }
         if tasks > 0 {
             self.record_sync(started, tasks, log_size);
         }
@@ -553,6 +549,13 @@ impl Pipeline {
 
     /// Moves released outputs to their shards' queues and keeps per-connection counters.
     fn route(&mut self) {
+        if let Core::Replica(r) = &mut self.core {
+            // The txns whose `TxnApplied` comes among the outputs.
+            while let Some(txn) = r.poll_applied_txn() {
+                self.last_committed = Some(txn.zxid);
+                self.committed.push_back(txn);
+            }
+        }
         let now = crate::clock::wall_ms();
         while let Some(o) = self.poll_output() {
             let Some(conn) = crate::msg::output_conn(&o) else {

@@ -177,6 +177,11 @@ impl Member {
         self.node.raft.term
     }
 
+    /// Raft's hard state as this member holds it (term, vote, commit).
+    pub fn hard_state(&self) -> raft::eraftpb::HardState {
+        self.node.raft.hard_state()
+    }
+
     /// The leader this member knows of.
     pub fn leader_id(&self) -> Option<u64> {
         let id = self.node.raft.leader_id;

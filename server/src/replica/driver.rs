@@ -20,6 +20,8 @@ pub struct Replica {
     links: Links,
     /// Bytes of Raft entries this member proposed: last, min, max (-1 before the first).
     proposal_sizes: (i64, i64, i64),
+    /// Term and vote of the last hard state logged.
+    durable_term_vote: (u64, u64),
     serving: Serving,
 }
 
@@ -56,12 +58,14 @@ impl Replica {
         timing: &super::setup::Timing,
     ) -> Replica {
         member.keep_applied_txns();
+        let hard_state = member.hard_state();
         let ticks = |ms: u64| ms.div_ceil(timing.raft_tick_ms.max(1));
         Replica {
             member,
             store,
             links,
             proposal_sizes: (-1, -1, -1),
+            durable_term_vote: (hard_state.term, hard_state.vote),
             serving: Serving {
                 on: true,
                 looking_ticks: 0,
@@ -142,17 +146,31 @@ impl Replica {
 
     /// Sends, makes durable, sends again, until the member has nothing more to write.
     /// A storage error is returned: nothing more may be acknowledged.
+    ///
+    /// A write that only moves the commit index is logged without a sync of its own (the
+    /// next sync carries it): Raft needs its term, vote and entries durable before it
+    /// answers, not its commit index, which a restarted member learns again from the
+    /// leader. Syncing it would cost every write a second fdatasync on every member.
     pub async fn persist(&mut self) -> Result<u64, String> {
         let mut tasks = 0;
         loop {
             self.send_messages();
             let mut last = None;
-            let mut writes = false;
+            let mut sync = false;
             while let Some(task) = self.member.poll_persist() {
+                let vote_or_term = task
+                    .hard_state
+                    .as_ref()
+                    .is_some_and(|hs| (hs.term, hs.vote) != self.durable_term_vote);
+                if vote_or_term || !task.entries.is_empty() {
+                    sync = true;
+                }
+                if let Some(hs) = &task.hard_state {
+                    self.durable_term_vote = (hs.term, hs.vote);
+                }
                 if task.hard_state.is_some() || !task.entries.is_empty() {
                     self.note_proposals(&task.entries);
                     self.store.append(&task).await?;
-                    writes = true;
                 }
                 last = Some(task.number);
                 tasks += 1;
@@ -160,7 +178,7 @@ impl Replica {
             let Some(number) = last else {
                 return Ok(tasks);
             };
-            if writes {
+            if sync {
                 self.store.commit().await?;
             }
             self.member.handle_persisted(number);
