@@ -432,6 +432,7 @@ impl Pipeline {
             stats: &self.stats,
             watches: &self.watches,
             started: self.started,
+            quorum: None,
         };
         let mut snap = collect::collect(&src, need, asking);
         if let Core::Replica(r) = &self.core {

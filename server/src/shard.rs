@@ -314,13 +314,17 @@ impl ShardState {
     }
 
     /// A four-letter word this shard answers without the pipeline (see
-    /// `status::words::answered_by_shard`): the whitelist's verdict, or the figures to render.
+    /// `status::words::answered_by_shard`): the whitelist's verdict, or the figures to render
+    /// (isro's serving and read-only state as of the pipeline's last tick).
     pub fn local_status(&self, cmd: &str) -> Result<Snapshot, String> {
         if !words::is_allowed(cmd, &self.board.config.four_letter_whitelist) {
             return Err(words::not_whitelisted(cmd));
         }
+        let published = self.board.published();
         Ok(Snapshot {
             trace_mask: self.board.trace_mask(),
+            running: published.running,
+            read_only: published.read_only,
             ..Snapshot::default()
         })
     }

@@ -197,7 +197,7 @@ def normaliser(peers, root):
                    "max_proposal_size", "version", "timestamp", "zxid", "established",
                    "last_zxid", "last_response_time", "last_latency", "remote_socket_address",
                    "session_id", "digests", "datadir_size", "logdir_size",
-                   "queued_packets_size"}
+                   "queued_packets_size"} | {k[len("zk_"):] for k in varying_mntr}
         port_names = {str(getattr(p, k)): f"<{k}.{p.sid}>" for p in peers
                       for k in ("client", "quorum", "election", "admin")}
 

@@ -4,6 +4,15 @@ use super::quorum::QuorumAddr;
 use super::ServerConfig;
 
 impl ServerConfig {
+    /// ZooKeeperServerConf's serverId: the myid in quorum mode, 0 standalone.
+    pub fn server_id(&self) -> u64 {
+        if self.is_distributed() {
+            self.my_id.unwrap_or(0)
+        } else {
+            0
+        }
+    }
+
     /// The key=value lines of the `conf` 4lw, in ZooKeeper's order (ZooKeeperServer.dumpConf,
     /// plus QuorumZooKeeperServer's in quorum mode). Directory sizes are passed in by the
     /// caller, which knows them. The quorum membership text is [`Self::membership`].
@@ -35,12 +44,7 @@ impl ServerConfig {
             ),
         ];
         let distributed = self.is_distributed();
-        let server_id = if distributed {
-            self.my_id.unwrap_or(0)
-        } else {
-            0
-        };
-        v.push(("serverId".into(), server_id.to_string()));
+        v.push(("serverId".into(), self.server_id().to_string()));
         if distributed {
             v.push(("initLimit".into(), self.init_limit.to_string()));
             v.push(("syncLimit".into(), self.sync_limit.to_string()));

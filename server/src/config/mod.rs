@@ -46,7 +46,7 @@ mod values;
 pub use error::ConfigError;
 pub use keys::suggest_key;
 pub use parse::parse;
-pub use quorum::{LearnerType, ServerLine};
+pub use quorum::{delimited_host, LearnerType, QuorumAddr, ServerLine};
 pub use server_config::*;
 
 use std::path::Path;

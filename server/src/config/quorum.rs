@@ -44,7 +44,8 @@ pub struct ServerLine {
     pub client: Option<(String, u16)>,
 }
 
-fn delimited_host(host: &str) -> String {
+/// QuorumServer.delimitedHostString: an IPv6 host in brackets.
+pub fn delimited_host(host: &str) -> String {
     if host.contains(':') {
         format!("[{host}]")
     } else {

@@ -2,6 +2,7 @@
 //! every shard's watches. Only what the command needs ([`Need`]) beyond the scalar figures
 //! is collected, and nothing here reads the disk or /proc.
 
+use super::quorum::{self, QuorumStatus};
 use super::snapshot::{round4, ConnStat, Need, ShardLoad, Snapshot, Summary};
 use crate::stats::{ConnStats, Latency, ServerStats};
 use crate::watches::ShardWatches;
@@ -18,6 +19,8 @@ pub struct Sources<'a> {
     pub stats: &'a ServerStats,
     pub watches: &'a [ShardWatches],
     pub started: Instant,
+    /// This server's place in its ensemble; None standalone.
+    pub quorum: Option<&'a QuorumStatus>,
 }
 
 /// FinalRequestProcessor's `lastOp` names.
@@ -120,7 +123,7 @@ pub fn collect(src: &Sources, need: Need, asking: Option<SocketAddr>) -> Snapsho
         snap.total_watches = crate::watches::count(src.watches) as u64;
     }
     let st = src.stats;
-    Snapshot {
+    let mut snap = Snapshot {
         zxid: engine.last_zxid(),
         node_count: tree.node_count() as u64,
         latency_min_ms: st.latency.min_ms() as i64,
@@ -168,7 +171,11 @@ pub fn collect(src: &Sources, need: Need, asking: Option<SocketAddr>) -> Snapsho
             })
             .collect(),
         ..snap
+    };
+    if let Some(q) = src.quorum {
+        quorum::apply(q, &mut snap);
     }
+    snap
 }
 
 fn conn_stat(c: &ConnStats, session_id: i64, engine: &Engine) -> ConnStat {

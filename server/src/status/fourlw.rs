@@ -176,7 +176,8 @@ pub fn render(cmd: &str, ctx: &Snapshot) -> String {
             for (k, v) in &ctx.conf_lines {
                 let _ = writeln!(s, "{k}={v}");
             }
-            if let Some(m) = &ctx.conf_membership {
+            // ReadOnlyZooKeeperServer prints the quorum lines but no membership.
+            if let Some(m) = ctx.conf_membership.as_ref().filter(|_| !ctx.read_only) {
                 s.push_str("membership: \n");
                 s.push_str(m);
             }

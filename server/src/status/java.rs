@@ -85,3 +85,27 @@ pub fn java_socket_addr(a: &SocketAddr) -> String {
         }
     }
 }
+
+/// String.hashCode.
+pub fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+/// The order in which a ConcurrentHashMap filled with `keys` (in this order, nothing removed)
+/// lists them: by bin (the spread hash masked to the table size the map grew to), keys sharing
+/// a bin in insertion order. ZooKeeper's metrics registry lists gauges and summary sets so.
+pub fn hash_map_order(keys: Vec<String>) -> Vec<String> {
+    // The table starts at 16 bins and doubles once it holds 3/4 of its size.
+    let mut bins = 16usize;
+    while keys.len() * 4 >= bins * 3 {
+        bins *= 2;
+    }
+    let bin = |k: &str| {
+        let h = java_string_hash(k);
+        ((h ^ ((h as u32) >> 16) as i32) & 0x7fff_ffff) as usize & (bins - 1)
+    };
+    let mut keyed: Vec<(usize, String)> = keys.into_iter().map(|k| (bin(&k), k)).collect();
+    keyed.sort_by_key(|(b, _)| *b);
+    keyed.into_iter().map(|(_, k)| k).collect()
+}

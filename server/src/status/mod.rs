@@ -14,6 +14,9 @@ pub mod http;
 pub mod java;
 pub mod monitor;
 pub mod prometheus;
+pub mod quorum;
+#[cfg(test)]
+mod quorum_tests;
 pub mod settings;
 pub mod snapshot;
 pub mod words;

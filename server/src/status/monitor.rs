@@ -1,9 +1,13 @@
 //! mntr's figures, in ZooKeeper 3.8's order: one list of (name, value) that the `mntr`
 //! four-letter word, the AdminServer's `monitor` and /metrics all read.
 
+use super::quorum::{learner_summary_keys, observer_master_id};
 use super::snapshot::{MetricValue, Snapshot, Summary};
 
-/// Gauges in the order ZooKeeper 3.8 prints them (its ConcurrentHashMap iteration order).
+/// Gauges in the order ZooKeeper 3.8 prints them standalone (its ConcurrentHashMap
+/// iteration order); the order printed is [`MNTR_GAUGE_ORDER`]'s, which tests check against
+/// this one.
+#[cfg(test)]
 pub const MNTR_GAUGES: &[&str] = &[
     "ephemerals_count",
     "num_alive_connections",
@@ -29,6 +33,46 @@ pub const MNTR_GAUGES: &[&str] = &[
     "outstanding_tls_handshake",
     "min_client_response_size",
     "non_mtls_local_conn_count",
+];
+
+/// Every gauge in the order ZooKeeper 3.8 prints them in quorum mode: the standard ones with
+/// the quorum ones at their bins of the registry's 64-bin map (captured from a leader; a
+/// server prints those it has, see `quorum`).
+pub const MNTR_GAUGE_ORDER: &[&str] = &[
+    "ephemerals_count",
+    "num_alive_connections",
+    "avg_latency",
+    "min_proposal_size",
+    "outstanding_requests",
+    "znode_count",
+    "global_sessions",
+    "non_mtls_remote_conn_count",
+    "last_client_response_size",
+    "packets_sent",
+    "packets_received",
+    "max_proposal_size",
+    "max_client_response_size",
+    "synced_followers",
+    "connection_drop_probability",
+    "watch_count",
+    "synced_non_voting_followers",
+    "synced_observers",
+    "auth_failed_count",
+    "min_latency",
+    "max_file_descriptor_count",
+    "approximate_data_size",
+    "open_file_descriptor_count",
+    "last_proposal_size",
+    "pending_syncs",
+    "leader_uptime",
+    "local_sessions",
+    "uptime",
+    "max_latency",
+    "outstanding_tls_handshake",
+    "learners",
+    "min_client_response_size",
+    "non_mtls_local_conn_count",
+    "quorum_size",
 ];
 
 /// Counters in ZooKeeper 3.8's mntr order.
@@ -154,51 +198,81 @@ pub const MNTR_PERCENTILE_SUMMARIES: &[&str] = &[
     "write_commitproc_time_ms",
 ];
 
+/// A standard gauge's value; None for a name that is not one.
+fn standard_gauge(ctx: &Snapshot, g: &str) -> Option<MetricValue> {
+    use MetricValue::{Double, Int};
+    let i = |v: u64| Int(v as i64);
+    Some(match g {
+        "ephemerals_count" => i(ctx.ephemerals_count),
+        "num_alive_connections" => i(ctx.alive_connections),
+        "avg_latency" => Double(ctx.latency_avg_ms),
+        "outstanding_requests" => i(ctx.outstanding),
+        "znode_count" => i(ctx.node_count),
+        "global_sessions" => i(ctx.global_sessions),
+        "non_mtls_remote_conn_count" => Int(ctx.non_mtls_remote_conn_count),
+        "last_client_response_size" => Int(ctx.last_client_response_size),
+        "packets_sent" => i(ctx.packets_sent),
+        "packets_received" => i(ctx.packets_received),
+        "max_client_response_size" => Int(ctx.max_client_response_size),
+        "connection_drop_probability" => Double(ctx.connection_drop_probability),
+        "watch_count" => i(ctx.total_watches),
+        "auth_failed_count" => Int(ctx.auth_failed_count),
+        "min_latency" => Int(ctx.latency_min_ms),
+        "max_file_descriptor_count" => Int(ctx.max_fds),
+        "approximate_data_size" => i(ctx.approximate_data_size),
+        "open_file_descriptor_count" => Int(ctx.open_fds),
+        "local_sessions" => i(ctx.local_sessions),
+        "uptime" => Int(ctx.uptime_ms),
+        "max_latency" => Int(ctx.latency_max_ms),
+        "outstanding_tls_handshake" => Int(ctx.outstanding_tls_handshake),
+        "min_client_response_size" => Int(ctx.min_client_response_size),
+        "non_mtls_local_conn_count" => Int(ctx.non_mtls_local_conn_count),
+        _ => return None,
+    })
+}
+
+/// The metrics registry's gauges (names without `zk_`) in ZooKeeper 3.8's order, then
+/// Ringkeeper's own. Out of quorum ZooKeeper has no server, hence none of its gauges.
+pub fn gauge_values(ctx: &Snapshot) -> Vec<(String, MetricValue)> {
+    let mut v: Vec<(String, MetricValue)> = Vec::with_capacity(MNTR_GAUGE_ORDER.len());
+    if ctx.running {
+        let mut order = MNTR_GAUGE_ORDER.to_vec();
+        if ctx.read_only {
+            // A read-only server had a role before (or will): see `quorum` on why these two
+            // swap.
+            order.swap(1, 2);
+        }
+        for g in order {
+            let m = standard_gauge(ctx, g).or_else(|| {
+                ctx.quorum_gauges
+                    .iter()
+                    .find(|(k, _)| *k == g)
+                    .map(|(_, m)| m.clone())
+            });
+            if let Some(m) = m {
+                v.push((g.to_string(), m));
+            }
+        }
+    }
+    v.extend(ctx.extra.iter().cloned());
+    v
+}
+
 /// mntr's (name without `zk_`, value) pairs in ZooKeeper 3.8's order. Summaries come out
 /// as their avg/min/max/cnt/sum (and p50..p999) entries.
 pub fn monitor_values(ctx: &Snapshot) -> Vec<(String, MetricValue)> {
     use MetricValue::{Double, Int, Text};
     let mut v: Vec<(String, MetricValue)> = Vec::with_capacity(600);
-    let mut out = |k: &str, m: MetricValue| v.push((k.to_string(), m));
-    out("version", Text(ctx.version.clone()));
-    out("server_state", Text(ctx.mode.clone()));
+    v.push(("version".into(), Text(ctx.version.clone())));
+    v.push(("server_state".into(), Text(ctx.mode.clone())));
     if let Some(ps) = &ctx.peer_state {
-        out("peer_state", Text(ps.clone()));
+        v.push(("peer_state".into(), Text(ps.clone())));
     }
-    let i = |v: u64| Int(v as i64);
-    for &g in MNTR_GAUGES {
-        let m = match g {
-            "ephemerals_count" => i(ctx.ephemerals_count),
-            "num_alive_connections" => i(ctx.alive_connections),
-            "avg_latency" => Double(ctx.latency_avg_ms),
-            "outstanding_requests" => i(ctx.outstanding),
-            "znode_count" => i(ctx.node_count),
-            "global_sessions" => i(ctx.global_sessions),
-            "non_mtls_remote_conn_count" => Int(ctx.non_mtls_remote_conn_count),
-            "last_client_response_size" => Int(ctx.last_client_response_size),
-            "packets_sent" => i(ctx.packets_sent),
-            "packets_received" => i(ctx.packets_received),
-            "max_client_response_size" => Int(ctx.max_client_response_size),
-            "connection_drop_probability" => Double(ctx.connection_drop_probability),
-            "watch_count" => i(ctx.total_watches),
-            "auth_failed_count" => Int(ctx.auth_failed_count),
-            "min_latency" => Int(ctx.latency_min_ms),
-            "max_file_descriptor_count" => Int(ctx.max_fds),
-            "approximate_data_size" => i(ctx.approximate_data_size),
-            "open_file_descriptor_count" => Int(ctx.open_fds),
-            "local_sessions" => i(ctx.local_sessions),
-            "uptime" => Int(ctx.uptime_ms),
-            "max_latency" => Int(ctx.latency_max_ms),
-            "outstanding_tls_handshake" => Int(ctx.outstanding_tls_handshake),
-            "min_client_response_size" => Int(ctx.min_client_response_size),
-            "non_mtls_local_conn_count" => Int(ctx.non_mtls_local_conn_count),
-            _ => Int(0),
-        };
-        out(g, m);
+    if let Some(id) = ctx.quorum.as_ref().and_then(observer_master_id) {
+        v.push(("observer_master_id".into(), Int(id)));
     }
-    for (k, m) in &ctx.extra {
-        out(k, m.clone());
-    }
+    v.extend(gauge_values(ctx));
+    let mut out = |k: &str, m: MetricValue| v.push((k.to_string(), m));
     for &c in MNTR_COUNTERS {
         out(c, Int(counter(ctx, c)));
     }
@@ -209,22 +283,39 @@ pub fn monitor_values(ctx: &Snapshot) -> Vec<(String, MetricValue)> {
         out(&format!("cnt_{name}"), Int(sm.count));
         out(&format!("sum_{name}"), Int(sm.sum));
     }
-    for &name in MNTR_BASIC_SUMMARIES {
-        basic(&mut out, name, &summary(ctx, name));
-    }
-    for &name in MNTR_PERCENTILE_SUMMARIES {
-        let sm = summary(ctx, name);
-        basic(&mut out, name, &sm);
+    fn percentiles(out: &mut dyn FnMut(&str, MetricValue), name: &str, sm: &Summary) {
+        basic(out, name, sm);
         out(&format!("p50_{name}"), Int(sm.p50));
         out(&format!("p95_{name}"), Int(sm.p95));
         out(&format!("p99_{name}"), Int(sm.p99));
         out(&format!("p999_{name}"), Int(sm.p999));
+    }
+    for &name in MNTR_BASIC_SUMMARIES {
+        basic(&mut out, name, &summary(ctx, name));
+    }
+    for &name in MNTR_PERCENTILE_SUMMARIES {
+        percentiles(&mut out, name, &summary(ctx, name));
+    }
+    // Summary sets, in their map's order: learner_handler_qp_size, read_per_namespace,
+    // write_per_namespace (basic), then learner_handler_qp_time_ms (with percentiles).
+    let learners = ctx
+        .quorum
+        .as_ref()
+        .map(learner_summary_keys)
+        .unwrap_or_default();
+    for sid in &learners {
+        let name = format!("{sid}_learner_handler_qp_size");
+        basic(&mut out, &name, &summary(ctx, &name));
     }
     for (ns, sm) in &ctx.read_per_namespace {
         basic(&mut out, &format!("{ns}_read_per_namespace"), sm);
     }
     for (ns, sm) in &ctx.write_per_namespace {
         basic(&mut out, &format!("{ns}_write_per_namespace"), sm);
+    }
+    for sid in &learners {
+        let name = format!("{sid}_learner_handler_qp_time_ms");
+        percentiles(&mut out, &name, &summary(ctx, &name));
     }
     v
 }
@@ -256,4 +347,46 @@ pub fn render_mntr(ctx: &Snapshot) -> String {
         s.push('\n');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::java::hash_map_order;
+    use crate::status::quorum::QUORUM_GAUGES;
+
+    #[test]
+    fn quorum_gauge_order_is_the_standard_order_plus_the_quorum_gauges() {
+        let standard: Vec<&str> = MNTR_GAUGE_ORDER
+            .iter()
+            .copied()
+            .filter(|g| !QUORUM_GAUGES.contains(g))
+            .collect();
+        assert_eq!(standard, MNTR_GAUGES);
+        assert_eq!(
+            MNTR_GAUGE_ORDER.len(),
+            MNTR_GAUGES.len() + QUORUM_GAUGES.len()
+        );
+        // The captured order is the registry map's: every gauge at its hash's bin (the one
+        // shared bin, num_alive_connections and avg_latency, in the order captured).
+        let names: Vec<String> = MNTR_GAUGE_ORDER.iter().map(|g| g.to_string()).collect();
+        assert_eq!(hash_map_order(names.clone()), names);
+        let standard: Vec<String> = MNTR_GAUGES.iter().map(|g| g.to_string()).collect();
+        assert_eq!(hash_map_order(standard.clone()), standard);
+    }
+
+    #[test]
+    fn no_gauges_out_of_quorum_but_ringkeepers_own() {
+        let mut snap = Snapshot {
+            running: false,
+            ..Snapshot::default()
+        };
+        snap.extra = vec![("ringkeeper_shards".into(), MetricValue::Int(2))];
+        assert_eq!(
+            gauge_values(&snap),
+            vec![("ringkeeper_shards".to_string(), MetricValue::Int(2))]
+        );
+        snap.running = true;
+        assert_eq!(gauge_values(&snap).len(), MNTR_GAUGES.len() + 1);
+    }
 }

@@ -65,12 +65,9 @@ fn sample(out: &mut String, name: &str, labels: &str, v: f64) {
 /// The text for `snap` (with its host figures filled in) and the process figures.
 pub fn render(snap: &Snapshot, process: &[(&str, &str, f64)]) -> String {
     let mut out = String::with_capacity(32 * 1024);
-    // Gauges: mntr's, under their own names (the text ones, version and state, are not
-    // metrics).
-    for (name, v) in super::monitor::monitor_values(snap)
-        .into_iter()
-        .take_while(|(k, _)| k != MNTR_COUNTERS[0])
-    {
+    // Gauges: the metrics registry's, as mntr prints them (mntr's first lines, version,
+    // state, peer state and observer master, are not metrics).
+    for (name, v) in super::monitor::gauge_values(snap) {
         let v = match v {
             MetricValue::Int(i) => i as f64,
             MetricValue::Double(d) => d,

@@ -3,6 +3,7 @@
 //! whoever renders, off the pipeline core.
 
 use super::java::java_double;
+use super::quorum::QuorumStatus;
 use super::words::{full_version, DEFAULT_TRACE_MASK};
 use crate::stats::Histogram;
 use std::net::SocketAddr;
@@ -85,11 +86,12 @@ pub struct ConnStat {
 /// Everything the four-letter words, the AdminServer and /metrics report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
-    /// false: the commands answer [`ZK_NOT_SERVING`] (isro answers "null").
+    /// false (looking, out of quorum): the commands answer [`ZK_NOT_SERVING`] (isro answers
+    /// "null").
     pub running: bool,
     /// [`full_version`] by default.
     pub version: String,
-    /// standalone | leader | follower | observer | read-only.
+    /// standalone | leader | follower | observer | read-only (see [`super::quorum::mode`]).
     pub mode: String,
     pub read_only: bool,
     /// Quorum mode: mntr's `peer_state`, e.g. "leading - broadcast".
@@ -153,8 +155,12 @@ pub struct Snapshot {
     /// Per top-level namespace (`zk_avg_<ns>_read_per_namespace` ...).
     pub read_per_namespace: Vec<(String, Summary)>,
     pub write_per_namespace: Vec<(String, Summary)>,
-    /// More gauges (quorum ones, Ringkeeper's own), printed after the standard gauges.
+    /// Ringkeeper's own gauges, printed after ZooKeeper's.
     pub extra: Vec<(String, MetricValue)>,
+    /// Quorum mode: this server's place in the ensemble (None standalone).
+    pub quorum: Option<QuorumStatus>,
+    /// The quorum gauges it prints (see [`super::quorum::gauges`]), by name without `zk_`.
+    pub quorum_gauges: Vec<(&'static str, MetricValue)>,
     /// ServerStats.fsync_threshold_exceed_count: syncs slower than fsync.warningthresholdms.
     pub fsync_threshold_exceed_count: u64,
     /// Ringkeeper's own: WAL sync latency (us) and txns per group commit.
@@ -252,6 +258,8 @@ impl Default for Snapshot {
             read_per_namespace: Vec::new(),
             write_per_namespace: Vec::new(),
             extra: Vec::new(),
+            quorum: None,
+            quorum_gauges: Vec::new(),
             fsync_threshold_exceed_count: 0,
             fsync_us: Histogram::new(crate::stats::FSYNC_US_BOUNDS),
             batch_txns: Histogram::new(crate::stats::BATCH_TXNS_BOUNDS),

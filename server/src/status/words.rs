@@ -62,6 +62,7 @@ pub fn not_whitelisted(cmd: &str) -> String {
 }
 
 /// Commands the connection's shard answers itself: they read nothing of the server's state
+/// but isro's serving and read-only flags, which the pipeline publishes on every tick
 /// (ZooKeeper answers them without its request pipeline too).
 pub fn answered_by_shard(cmd: &str) -> bool {
     matches!(

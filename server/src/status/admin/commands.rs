@@ -8,13 +8,14 @@ use super::super::java::java_socket_addr;
 use super::super::monitor::monitor_values;
 use super::super::snapshot::{ConnStat, MetricValue, Need, Snapshot};
 use super::super::words::ZK_NOT_SERVING;
+use super::quorum;
 use crate::config::ServerConfig;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 /// Every command's names. The first is the primary one, which answers carry in `command`
-/// and `/commands` lists. (ZooKeeper answers most of them with an error while it is not
-/// serving; Ringkeeper serves from start-up on.)
+/// and `/commands` lists. While the server is not serving (looking, out of quorum) most of
+/// them answer an error (see `quorum::ANSWERED_WHILE_NOT_SERVING`).
 pub const COMMANDS: &[&[&str]] = &[
     &["connection_stat_reset", "crst"],
     &["configuration", "conf", "config"],
@@ -72,6 +73,11 @@ pub fn run(name: &str, args: &BTreeMap<String, String>, cx: &Context) -> Value {
     let Some(primary) = primary_name(name) else {
         return response(name, Map::new(), Some(format!("Unknown command: {name}")));
     };
+    // ZooKeeper's monitor fails with HTTP 500 here (a NullPointerException); Ringkeeper
+    // answers the error as the other commands do.
+    if !cx.board.published().running && !quorum::ANSWERED_WHILE_NOT_SERVING.contains(&primary) {
+        return response(primary, Map::new(), Some(ZK_NOT_SERVING.into()));
+    }
     match answer(primary, args, cx) {
         Ok(data) => response(primary, data, None),
         Err(e) => response(primary, Map::new(), Some(e)),
@@ -176,13 +182,17 @@ fn answer(
                 .store(mask, std::sync::atomic::Ordering::Relaxed);
             obj(json!({ "tracemask": mask }))
         }
-        "initial_configuration" => obj(json!({ "initial_configuration": cx.initial_config })),
-        "is_read_only" => obj(json!({ "read_only": false })),
+        "initial_configuration" => {
+            // QuorumPeerMain, unlike ZooKeeperServerMain, never hands its server the text.
+            let text = (!config.is_distributed()).then_some(cx.initial_config);
+            obj(json!({ "initial_configuration": text }))
+        }
+        "is_read_only" => obj(json!({ "read_only": board.published().read_only })),
         "last_snapshot" => {
             let (zxid, timestamp) = last_snapshot(config);
             obj(json!({ "zxid": format!("{:x}", zxid as u64), "timestamp": timestamp }))
         }
-        "leader" => obj(json!({ "error": "server is not initialized" })),
+        "leader" => quorum::leader(&board.published(), config),
         "monitor" => {
             let mut snap = fresh(Need::WATCH_COUNT, Reset::Nothing)?;
             host::fill("mntr", &mut snap, config);
@@ -206,9 +216,9 @@ fn answer(
             }
             m
         }
-        "observers" => obj(json!({ "synced_observers": 0, "observers": [] })),
+        "observers" => quorum::observers(&board.published()),
         "system_properties" => system_properties(),
-        "voting_view" => obj(json!({ "current_config": {} })),
+        "voting_view" => quorum::voting_view(&board.published(), config),
         "watches" => {
             let snap = fresh(Need::WATCHES, Reset::Nothing)?;
             let mut m = Map::new();
@@ -233,7 +243,7 @@ fn answer(
                 "num_total_watches": snap.total_watches,
             }))
         }
-        "zabstate" => obj(json!({ "voting": false, "zabstate": "" })),
+        "zabstate" => quorum::zabstate(&board.published(), config),
         _ => return Err(ZK_NOT_SERVING.into()),
     })
 }
@@ -246,7 +256,7 @@ fn metric(v: MetricValue) -> Value {
     }
 }
 
-/// ZooKeeperServer.getConf().toMap() in standalone mode.
+/// ZooKeeperServer.getConf().toMap().
 fn configuration(c: &ServerConfig) -> Map<String, Value> {
     let mut m = obj(json!({
         "client_port": c.client_port.map_or(-1, i32::from),
@@ -261,7 +271,7 @@ fn configuration(c: &ServerConfig) -> Map<String, Value> {
         "max_client_cnxns": c.max_client_cnxns,
         "min_session_timeout": c.min_session_timeout_ms,
         "max_session_timeout": c.max_session_timeout_ms,
-        "server_id": 0,
+        "server_id": c.server_id(),
         "client_port_listen_backlog": c.client_port_listen_backlog,
     })));
     m
@@ -312,7 +322,7 @@ fn server_stats(s: &Snapshot) -> Map<String, Value> {
         "min_buffer_size": s.min_client_response_size,
         "max_buffer_size": s.max_client_response_size,
     });
-    obj(json!({
+    let mut m = obj(json!({
         "version": s.version,
         "read_only": s.read_only,
         "server_stats": {
@@ -336,8 +346,12 @@ fn server_stats(s: &Snapshot) -> Map<String, Value> {
             "non_mtlslocal_conn_count": s.non_mtls_local_conn_count,
         },
         "client_response": client_response,
-        "node_count": s.node_count,
-    }))
+    }));
+    if let Some(p) = quorum::proposal_stats(s) {
+        m.insert("proposal_stats".into(), p);
+    }
+    m.insert("node_count".into(), json!(s.node_count));
+    m
 }
 
 /// The newest snapshot's zxid and its file's modification time in seconds (-1 and -1 when

@@ -4,6 +4,7 @@
 
 pub mod commands;
 pub mod jackson;
+pub mod quorum;
 
 use super::board::Board;
 use super::http::{self, Reply, Request};
