@@ -205,7 +205,7 @@ fn conn_stat(c: &ConnStats, session_id: i64, engine: &Engine) -> ConnStat {
 }
 
 /// The four-letter word's own connection, as ZooKeeper lists it.
-fn asking_conn(remote: SocketAddr) -> ConnStat {
+pub fn asking_conn(remote: SocketAddr) -> ConnStat {
     ConnStat {
         remote,
         interest_ops: 0,

@@ -754,7 +754,8 @@ mod tests {
         // 2 + 24 gauges + 1 extra + 47 counters + 41*5 + 23*9 + 5 namespace lines.
         assert_eq!(lines.len(), 2 + 24 + 1 + 47 + 41 * 5 + 23 * 9 + 5);
         // Every key ZK-PROTOCOL section 8 lists is present.
-        for k in MNTR_GAUGES.iter().chain(MNTR_COUNTERS) {
+        let gauges = crate::status::monitor::tests::standalone_gauges();
+        for k in gauges.iter().chain(MNTR_COUNTERS) {
             assert!(out.contains(&format!("\nzk_{k}\t")), "{k}");
         }
         for k in MNTR_BASIC_SUMMARIES.iter().chain(MNTR_PERCENTILE_SUMMARIES) {

@@ -4,6 +4,8 @@
 //! ([`prometheus`]). Cheap commands stay cheap: `ruok`, `isro`, `gtmk`, `stmk` and `envi`
 //! never reach the pipeline, and /proc or data-directory reads ([`host`]) happen only for the
 //! commands that print them, on the thread that renders, never on the pipeline core.
+//! In an ensemble the snapshot carries this server's quorum role ([`quorum`]), which every
+//! rendering shows as ZooKeeper 3.8 does in that role.
 
 pub mod admin;
 pub mod board;

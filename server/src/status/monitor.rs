@@ -4,40 +4,10 @@
 use super::quorum::{learner_summary_keys, observer_master_id};
 use super::snapshot::{MetricValue, Snapshot, Summary};
 
-/// Gauges in the order ZooKeeper 3.8 prints them standalone (its ConcurrentHashMap
-/// iteration order); the order printed is [`MNTR_GAUGE_ORDER`]'s, which tests check against
-/// this one.
-#[cfg(test)]
-pub const MNTR_GAUGES: &[&str] = &[
-    "ephemerals_count",
-    "num_alive_connections",
-    "avg_latency",
-    "outstanding_requests",
-    "znode_count",
-    "global_sessions",
-    "non_mtls_remote_conn_count",
-    "last_client_response_size",
-    "packets_sent",
-    "packets_received",
-    "max_client_response_size",
-    "connection_drop_probability",
-    "watch_count",
-    "auth_failed_count",
-    "min_latency",
-    "max_file_descriptor_count",
-    "approximate_data_size",
-    "open_file_descriptor_count",
-    "local_sessions",
-    "uptime",
-    "max_latency",
-    "outstanding_tls_handshake",
-    "min_client_response_size",
-    "non_mtls_local_conn_count",
-];
-
-/// Every gauge in the order ZooKeeper 3.8 prints them in quorum mode: the standard ones with
-/// the quorum ones at their bins of the registry's 64-bin map (captured from a leader; a
-/// server prints those it has, see `quorum`).
+/// Every gauge in the order ZooKeeper 3.8 prints them (its registry's ConcurrentHashMap
+/// iteration order): the standard ones, as a standalone server prints them, with the quorum
+/// ones at their bins of the map's 64 (captured from a leader; a server prints those it has,
+/// see `quorum`).
 pub const MNTR_GAUGE_ORDER: &[&str] = &[
     "ephemerals_count",
     "num_alive_connections",
@@ -350,29 +320,33 @@ pub fn render_mntr(ctx: &Snapshot) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::status::java::hash_map_order;
     use crate::status::quorum::QUORUM_GAUGES;
 
-    #[test]
-    fn quorum_gauge_order_is_the_standard_order_plus_the_quorum_gauges() {
-        let standard: Vec<&str> = MNTR_GAUGE_ORDER
+    /// The gauges a standalone server prints, in order.
+    pub fn standalone_gauges() -> Vec<&'static str> {
+        MNTR_GAUGE_ORDER
             .iter()
             .copied()
             .filter(|g| !QUORUM_GAUGES.contains(g))
-            .collect();
-        assert_eq!(standard, MNTR_GAUGES);
+            .collect()
+    }
+
+    #[test]
+    fn gauge_order_is_the_registry_maps() {
+        assert_eq!(standalone_gauges().len(), 24);
         assert_eq!(
             MNTR_GAUGE_ORDER.len(),
-            MNTR_GAUGES.len() + QUORUM_GAUGES.len()
+            standalone_gauges().len() + QUORUM_GAUGES.len()
         );
-        // The captured order is the registry map's: every gauge at its hash's bin (the one
-        // shared bin, num_alive_connections and avg_latency, in the order captured).
-        let names: Vec<String> = MNTR_GAUGE_ORDER.iter().map(|g| g.to_string()).collect();
-        assert_eq!(hash_map_order(names.clone()), names);
-        let standard: Vec<String> = MNTR_GAUGES.iter().map(|g| g.to_string()).collect();
-        assert_eq!(hash_map_order(standard.clone()), standard);
+        // Every gauge at its hash's bin (the one shared bin, num_alive_connections and
+        // avg_latency, in the order captured), standalone and in quorum.
+        for order in [MNTR_GAUGE_ORDER.to_vec(), standalone_gauges()] {
+            let names: Vec<String> = order.iter().map(|g| g.to_string()).collect();
+            assert_eq!(hash_map_order(names.clone()), names);
+        }
     }
 
     #[test]
@@ -387,6 +361,6 @@ mod tests {
             vec![("ringkeeper_shards".to_string(), MetricValue::Int(2))]
         );
         snap.running = true;
-        assert_eq!(gauge_values(&snap).len(), MNTR_GAUGES.len() + 1);
+        assert_eq!(gauge_values(&snap).len(), standalone_gauges().len() + 1);
     }
 }

@@ -10,10 +10,11 @@
 
 use super::admin::commands::{self, Context};
 use super::board::{Board, Inbox};
+use super::collect::asking_conn;
 use super::fourlw::render;
 use super::host;
 use super::quorum::{LearnerStatus, QuorumRole, QuorumStatus};
-use super::snapshot::{ConnStat, Snapshot};
+use super::snapshot::Snapshot;
 use super::words::ZK_NOT_SERVING;
 use crate::config::ServerConfig;
 use serde_json::{Map, Value};
@@ -323,24 +324,8 @@ fn snapshot(role: &str) -> Snapshot {
 fn four(e: &Ensemble, role: &str, cmd: &str) -> String {
     let config = e.config(id_of(role));
     let mut snap = snapshot(role);
-    snap.connections.push(ConnStat {
-        remote: "127.0.0.1:50000".parse().unwrap(),
-        interest_ops: 0,
-        queued: 0,
-        received: 1,
-        sent: 0,
-        session_id: 0,
-        last_op: "NA".into(),
-        established_ms: 0,
-        timeout_ms: 0,
-        last_cxid: -1,
-        last_zxid: -1,
-        last_response_ms: 0,
-        last_latency: 0,
-        min_lat: 0,
-        avg_lat: 0,
-        max_lat: 0,
-    });
+    snap.connections
+        .push(asking_conn("127.0.0.1:50000".parse().unwrap()));
     snap.alive_connections = 1;
     host::fill(cmd, &mut snap, &config);
     e.placeholders(&render(cmd, &snap))
