@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 
 /// What the pipeline core runs: a standalone server's engine and log, or an ensemble
 /// member (whose quorum links start on the pipeline's executor).
+// One value for the life of the process: boxing the standalone engine would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Start {
     Standalone { engine: Engine, persist: Persist },
     Replica(Box<Prepared>),
@@ -38,6 +40,7 @@ impl Start {
     }
 }
 
+#[allow(clippy::large_enum_variant)] // as `Start`
 enum Core {
     Standalone { engine: Engine, persist: Persist },
     Replica(Box<Replica>),
@@ -426,27 +429,19 @@ impl Pipeline {
         reset: Reset,
         asking: Option<std::net::SocketAddr>,
     ) -> Snapshot {
+        let quorum = match &self.core {
+            Core::Replica(r) => Some(r.quorum_status()),
+            Core::Standalone { .. } => None,
+        };
         let src = collect::Sources {
             engine: self.engine(),
             conns: &self.conns,
             stats: &self.stats,
             watches: &self.watches,
             started: self.started,
-            quorum: None,
+            quorum: quorum.as_ref(),
         };
         let mut snap = collect::collect(&src, need, asking);
-        if let Core::Replica(r) = &self.core {
-            use ringkeeper_engine::replica::Role;
-            snap.read_only = r.engine().is_read_only();
-            snap.mode = match r.role() {
-                _ if snap.read_only => "read-only",
-                Role::Leading => "leader",
-                Role::Following => "follower",
-                Role::Observing => "observer",
-                Role::Looking => "looking",
-            }
-            .into();
-        }
         snap.trace_mask = self.board.trace_mask();
         match reset {
             Reset::Nothing => {}

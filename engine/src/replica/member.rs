@@ -160,6 +160,10 @@ impl Member {
         self.config.id
     }
 
+    pub fn config(&self) -> &MemberConfig {
+        &self.config
+    }
+
     pub fn role(&self) -> Role {
         let raft = &self.node.raft;
         match raft.state {
@@ -578,8 +582,14 @@ impl Member {
                 self.applied
             );
             self.applied = e.index;
-            if e.get_entry_type() != EntryType::EntryNormal || e.data.is_empty() {
-                // A new leader's empty entry; conf changes are never proposed yet.
+            if e.get_entry_type() != EntryType::EntryNormal {
+                continue; // conf changes are never proposed yet
+            }
+            if e.data.is_empty() {
+                // A new leader's first entry: its epoch starts here, on every member, as
+                // ZooKeeper's NEWLEADER sets every follower's zxid to the new epoch's. A
+                // client that saw the leader's zxid may then move to any member.
+                self.enter_epoch(&e);
                 continue;
             }
             let txns = decode_batch(&e.data)
@@ -605,6 +615,14 @@ impl Member {
                     kept.push_back(Arc::new(txn));
                 }
             }
+        }
+    }
+
+    /// A new term's first entry, applied: the engine's zxid moves to the epoch's start.
+    fn enter_epoch(&mut self, e: &Entry) {
+        let floor = zxid::epoch_start(e.term);
+        if self.leading_term.is_none() && floor > self.engine.last_zxid() {
+            self.engine.start_epoch(floor);
         }
     }
 
@@ -652,7 +670,11 @@ impl Member {
             let Some(e) = self.entry(index) else {
                 panic!("committed entry {index} missing from the log")
             };
-            if e.get_entry_type() != EntryType::EntryNormal || e.data.is_empty() {
+            if e.get_entry_type() != EntryType::EntryNormal {
+                continue;
+            }
+            if e.data.is_empty() {
+                engine.start_epoch(zxid::epoch_start(e.term).max(engine.last_zxid()));
                 continue;
             }
             for txn in decode_batch(&e.data).expect("committed entries decode") {

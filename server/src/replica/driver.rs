@@ -9,10 +9,12 @@
 
 use super::links::Links;
 use crate::raft_store::RaftStore;
-use ringkeeper_engine::replica::{Envelope, Member, PeerProgress, Role};
+use crate::status::quorum::{LearnerStatus, QuorumRole, QuorumStatus};
+use ringkeeper_engine::replica::{Envelope, Member, Role};
 use ringkeeper_engine::txn::Txn;
 use ringkeeper_engine::{Engine, Now, Output};
 use std::sync::Arc;
+use std::time::Instant;
 
 pub struct Replica {
     member: Member,
@@ -20,6 +22,8 @@ pub struct Replica {
     links: Links,
     /// Bytes of Raft entries this member proposed: last, min, max (-1 before the first).
     proposal_sizes: (i64, i64, i64),
+    /// The role the status commands show, since when, and whether read-only.
+    shown: (QuorumRole, Instant, bool),
     /// Term and vote of the last hard state logged.
     durable_term_vote: (u64, u64),
     serving: Serving,
@@ -38,18 +42,6 @@ struct Serving {
     read_only_after: Option<u64>,
 }
 
-/// Counters for the status commands.
-pub struct ReplicaFigures {
-    pub role: Role,
-    pub my_id: u64,
-    pub leader_id: Option<u64>,
-    pub epoch: u64,
-    pub peers: Vec<(PeerProgress, bool)>,
-    pub committed_index: u64,
-    pub proposal_sizes: (i64, i64, i64),
-    pub dropped_messages: u64,
-}
-
 impl Replica {
     pub fn new(
         mut member: Member,
@@ -66,6 +58,7 @@ impl Replica {
             links,
             proposal_sizes: (-1, -1, -1),
             durable_term_vote: (hard_state.term, hard_state.vote),
+            shown: (QuorumRole::Looking, Instant::now(), false),
             serving: Serving {
                 on: true,
                 looking_ticks: 0,
@@ -134,6 +127,7 @@ impl Replica {
     pub fn tick(&mut self, now: Now) {
         self.member.tick(now);
         self.check_serving();
+        self.update_shown_role();
     }
 
     pub fn step(&mut self, env: Envelope) {
@@ -210,29 +204,54 @@ impl Replica {
         self.member.poll_applied_txn()
     }
 
-    pub fn role(&self) -> Role {
-        self.member.role()
-    }
-
     pub fn log_size(&self) -> u64 {
         self.store.log_size()
     }
 
-    pub fn figures(&self) -> ReplicaFigures {
-        ReplicaFigures {
-            role: self.member.role(),
+    /// This member's place in the ensemble, for the status commands. A member still in
+    /// its grace period without a leader shows the role it had (it still serves).
+    pub fn quorum_status(&self) -> QuorumStatus {
+        let leading = self.member.role() == Role::Leading;
+        let learners = if leading {
+            self.member
+                .peer_progress()
+                .into_iter()
+                .filter(|p| self.links.connected(p.id))
+                .map(|p| LearnerStatus {
+                    id: p.id,
+                    observer: p.observer,
+                    synced: p.active,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        QuorumStatus {
+            role: self.shown.0,
             my_id: self.member.id(),
             leader_id: self.member.leader_id(),
             epoch: self.member.term(),
-            peers: self
-                .member
-                .peer_progress()
-                .into_iter()
-                .map(|p| (p, self.links.connected(p.id)))
-                .collect(),
-            committed_index: self.member.committed_index(),
+            learners,
+            pending_syncs: 0,
             proposal_sizes: self.proposal_sizes,
-            dropped_messages: self.links.dropped(),
+            voters: self.member.config().voters.len() as u64,
+            read_only: self.member.engine().is_read_only(),
+            since: self.shown.1,
+        }
+    }
+
+    /// Keeps the role the status commands show (and since when) up to date.
+    fn update_shown_role(&mut self) {
+        let role = match self.member.role() {
+            Role::Leading => QuorumRole::Leading,
+            Role::Following => QuorumRole::Following,
+            Role::Observing => QuorumRole::Observing,
+            Role::Looking if self.serving.on => self.shown.0,
+            Role::Looking => QuorumRole::Looking,
+        };
+        let read_only = self.member.engine().is_read_only();
+        if role != self.shown.0 || read_only != self.shown.2 {
+            self.shown = (role, Instant::now(), read_only);
         }
     }
 }

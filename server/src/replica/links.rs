@@ -42,12 +42,11 @@ pub enum LinkEvent {
     Closed(u64),
 }
 
-/// The sending side of every link, and what the links counted.
+/// The sending side of every link.
 pub struct Links {
     my_id: u64,
     queues: HashMap<u64, LocalSender<Vec<u8>>>,
     connected: Rc<HashMap<u64, Cell<bool>>>,
-    dropped: Rc<Cell<u64>>,
     buf: Vec<u8>,
 }
 
@@ -81,7 +80,6 @@ impl Links {
                 my_id,
                 queues,
                 connected,
-                dropped: Rc::new(Cell::new(0)),
                 buf: Vec::new(),
             },
             inbox_rx,
@@ -92,23 +90,19 @@ impl Links {
     pub fn send(&mut self, env: &Envelope) {
         debug_assert_eq!(env.from, self.my_id);
         let Some(queue) = self.queues.get(&env.to) else {
-            self.dropped.set(self.dropped.get() + 1);
+            tracing::debug!(peer = env.to, "no link to this peer: message dropped");
             return;
         };
         self.buf.clear();
         wire::encode_frame(&env.body, &mut self.buf);
         if queue.try_send(self.buf.clone()).is_err() {
-            self.dropped.set(self.dropped.get() + 1);
+            tracing::debug!(peer = env.to, "peer queue full: message dropped");
         }
     }
 
     /// Whether the link to `peer` is up (its last dial succeeded and no write failed since).
     pub fn connected(&self, peer: u64) -> bool {
         self.connected.get(&peer).is_some_and(Cell::get)
-    }
-
-    pub fn dropped(&self) -> u64 {
-        self.dropped.get()
     }
 }
 

@@ -273,16 +273,20 @@ mod tests {
 
     #[test]
     fn raft_message_round_trips() {
-        let mut m = Message::default();
-        m.from = 1;
-        m.to = 2;
-        m.term = 5;
-        m.commit = 9;
-        let mut e = raft::eraftpb::Entry::default();
-        e.index = 10;
-        e.term = 5;
-        e.data = vec![1, 2, 3].into();
-        m.entries = vec![e].into();
+        let e = raft::eraftpb::Entry {
+            index: 10,
+            term: 5,
+            data: vec![1, 2, 3].into(),
+            ..Default::default()
+        };
+        let m = Message {
+            from: 1,
+            to: 2,
+            term: 5,
+            commit: 9,
+            entries: vec![e].into(),
+            ..Default::default()
+        };
         match round_trip(PeerMessage::Raft(m.clone())) {
             PeerMessage::Raft(got) => assert_eq!(got, m),
             other => panic!("{other:?}"),

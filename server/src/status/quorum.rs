@@ -51,8 +51,6 @@ use super::snapshot::{MetricValue, Snapshot};
 use std::time::Instant;
 
 /// ZooKeeper's QuorumPeer states, as Raft roles map onto them.
-// Constructed by the pipeline once it runs an ensemble (issue 8).
-#[allow(dead_code)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuorumRole {
     Leading,
