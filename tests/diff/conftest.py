@@ -96,7 +96,8 @@ class Server:
     """One server process (kind 'zookeeper' or 'ringkeeper')."""
 
     def __init__(self, kind: str, label: str, cfg: Optional[dict] = None,
-                 sysprops: Optional[dict] = None, drop_keys: tuple = ()) -> None:
+                 sysprops: Optional[dict] = None, drop_keys: tuple = (),
+                 directory: Optional[Path] = None) -> None:
         self.kind, self.label = kind, label
         self.cfg = dict(BASE_CFG)
         self.cfg.update(cfg or {})
@@ -104,7 +105,13 @@ class Server:
             self.cfg.pop(k, None)
         self.sysprops = dict(BASE_SYSPROPS)
         self.sysprops.update(sysprops or {})
-        self.dir = Path(tempfile.mkdtemp(prefix=f"rkdiff-{label}-"))
+        # A fresh temporary directory unless the caller gives one (tests/ensemble keeps
+        # every member of an ensemble under one root).
+        if directory is None:
+            self.dir = Path(tempfile.mkdtemp(prefix=f"rkdiff-{label}-"))
+        else:
+            self.dir = Path(directory)
+            self.dir.mkdir(parents=True, exist_ok=True)
         self.port = 0          # where clients go: secure_port in TLS mode, else plain_port
         self.plain_port = 0
         self.secure_port = 0
