@@ -40,6 +40,14 @@ CHUNK_BYTES = 64 * 1024
 ZK_ELECTION_PROTOCOLS = (-65536, -65535)
 # ZooKeeper refuses an announced address longer than this (InitialMessage.parse).
 ZK_MAX_ADDRESS_BYTES = 4096
+# A proxy accepts a connection before it knows whether the destination accepts it, so the
+# dialer cannot be refused the way a closed port refuses it. Instead the proxy keeps dialing
+# the destination for this long (a server elected leader opens its quorum port a few ms after
+# its followers learn of it, and ZooKeeper's followers would take a reset of a connection
+# that had succeeded for a lost leader and elect again), and resets the dialer's connection
+# only when the destination stayed closed.
+UPSTREAM_CONNECT_WINDOW_S = 1.0
+UPSTREAM_RETRY_S = 0.01
 # How long cut()/heal()/close() wait for the proxy loop to carry them out.
 CONTROL_TIMEOUT_S = 10.0
 
@@ -108,16 +116,11 @@ class LinkProxies:
             link.reset_on_accept += 1
             _reset(writer)
             return
-        try:
-            up_reader, up_writer = await asyncio.open_connection(HOST, target_port,
-                                                                 limit=CHUNK_BYTES)
-        except OSError:
-            _reset(writer)  # the destination is down: the dialer sees its connection refused
-            return
-        if link.cut:  # cut while connecting upstream
+        upstream = await self._dial(link, target_port)
+        if upstream is None:  # the destination stayed closed, or the link was cut meanwhile
             _reset(writer)
-            _reset(up_writer)
             return
+        up_reader, up_writer = upstream
         pair = (writer, up_writer)
         up_port = up_writer.get_extra_info("sockname")[1]
         link.conns.add(pair)
@@ -138,6 +141,24 @@ class LinkProxies:
             # One side ended: end the other too (neither server half-closes a peer link).
             _reset(writer)
             _reset(up_writer)
+
+    @staticmethod
+    async def _dial(link: Link, target_port: int):
+        deadline = asyncio.get_running_loop().time() + UPSTREAM_CONNECT_WINDOW_S
+        while not link.cut:
+            try:
+                up_reader, up_writer = await asyncio.open_connection(HOST, target_port,
+                                                                     limit=CHUNK_BYTES)
+            except OSError:
+                if asyncio.get_running_loop().time() > deadline:
+                    return None
+                await asyncio.sleep(UPSTREAM_RETRY_S)
+                continue
+            if link.cut:
+                _reset(up_writer)
+                return None
+            return up_reader, up_writer
+        return None
 
     @staticmethod
     async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -189,11 +210,18 @@ class LinkProxies:
                 for down, up in list(link.conns):
                     _reset(down)
                     _reset(up)
+            # the forwarding tasks end here, not as pending tasks of a stopped loop
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         try:
             self._run(go())
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(CONTROL_TIMEOUT_S)
+            if not self._thread.is_alive():
+                self._loop.close()
 
 
 def zk_election_rewriter(announce: Callable[[], str]) -> Callable:
