@@ -6,6 +6,8 @@
 # Environment:
 #   RINGKEEPER_DIFF_CANDIDATE=zookeeper  run the differential suite ZK-vs-ZK
 #                                        (validates the harness; skips nothing else)
+#   RINGKEEPER_ENSEMBLE_CANDIDATE=zookeeper  run the ensemble suite on ZooKeeper ensembles
+#                                        (validates that harness)
 #   RINGKEEPER_SKIP_CARGO=1              skip the cargo steps (harness work only)
 #   RINGKEEPER_SKIP_FUZZ=1               skip the short fuzz runs (tests/fuzz-short.sh)
 #   RINGKEEPER_FUZZ_SECONDS              seconds per fuzz target (default 45)
@@ -151,6 +153,12 @@ log "crash/recovery suite"
 log "crash loop and storage poisoning with ringkeeper.walDirectIo=false"
 RINGKEEPER_CRASH_EXTRA_CFG="ringkeeper.walDirectIo=false" \
     "$PY" -m pytest -q tests/crash/test_crash_loop.py tests/crash/test_poison.py --timeout 300
+# Replicated ensembles (issue 8): 3 voters + 1 observer as real processes on loopback, with a
+# fault-injecting proxy on every directed peer link (tests/ensemble/): every acknowledged
+# write on every server, leader SIGKILL (failover time printed), a wiped follower, leader and
+# follower cut off, sessions moving between servers.
+log "ensemble suite (candidate: ${RINGKEEPER_ENSEMBLE_CANDIDATE:-ringkeeper})"
+"$PY" -m pytest -q tests/ensemble --timeout 300
 # Hostile clients and load: malformed frames, slow readers, huge requests, deep trees,
 # huge ephemeral sets, 10,000 connections; each test on its own server (tests/hostile/).
 log "hostile-client and load suite"
