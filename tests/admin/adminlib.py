@@ -8,7 +8,6 @@ libservlet-api-java, libjackson2-*-java, pulled in by libzookeeper-java) but the
 minimal classpath leaves them out, so it is extended here.
 """
 
-import importlib.util
 import json
 import sys
 import urllib.error
@@ -17,10 +16,7 @@ from pathlib import Path
 
 DIFF = Path(__file__).resolve().parents[1] / "diff"
 sys.path.insert(0, str(DIFF))
-_spec = importlib.util.spec_from_file_location("diffharness", DIFF / "conftest.py")
-harness = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(harness)
-
+import diffharness as harness  # noqa: E402
 import zkraw  # noqa: E402
 from zkraw import wait_until  # noqa: E402,F401
 

@@ -6,7 +6,6 @@ under its own top-level znode, so the tests do not see each other's nodes.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -16,9 +15,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "diff"))
 
-_spec = importlib.util.spec_from_file_location("diffharness", HERE.parent / "diff" / "conftest.py")
-diffharness = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(diffharness)
+import diffharness  # noqa: E402
 Server = diffharness.Server
 free_port = diffharness.free_port
 wait_until = diffharness.wait_until

@@ -30,6 +30,8 @@ def make_ensemble(rk_bin, request):
     stopped at teardown; a failed test keeps the ensemble's directory (path and log tails
     printed)."""
     made = []
+    # counts the failed reports of the session so far; a failure of this test adds one
+    failed_before = request.session.testsfailed
 
     def factory(voters: int = 3, observers: int = 1, **kw):
         root = Path(tempfile.mkdtemp(prefix=f"rkens-{request.node.name[:40]}-"))
@@ -38,19 +40,11 @@ def make_ensemble(rk_bin, request):
         return ens.start()
 
     yield factory
-    rep = getattr(request.node, "rep_call", None)
-    failed = rep is None or rep.failed
+    failed = request.session.testsfailed > failed_before
     for ens in made:
         if failed:
             print(f"\n{ens.describe(40)}\nkept ensemble directory: {ens.root}")
         ens.close(keep_files=failed)
-
-
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    setattr(item, "rep_" + rep.when, rep)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -12,7 +12,6 @@ ZooKeeper, `<bin> server --config zoo.cfg` for Ringkeeper.
 from __future__ import annotations
 
 import atexit
-import importlib.util
 import logging
 import os
 import re
@@ -30,10 +29,7 @@ from kazoo.retry import KazooRetry
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "diff"))
-_spec = importlib.util.spec_from_file_location("diffharness", HERE.parent / "diff" / "conftest.py")
-diffharness = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(diffharness)
-
+import diffharness  # noqa: E402  (the differential suite's Server, free_port, ...)
 import zkraw  # noqa: E402  (the differential suite's 4lw client, process groups, polling)
 from linkproxy import HOST, LinkProxies, zk_election_rewriter  # noqa: E402
 from zkraw import stop_process_group, wait_until  # noqa: E402,F401  (tests import them here)
