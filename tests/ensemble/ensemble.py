@@ -340,7 +340,15 @@ class Ensemble:
     def describe(self, lines: int = 25) -> str:
         out = []
         for m in self.members.values():
-            state = "running" if m.alive() else "stopped"
+            state = "stopped"
+            if m.alive():
+                try:
+                    srvr = m.four("srvr", timeout=1.0)
+                except OSError as e:
+                    srvr = str(e)
+                summary = "; ".join(line for line in srvr.splitlines()
+                                    if line.startswith(("Zxid", "Mode")))
+                state = f"running, srvr: {summary or srvr.strip()[:120]!r}"
             out.append(f"--- {m!r} {state}, {m.dir} (log tail) ---\n{m.log_tail(lines)}")
         return "\n".join(out)
 
