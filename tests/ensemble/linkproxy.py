@@ -111,6 +111,14 @@ class LinkProxies:
         return self._run(start())
 
     async def _forward(self, link: Link, target_port: int, first_message, reader, writer):
+        try:
+            await self._forward_one(link, target_port, first_message, reader, writer)
+        except asyncio.CancelledError:
+            # close() gave up waiting for it; a cancelled connection task would make asyncio's
+            # stream callback raise on the loop
+            _reset(writer)
+
+    async def _forward_one(self, link: Link, target_port: int, first_message, reader, writer):
         link.accepted += 1
         if link.cut:
             link.reset_on_accept += 1
@@ -210,11 +218,14 @@ class LinkProxies:
                 for down, up in list(link.conns):
                     _reset(down)
                     _reset(up)
-            # the forwarding tasks end here, not as pending tasks of a stopped loop
+            # The forwarding tasks end here (their connections are reset, their dials see the
+            # cut), not as pending tasks of a stopped loop.
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if tasks:
+                _, pending = await asyncio.wait(tasks, timeout=CONTROL_TIMEOUT_S / 2)
+                for t in pending:
+                    t.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
         try:
             self._run(go())
         finally:

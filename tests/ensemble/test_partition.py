@@ -65,6 +65,10 @@ def isolate_under_load(ens, victim: int, parent: str) -> tuple:
         f"first {acked_while_cut[0]}")
 
     ens.wait_formed()
+    # A new session on the healed server writes: so a writer that does not is one whose
+    # session cannot go on there, not a server that does not serve.
+    fresh = ens.client(victim)
+    fresh.create_async(f"{parent}-after-heal").get(timeout=10)
     for w in writers.values():
         w.wait_acks(20, since=t_heal)
     stop_writers(writers.values())

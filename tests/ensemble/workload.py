@@ -102,9 +102,11 @@ class Writer(threading.Thread):
     def wait_acks(self, count: int, since: float = 0.0, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while len(self.acked(since)) < count:
+            session = self.client.client_id
             assert time.monotonic() < deadline, (
-                f"{self.label}: {len(self.acked(since))} of {count} writes acknowledged in "
-                f"{timeout}s; last errors {[op.error for op in self.snapshot()[-5:]]}")
+                f"{self.label} (session {session[0] if session else 0:#x}): "
+                f"{len(self.acked(since))} of {count} writes acknowledged in {timeout}s; "
+                f"last errors {[op.error for op in self.snapshot()[-5:]]}")
             time.sleep(0.02)
 
 
