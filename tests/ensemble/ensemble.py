@@ -30,7 +30,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "diff"))
 import diffharness  # noqa: E402  (the differential suite's Server, free_port, ...)
-import zkraw  # noqa: E402  (the differential suite's 4lw client, process groups, polling)
 from linkproxy import HOST, LinkProxies, zk_election_rewriter  # noqa: E402
 from zkraw import stop_process_group, wait_until  # noqa: E402,F401  (tests import them here)
 
@@ -129,13 +128,6 @@ class Member(diffharness.Server):
         m = re.search(r"^Mode: (\w+)", reply, re.M)
         return m.group(1) if m and m.group(1) in ROLES else None
 
-    def zxid(self) -> Optional[int]:
-        try:
-            m = re.search(r"^Zxid: (0x[0-9a-fA-F]+)", self.four("srvr", timeout=1.0), re.M)
-        except OSError:
-            return None
-        return int(m.group(1), 16) if m else None
-
     def address(self) -> str:
         return f"{HOST}:{self.port}"
 
@@ -173,10 +165,6 @@ class Ensemble:
     @property
     def voters(self) -> list:
         return [s for s in self.sids if not self.members[s].observer]
-
-    @property
-    def observers(self) -> list:
-        return [s for s in self.sids if self.members[s].observer]
 
     def __getitem__(self, sid: int) -> Member:
         return self.members[sid]
@@ -261,9 +249,6 @@ class Ensemble:
             return leaders[0] if len(leaders) == 1 else None
         return wait_until(one, timeout, interval=0.05, what=f"one leader among {among}")
 
-    def followers(self) -> list:
-        return [s for s in self.sids if self.members[s].mode() == "follower"]
-
     def kill(self, sid: int, sig: int = signal.SIGKILL) -> float:
         """Sends `sig` to the member's process group; for SIGKILL and SIGTERM also waits until
         the process is gone. Returns time.monotonic() after that."""
@@ -273,10 +258,6 @@ class Ensemble:
         if sig in (signal.SIGKILL, signal.SIGTERM):
             m.proc.wait(timeout=30)
         return time.monotonic()
-
-    def stop(self, sid: int) -> None:
-        """Stops a member gracefully (SIGTERM, SIGKILL after 5 s)."""
-        self.members[sid].stop()
 
     def restart(self, sid: int, timeout: float = READY_TIMEOUT) -> None:
         """Starts a stopped member again on its ports and directories and waits until it

@@ -71,8 +71,6 @@ class Link:
     cut: bool = False
     # (downstream writer, upstream writer) of every forwarded connection
     conns: set = field(default_factory=set)
-    accepted: int = 0
-    reset_on_accept: int = 0
     # local ports of the proxy's connections to the destination server (harness self-check)
     upstream_ports: set = field(default_factory=set)
 
@@ -119,9 +117,7 @@ class LinkProxies:
             _reset(writer)
 
     async def _forward_one(self, link: Link, target_port: int, first_message, reader, writer):
-        link.accepted += 1
         if link.cut:
-            link.reset_on_accept += 1
             _reset(writer)
             return
         upstream = await self._dial(link, target_port)

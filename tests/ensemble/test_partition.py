@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from ensemble import FIGURES, wait_until
-from workload import check_replicated, epoch, start_writers, stop_writers
+from workload import all_acknowledge, check_replicated, epoch, start_writers, stop_writers
 
 # How long the server stays cut off once the other side writes again: long enough for its
 # writer to try many times, shorter than the kazoo session timeout (10 s).
@@ -31,8 +31,7 @@ def isolate_under_load(ens, victim: int, parent: str) -> tuple:
     ens.client(before).create(parent)
     writers = dict(zip(ens.sids, start_writers({f"w{s}": ens.client(s) for s in ens.sids},
                                                parent, op_timeout=OP_TIMEOUT_S)))
-    for w in writers.values():
-        w.wait_acks(30)
+    all_acknowledge(writers.values(), 30, since=0.0)
     old_epoch = max(epoch(op.czxid) for w in writers.values() for op in w.acked())
 
     ens.isolate(victim)
@@ -69,8 +68,7 @@ def isolate_under_load(ens, victim: int, parent: str) -> tuple:
     # session cannot go on there, not a server that does not serve.
     fresh = ens.client(victim)
     fresh.create_async(f"{parent}-after-heal").get(timeout=10)
-    for w in writers.values():
-        w.wait_acks(20, since=t_heal)
+    all_acknowledge(writers.values(), 20, since=t_heal)
     stop_writers(writers.values())
     check_replicated(ens, parent, writers.values())
     late = [op for op in cut_off_ops if op.ok]

@@ -5,7 +5,8 @@ them, which it reads back without sync (ZooKeeper's FIFO client order and read-y
 
 from __future__ import annotations
 
-from workload import check_replicated, read_children, start_writers, stop_writers
+from workload import (all_acknowledge, check_replicated, read_children, start_writers,
+                      stop_writers)
 
 # Requests one session pipelines (sent before any reply is awaited).
 PIPELINED = 200
@@ -68,8 +69,7 @@ def test_every_acknowledged_write_is_on_every_server(make_ensemble):
 
     # Then continuous load from every session at once, and every server compared after sync.
     writers = start_writers({f"w{sid}": c for sid, c in clients.items()}, "/repl/seq")
-    for w in writers:
-        w.wait_acks(100)
+    all_acknowledge(writers, 100, since=0.0)
     stop_writers(writers)
     assert all(op.ok for w in writers for op in w.snapshot()), \
         "a write failed with all servers up: " + str(

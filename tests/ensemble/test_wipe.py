@@ -4,9 +4,8 @@ write, those from before the wipe included."""
 
 from __future__ import annotations
 
-import time
-
-from workload import check_replicated, start_writers, stop_writers
+from workload import (all_acknowledge, check_replicated, rejoin_as_follower, start_writers,
+                      stop_writers)
 
 
 def test_wiped_follower_rejoins_with_every_write(make_ensemble):
@@ -16,23 +15,14 @@ def test_wiped_follower_rejoins_with_every_write(make_ensemble):
     writers_at = [s for s in ens.sids if s != wiped]
     ens.client(leader).create("/wipe")
     writers = start_writers({f"w{s}": ens.client(s) for s in writers_at}, "/wipe")
-    for w in writers:
-        w.wait_acks(100)
+    all_acknowledge(writers, 100, since=0.0)
 
     ens.kill(wiped)
     ens.wipe(wiped)
     assert not list(ens[wiped].data_log_dir.iterdir()), "dataLogDir not empty after wipe"
     assert [p.name for p in ens[wiped].data_dir.iterdir()] == ["myid"]
-    t_down = time.monotonic()
-    for w in writers:
-        w.wait_acks(100, since=t_down)
-
-    ens.restart(wiped)
-    assert ens[wiped].mode() == "follower", f"the wiped server came back as {ens[wiped].mode()}"
-    assert ens.leader() == leader, "a wiped follower's return changed the leader"
-    t_back = time.monotonic()
-    for w in writers:
-        w.wait_acks(50, since=t_back)
+    all_acknowledge(writers, 100)
+    rejoin_as_follower(ens, wiped, leader, writers, acks=50)
     stop_writers(writers)
     assert all(op.ok for w in writers for op in w.snapshot()), \
         "a write failed while a quorum was up all along: " + str(

@@ -123,6 +123,22 @@ def stop_writers(writers: Iterable) -> None:
         w.stop()
 
 
+def all_acknowledge(writers: Iterable, count: int, since: Optional[float] = None) -> None:
+    """Waits until every writer has `count` writes acknowledged after `since` (default: now)."""
+    since = time.monotonic() if since is None else since
+    for w in writers:
+        w.wait_acks(count, since)
+
+
+def rejoin_as_follower(ens, sid: int, leader: int, writers: Iterable, acks: int = 20) -> None:
+    """Starts stopped member `sid` again under the writers' load: it must serve as a follower
+    without changing the leader, and every writer must then get `acks` writes acknowledged."""
+    ens.restart(sid)
+    assert ens[sid].mode() == "follower", f"s{sid} came back as {ens[sid].mode()}"
+    assert ens.leader() == leader, f"s{sid}'s return changed the leader from s{leader}"
+    all_acknowledge(writers, acks)
+
+
 def read_children(client: KazooClient, parent: str) -> dict:
     """{child path: data} of `parent` as `client`'s server has it after `sync`."""
     client.sync(parent)
