@@ -5,6 +5,8 @@ them, which it reads back without sync (ZooKeeper's FIFO client order and read-y
 
 from __future__ import annotations
 
+from kazoo.exceptions import KazooException
+
 from workload import (all_acknowledge, check_replicated, read_children, start_writers,
                       stop_writers)
 
@@ -34,7 +36,12 @@ def test_every_acknowledged_write_is_on_every_server(make_ensemble):
                         for n in range(PIPELINED)]
     acked = {}
     for sid, pairs in pending.items():
-        results = [(cr.get(timeout=60), sr.get(timeout=60)) for cr, sr in pairs]
+        try:
+            results = [(cr.get(timeout=60), sr.get(timeout=60)) for cr, sr in pairs]
+        except KazooException as e:
+            raise AssertionError(
+                f"s{sid}'s session lost pipelined writes ({type(e).__name__}) with every "
+                f"server up and no fault injected; roles now {ens.modes()}") from e
         seqs = [int(path.rsplit("-", 1)[1]) for (path, _), _ in results]
         czxids = [stat.czxid for (_, stat), _ in results]
         versions = [stat.version for _, stat in results]

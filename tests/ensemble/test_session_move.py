@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 
+from kazoo.exceptions import KazooException
 from kazoo.protocol.states import EventType, KazooState
 
 import zkraw
@@ -25,10 +26,12 @@ SESSION_TIMEOUT_MS = 20000
 def test_sessions_survive_their_server(make_ensemble):
     ens = make_ensemble(voters=3, observers=1)
     leader = ens.wait_formed()
-    home = min(s for s in ens.voters if s != leader)
-    others = [s for s in ens.sids if s != home]
+    # Both sessions start on a follower; kazoo moves to the other follower (its next host),
+    # the raw session to the observer: a session resumed on a learner that is not the leader.
+    home, next_follower = sorted(s for s in ens.voters if s != leader)
+    observer = next(s for s in ens.sids if ens[s].observer)
 
-    k = ens.client([home] + others)
+    k = ens.client([home, next_follower, leader, observer])
     assert ens.connected_sid(k) == home
     states = []
     k.add_listener(states.append)
@@ -52,21 +55,31 @@ def test_sessions_survive_their_server(make_ensemble):
         sid = ens.connected_sid(k)
         return sid if k.connected and sid not in (None, home) else None
     moved_to = wait_until(moved, 30, interval=0.02, what="kazoo to reconnect to another server")
+    assert moved_to == next_follower, f"kazoo reconnected to s{moved_to}, not its next host"
     assert k.client_id[0] == k_session, "kazoo got a new session"
     assert KazooState.LOST not in states, f"kazoo's session was lost: {states}"
     ev = kazoo_events.get(timeout=5)
     assert ev.type == EventType.NONE, f"kazoo's watch fired with {ev} on reconnecting"
 
-    # Changed while the raw session is away: its resumed watch fires at once.
-    k.set("/move/watched", b"1")
-    raw_home = next(s for s in others if s != moved_to)
-    raw = zkraw.connect(HOST, ens[raw_home].port, timeout_ms=SESSION_TIMEOUT_MS,
+    # Changed while the raw session is away: its resumed watch fires (before the SetWatches
+    # reply if the new server has applied the change already, else when it does).
+    try:
+        k.set("/move/watched", b"1")
+    except KazooException as e:
+        raise AssertionError(f"the first write of kazoo's session after it moved to follower "
+                             f"s{moved_to} failed: {type(e).__name__}") from e
+    raw = zkraw.connect(HOST, ens[observer].port, timeout_ms=SESSION_TIMEOUT_MS,
                         session_id=raw_session, passwd=raw_passwd, last_zxid=raw_seen)
     assert raw.session_id == raw_session, "the raw session was not resumed"
     r = raw.set_watches(raw_seen, data=["/move/watched"], exist=["/move/born"], child=["/move"],
                         xid=-8)
     assert r.ok, r
-    assert [(n.type, n.path) for n in raw.notifications()] == [(NodeDataChanged, "/move/watched")]
+
+    def events():
+        raw.drain(0.05)
+        return [(n.type, n.path) for n in raw.notifications()]
+    wait_until(events, 10, interval=0, what="the change made while away to fire the watch")
+    assert events() == [(NodeDataChanged, "/move/watched")]
 
     # Seen from an independent session after sync: both ephemerals, owned by the moved sessions.
     other = ens.client(moved_to)
@@ -78,11 +91,8 @@ def test_sessions_survive_their_server(make_ensemble):
 
     # The re-armed watches fire for changes made after the move.
     other.create("/move/born")
-    def three_fired():
-        raw.drain(0.1)
-        return len(raw.notifications()) >= 3
-    wait_until(three_fired, 10, interval=0, what="the resumed watches to fire")
-    assert sorted((n.type, n.path) for n in raw.notifications()) == sorted(
+    wait_until(lambda: len(events()) >= 3, 10, interval=0, what="the resumed watches to fire")
+    assert sorted(events()) == sorted(
         [(NodeDataChanged, "/move/watched"), (NodeCreated, "/move/born"),
          (NodeChildrenChanged, "/move")])
 
