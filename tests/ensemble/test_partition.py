@@ -52,7 +52,9 @@ def isolate_under_load(ens, victim: int, parent: str) -> tuple:
     leader = ens.leader(among=rest)
     time.sleep(ISOLATED_FOR_S)  # the load runs on both sides meanwhile
     for s in rest:
-        assert writers[s].acked(since=t_ack), f"the writer on s{s} got nothing acknowledged"
+        assert writers[s].acked(since=t_ack), (
+            f"the writer on s{s} got nothing acknowledged in the {ISOLATED_FOR_S} s after the "
+            f"other side's first write; last outcomes {writers[s].last_outcomes()}")
 
     ens.heal()
     t_heal = time.monotonic()

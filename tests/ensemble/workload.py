@@ -99,6 +99,10 @@ class Writer(threading.Thread):
     def acked(self, since: float = 0.0) -> list:
         return [op for op in self.snapshot() if op.ok and op.done >= since]
 
+    def last_outcomes(self, n: int = 5) -> list:
+        """The error (or "ok", or "pending") of the last `n` requests."""
+        return [op.error or ("ok" if op.ok else "pending") for op in self.snapshot()[-n:]]
+
     def wait_acks(self, count: int, since: float = 0.0, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while len(self.acked(since)) < count:
@@ -106,7 +110,7 @@ class Writer(threading.Thread):
             assert time.monotonic() < deadline, (
                 f"{self.label} (session {session[0] if session else 0:#x}): "
                 f"{len(self.acked(since))} of {count} writes acknowledged in {timeout}s; "
-                f"last errors {[op.error for op in self.snapshot()[-5:]]}")
+                f"last outcomes {self.last_outcomes()}")
             time.sleep(0.02)
 
 
