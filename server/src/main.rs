@@ -114,7 +114,20 @@ fn purge(
 /// A zoo.cfg that describes an ensemble would otherwise start N independent standalone
 /// servers, each accepting writes the others never see: refuse it until the server runs
 /// ensembles (issue 8).
+/// A panic on any thread is a broken invariant: the server stops at once, with a nonzero
+/// status, rather than run on with a dead pipeline or shard (a supervisor restarts it and
+/// recovery replays the log).
+fn stop_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        tracing::error!("{info}; stopping the server");
+        std::process::exit(70);
+    }));
+}
+
 fn serve(config_path: Option<PathBuf>) -> Result<(), String> {
+    stop_on_panic();
     let config = match &config_path {
         Some(p) => {
             let (config, warnings) = config::load(p).map_err(|e| e.to_string())?;

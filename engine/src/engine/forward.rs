@@ -86,14 +86,9 @@ impl Engine {
     /// Leader: prepares a write a follower forwarded. Its reply is the follower's to send.
     pub fn handle_forwarded(&mut self, f: Forwarded, now: Now) {
         self.last_now = now;
-        // A session's requests carry increasing xids: one seen before is a duplicate.
-        if let ForwardedOp::Request(_) = f.op {
-            let last = self.forwarded_cxid.entry(f.session_id).or_insert(i32::MIN);
-            if f.cxid <= *last {
-                return;
-            }
-            *last = f.cxid;
-        }
+        // No dedupe by xid: links never repeat a forward, and a client's xids start again
+        // on every connection (kazoo's do), so a session that moved to another server
+        // sends xids the leader has seen before.
         self.sessions.observe_id(f.session_id);
         match f.op {
             ForwardedOp::CreateSession { timeout_ms } => {

@@ -108,8 +108,6 @@ pub struct Engine {
     /// New sessions forwarded to the leader, by session id.
     connecting: HashMap<i64, forward::Connecting>,
     forwarded_answered: u64,
-    /// Leader: the last xid prepared per session from forwarded requests (drops duplicates).
-    forwarded_cxid: HashMap<i64, i32>,
     /// Follower syncs: ids handed out, their paths, those asked of the leader, those done.
     next_sync_id: u64,
     sync_paths: HashMap<u64, String>,
@@ -159,7 +157,6 @@ impl Engine {
             waiting: HashMap::new(),
             connecting: HashMap::new(),
             forwarded_answered: 0,
-            forwarded_cxid: HashMap::new(),
             next_sync_id: 0,
             sync_paths: HashMap::new(),
             sync_out: VecDeque::new(),
@@ -304,7 +301,6 @@ impl Engine {
             }
             TxnBody::CloseSession { .. } => {
                 self.sessions.remove(txn.session_id);
-                self.forwarded_cxid.remove(&txn.session_id);
             }
             _ => {}
         }

@@ -19,7 +19,7 @@ use super::{Envelope, PeerMessage};
 use crate::engine::{Engine, Output};
 use crate::txn::Txn;
 use crate::{EngineConfig, Now};
-use raft::eraftpb::{Entry, EntryType, Message};
+use raft::eraftpb::{Entry, EntryType, Message, MessageType};
 use raft::storage::MemStorage;
 use raft::{RawNode, StateRole};
 use std::collections::VecDeque;
@@ -296,9 +296,13 @@ impl Member {
     /// requests reaching a member that does not lead are dropped (their follower times out).
     pub fn step(&mut self, env: Envelope) {
         match env.body {
-            PeerMessage::Raft(msg) => {
+            PeerMessage::Raft(mut msg) => {
+                if msg.get_msg_type() == MessageType::MsgHeartbeat {
+                    self.check_log_lost(&mut msg);
+                }
                 let _ = self.node.step(msg);
             }
+            PeerMessage::LogLost { last_index } => self.resend_log(env.from, last_index),
             PeerMessage::Forward(f) if self.leading_term.is_some() => {
                 self.engine.handle_forwarded(f, self.now);
                 self.propose_prepared();
@@ -324,6 +328,38 @@ impl Member {
         }
         raft.election_elapsed = raft.election_elapsed.max(self.config.election_tick);
         self.drive();
+    }
+
+    /// A leader's heartbeat carries the commit index up to what it believes this member
+    /// has. Beyond this member's log, the log was lost; raft-rs would panic on it (etcd's
+    /// "was the raft log corrupted, truncated, or lost?"). Keep the commit index and tell
+    /// the leader instead.
+    fn check_log_lost(&mut self, msg: &mut Message) {
+        let log = &self.node.raft.raft_log;
+        let last_index = log.last_index();
+        if msg.commit <= last_index {
+            return;
+        }
+        msg.commit = log.committed;
+        self.outbox.push_back(Envelope {
+            from: self.config.id,
+            to: msg.from,
+            body: PeerMessage::LogLost { last_index },
+        });
+    }
+
+    /// Leader: `peer` lost its log after `last_index`; replicate to it from there.
+    fn resend_log(&mut self, peer: u64, last_index: u64) {
+        let raft = &mut self.node.raft;
+        if raft.state != StateRole::Leader {
+            return;
+        }
+        if let Some(pr) = raft.mut_prs().get_mut(peer) {
+            if pr.matched > last_index {
+                pr.matched = last_index;
+                pr.become_probe();
+            }
+        }
     }
 
     /// Client inputs given through `engine_mut` are done: propose what the leader prepared,

@@ -36,6 +36,9 @@ pub enum PeerMessage {
     Forward(Forwarded),
     /// Sessions active on a follower or Observer, so the leader does not expire them.
     Touch(Vec<i64>),
+    /// The leader's heartbeat counted on entries this member does not have: its log was
+    /// lost (a wiped data directory). The leader sends it the log again from `last_index`.
+    LogLost { last_index: u64 },
 }
 
 #[derive(Clone, Debug)]

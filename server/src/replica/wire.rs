@@ -6,7 +6,9 @@
 //! length of what follows, a kind byte and the body:
 //! - `KIND_RAFT`: a raft-rs `eraftpb::Message` in protobuf;
 //! - `KIND_FORWARD`: a client write a follower or Observer forwards to the leader;
-//! - `KIND_TOUCH`: session ids active on a follower or Observer.
+//! - `KIND_TOUCH`: session ids active on a follower or Observer;
+//! - `KIND_LOG_LOST`: the sender's log ends at this index, short of what the leader counts
+//!   on (its data directory was wiped).
 
 use protobuf::Message as _;
 use ringkeeper_engine::proto::{decode_request_header, decode_request_within, encode_request};
@@ -30,6 +32,7 @@ const MAX_FORWARDED_FIELD: usize = MAX_FRAME;
 const KIND_RAFT: u8 = 1;
 const KIND_FORWARD: u8 = 2;
 const KIND_TOUCH: u8 = 3;
+const KIND_LOG_LOST: u8 = 4;
 
 const OP_REQUEST: u8 = 0;
 const OP_CREATE_SESSION: u8 = 1;
@@ -82,6 +85,10 @@ pub fn encode_frame(body: &PeerMessage, out: &mut Vec<u8>) {
             out.push(KIND_FORWARD);
             encode_forwarded(f, out);
         }
+        PeerMessage::LogLost { last_index } => {
+            out.push(KIND_LOG_LOST);
+            out.extend_from_slice(&last_index.to_be_bytes());
+        }
         PeerMessage::Touch(ids) => {
             out.push(KIND_TOUCH);
             out.extend_from_slice(&(ids.len() as u32).to_be_bytes());
@@ -123,6 +130,12 @@ pub fn decode_frame(frame: &[u8], from: u64, to: u64) -> Result<Envelope, WireEr
             }
             r.end()?;
             PeerMessage::Touch(ids)
+        }
+        KIND_LOG_LOST => {
+            let mut r = Reader(body);
+            let last_index = r.i64()? as u64;
+            r.end()?;
+            PeerMessage::LogLost { last_index }
         }
         k => return Err(WireError::Kind(k)),
     };
@@ -332,6 +345,10 @@ mod tests {
 
     #[test]
     fn touch_round_trips_and_bad_frames_are_errors() {
+        match round_trip(PeerMessage::LogLost { last_index: 304 }) {
+            PeerMessage::LogLost { last_index } => assert_eq!(last_index, 304),
+            other => panic!("{other:?}"),
+        }
         match round_trip(PeerMessage::Touch(vec![1, -2, 3])) {
             PeerMessage::Touch(ids) => assert_eq!(ids, vec![1, -2, 3]),
             other => panic!("{other:?}"),
