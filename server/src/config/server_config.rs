@@ -195,7 +195,7 @@ impl ServerConfig {
             shards: default_shards(),
             pipeline_core: None,
             spin_before_park_us: DEFAULT_SPIN_BEFORE_PARK_US,
-            raft_tick_ms: 20,
+            raft_tick_ms: 50,
             read_only_mode: false,
             election_ticks: 10,
             heartbeat_ticks: 2,
