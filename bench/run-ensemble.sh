@@ -13,6 +13,8 @@
 #     --out FILE            Markdown file whose section "Three-server ensembles" is written
 #                           (default bench/RESULTS.md; the rest of the file is kept)
 #     --no-build            use the binaries already built
+#     --hops                also capture a single-session write load's segments on lo (needs
+#                           root) and split its round trip into hops (bench/follower_hops.py)
 #
 # Both run with forceSync=yes and their data directories under one temporary directory (one
 # disk). Ringkeeper's servers run with ringkeeper.spinBeforeParkUs=0: with three servers, the
@@ -31,6 +33,7 @@ ROUNDS=3
 FORCE_SYNC=yes
 OUT=$ROOT/bench/RESULTS.md
 BUILD=1
+HOPS=0
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -39,7 +42,8 @@ while [ $# -gt 0 ]; do
         --rounds) ROUNDS=$2; shift ;;
         --out) OUT=$2; shift ;;
         --no-build) BUILD=0 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        --hops) HOPS=1 ;;
+        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -52,15 +56,16 @@ bench_workdir ensemble
 [ "$BUILD" = 0 ] || build_release -p ringkeeper-bench -p ringkeeper
 
 # Starts three voters of KIND (zk or rk) in DIR, waits until each serves sessions and one of
-# them leads; sets ENS_PIDS, and LEADER and FOLLOWER to the client address of a leader and of
-# a follower.
+# them leads; sets ENS_PIDS, LEADER and FOLLOWER to the client address of a leader and of a
+# follower, and LEADER_Q and FOLLOWER_Q to their quorum ports.
 start_ensemble() { # kind dir
     local kind=$1 base=$2 i try mode servers=""
-    local -a client
+    local -a client quorum
     ENS_PIDS=()
     for i in 1 2 3; do
         client[i]=$(free_port)
-        servers+="server.$i=127.0.0.1:$(free_port):$(free_port)"$'\n'
+        quorum[i]=$(free_port)
+        servers+="server.$i=127.0.0.1:${quorum[i]}:$(free_port)"$'\n'
     done
     for i in 1 2 3; do
         local extra=$servers
@@ -79,8 +84,10 @@ start_ensemble() { # kind dir
         for i in 1 2 3; do
             mode=$(four_letter "${client[i]}" srvr | sed -n 's/^Mode: //p')
             case $mode in
-                leader) LEADER=127.0.0.1:${client[i]} ;;
-                follower) [ -n "$FOLLOWER" ] || FOLLOWER=127.0.0.1:${client[i]} ;;
+                leader) LEADER=127.0.0.1:${client[i]} LEADER_Q=${quorum[i]} ;;
+                follower)
+                    [ -n "$FOLLOWER" ] || FOLLOWER=127.0.0.1:${client[i]} FOLLOWER_Q=${quorum[i]}
+                    ;;
             esac
         done
         if [ -n "$LEADER" ] && [ -n "$FOLLOWER" ]; then
@@ -103,6 +110,22 @@ SCENARIOS=(
 )
 COMMON=(--value-size 100 --keys 1000 --duration "$DURATION" --warmup "$WARMUP" --threads "$THREADS")
 
+# Single-session writes through the follower again, their segments on lo captured meanwhile.
+capture_hops() { # kind round
+    log "round $2, $1: write-1 at $FOLLOWER, segments on lo captured"
+    python3 "$ROOT/bench/follower_hops.py" --seconds "$DURATION" --client-port "${FOLLOWER##*:}" \
+        --follower-quorum "$FOLLOWER_Q" --leader-quorum "$LEADER_Q" --json "$WORK/$1-hops-r$2.json" &
+    PIDS+=($!)
+    local capture=$!
+    "$BENCH" --servers "$FOLLOWER" --sessions 1 --inflight 1 --read-ratio 0 "${COMMON[@]}" \
+        --label "$1 write-1 (captured)" >&2
+    wait "$capture"
+}
+
+if [ "$HOPS" = 1 ] && [ "$(id -u)" != 0 ]; then
+    log "--hops captures packets on lo: run as root"
+    exit 2
+fi
 log "measuring fdatasync on $WORK"
 measure_fdatasync "$WORK" >"$WORK/fsync.json"
 
@@ -119,6 +142,7 @@ for round in $(seq 1 "$ROUNDS"); do
             "$BENCH" --servers "$addr" $args "${COMMON[@]}" --label "$kind $name" \
                 --json "$WORK/$kind-$name-r$round.json" >&2
         done
+        [ "$HOPS" = 0 ] || capture_hops "$kind" "$round"
         for pid in "${ENS_PIDS[@]}"; do stop "$pid"; done
     done
 done
@@ -167,6 +191,24 @@ aims = [("1 session setData p50 us", "write-1", "p50_us", "959", "-"),
 for desc, key, field, issue, aim in aims:
     lines.append(f"| {desc} | {issue} | {med('zk', key, field):.0f} | {med('rk', key, field):.0f} "
                  f"| {ratio(key, field):.2f} | {aim} |")
+hops = ["forward", "propose", "ack", "commit", "reply", "total"]
+caps = {tag: [load(work, f"{tag}-hops-r{i}.json") for i in range(1, rounds + 1)] for tag in ("zk", "rk")}
+caps = {tag: [c for c in cs if c and c["requests"]] for tag, cs in caps.items()}
+if caps["zk"] or caps["rk"]:
+    lines += ["", "Where a single-session write through the follower spends its time, from its TCP "
+              "segments on lo (`bench/follower_hops.py`, a separate run of the same load; median "
+              "over the rounds of each round's p50, in us). Each hop ends with a segment: forward "
+              "(follower to leader), propose (leader to a follower), ack (a follower's log write "
+              "and fdatasync, then to the leader), commit (leader to a follower), reply (the "
+              "follower applies and answers the client).", "",
+              "| hop | ZooKeeper 3.8 | Ringkeeper |", "|---|---|---|"]
+    for h in hops:
+        cell = {tag: statistics.median(c["hops"][h]["p50_us"] for c in cs) if cs else None
+                for tag, cs in caps.items()}
+        lines.append(f"| {h} | " + " | ".join(f"{cell[t]:.0f}" if cell[t] is not None else "-"
+                                            for t in ("zk", "rk")) + " |")
+    lines.append(f"| requests seen | {sum(c['requests'] for c in caps['zk'])} | "
+                 f"{sum(c['requests'] for c in caps['rk'])} |")
 lines.append("")
 replace_section(out, ENSEMBLE_HEADING, lines)
 print("\n".join(lines))
