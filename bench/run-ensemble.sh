@@ -128,6 +128,7 @@ if [ "$HOPS" = 1 ] && [ "$(id -u)" != 0 ]; then
 fi
 log "measuring fdatasync on $WORK"
 measure_fdatasync "$WORK" >"$WORK/fsync.json"
+cut -d' ' -f1 /proc/loadavg >"$WORK/load-start"
 
 for round in $(seq 1 "$ROUNDS"); do
     order=(zk rk)
@@ -143,6 +144,9 @@ for round in $(seq 1 "$ROUNDS"); do
                 --json "$WORK/$kind-$name-r$round.json" >&2
         done
         [ "$HOPS" = 0 ] || capture_hops "$kind" "$round"
+        # The epoch of the last zxid: above 1, the ensemble elected again during the round.
+        zxid=$(four_letter "${FOLLOWER##*:}" srvr | sed -n 's/^Zxid: //p')
+        echo $((${zxid:-0} >> 32)) >"$WORK/$kind-epoch-r$round"
         for pid in "${ENS_PIDS[@]}"; do stop "$pid"; done
     done
 done
@@ -157,12 +161,14 @@ rounds = int(rounds)
 scen = [(s.split("|")[0], s.split("|")[2]) for s in open(os.path.join(work, "scenarios")).read().split("\n") if s]
 metrics = [("ops/s", "ops_per_sec"), ("p50 us", "p50_us"), ("p99 us", "p99_us")]
 fs = load(work, "fsync.json")
+load_start = open(os.path.join(work, "load-start")).read().strip()
 lines = [ENSEMBLE_HEADING, "",
          f"`{command}`, {datetime.datetime.now():%Y-%m-%d %H:%M}, host {platform.node()}, "
          f"{os.cpu_count()} CPUs shared by the three servers of an ensemble and the client "
          f"(one client thread, closed loop, 100-byte values, 1000 keys). Each system runs three "
          f"voters on loopback with forceSync=yes and its data directories on the same disk "
-         f"(fdatasync of 4 KiB here: {fs['p50_us']:.0f} us p50, {fs['p99_us']:.0f} us p99). "
+         f"(fdatasync of 4 KiB there, measured before the first round: {fs['p50_us']:.0f} us "
+         f"p50, {fs['p99_us']:.0f} us p99). "
          f"Only one ensemble runs at a time: a round starts one on fresh data directories, "
          f"runs every scenario for {warmup} s of warmup and {duration} s measured, stops it, and "
          f"does the same with the other; who goes first alternates by round. The client "
@@ -171,8 +177,9 @@ lines = [ENSEMBLE_HEADING, "",
          f"that spin before they park starve each other with three servers on two cores), one "
          f"connection shard, pipeline of server.i pinned to core i % 2; ZooKeeper's JVMs are "
          f"not pinned. Values are medians of {rounds} rounds; the last column is the lowest and "
-         f"highest ratio of a single round. 1-minute load average at the end "
-         f"{os.getloadavg()[0]:.1f}: the machine is shared with other work, so tails are noisy.", ""]
+         f"highest ratio of a single round. 1-minute load average {load_start} at the start and "
+         f"{os.getloadavg()[0]:.1f} at the end: the machine is shared with other work, so tails "
+         f"are noisy.", ""]
 lines += median_table(work, rounds, ["zk", "rk"], scen, metrics)
 def med(tag, key, field):
     rs = runs(work, tag, key, rounds)
@@ -181,7 +188,7 @@ def ratio(key, field):
     return med("rk", key, field) / med("zk", key, field)
 lines += ["", "Against the issue's aims (Ringkeeper at 5x ZooKeeper's throughput, a fifth of its "
           "p99), medians of the rounds:", "",
-          "| measure | ZooKeeper (issue) | ZooKeeper (here) | Ringkeeper | RK/ZK | aim |",
+          "| measure | ZooKeeper (issue) | ZooKeeper (here) | Ringkeeper | RK/ZK (of the medians) | aim |",
           "|---|---|---|---|---|---|"]
 aims = [("1 session setData p50 us", "write-1", "p50_us", "959", "-"),
         ("1 session setData p99 us", "write-1", "p99_us", "10700", "<= 0.20"),
@@ -209,6 +216,11 @@ if caps["zk"] or caps["rk"]:
                                             for t in ("zk", "rk")) + " |")
     lines.append(f"| requests seen | {sum(c['requests'] for c in caps['zk'])} | "
                  f"{sum(c['requests'] for c in caps['rk'])} |")
+epochs = {tag: [open(os.path.join(work, f"{tag}-epoch-r{i}")).read().strip()
+                for i in range(1, rounds + 1) if os.path.exists(os.path.join(work, f"{tag}-epoch-r{i}"))]
+          for tag in ("zk", "rk")}
+lines += ["", f"Epoch of the last zxid at the end of each round (1: no election after the first): "
+          f"ZooKeeper {', '.join(epochs['zk'])}; Ringkeeper {', '.join(epochs['rk'])}."]
 lines.append("")
 replace_section(out, ENSEMBLE_HEADING, lines)
 print("\n".join(lines))
