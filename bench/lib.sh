@@ -1,28 +1,22 @@
-# Helpers shared by the benchmark scripts; sourced, not run. The script sets ROOT (the repo)
-# and LOG_TAG (its name in log lines) first, and calls bench_workdir once to get WORK.
+# Helpers shared by the benchmark scripts; sourced, not run: `. "$ROOT/bench/lib.sh" NAME`
+# with ROOT (the repo) set. NAME tags the log lines and names WORK, a fresh temporary directory.
 #
 # Sets TARGET, BENCH, RK (release binaries), ZK_CP (Apache ZooKeeper's class path) and
 # ZK_HEAP. Every process started through spawn_zk or spawn_rk lands in PIDS and is stopped when
-# the script exits, also on failure.
+# the script exits, also on failure; WORK is removed then.
 
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BENCH=$TARGET/release/ringkeeper-bench
 RK=$TARGET/release/ringkeeper
 export ZK_HEAP=${ZK_HEAP:-2g}
 PIDS=()
+LOG_TAG=$1
 
 log() { echo "[$LOG_TAG] $*" >&2; }
 
 build_release() { # cargo arguments (-p crate ...)
     log "building release binaries in $TARGET"
     (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET cargo build --release "$@" >&2)
-}
-
-# A fresh temporary directory in WORK, removed on exit after every started process is stopped.
-bench_workdir() { # name
-    WORK=$(mktemp -d "/tmp/rk-$1.XXXXXX")
-    trap bench_cleanup EXIT
-    trap 'exit 130' INT TERM
 }
 
 bench_cleanup() {
@@ -135,3 +129,7 @@ lat.sort()
 print(json.dumps({"p50_us": statistics.median(lat), "p99_us": lat[int(len(lat) * 0.99)]}))
 PY
 }
+
+WORK=$(mktemp -d "/tmp/rk-$LOG_TAG.XXXXXX")
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM

@@ -49,10 +49,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-LOG_TAG=ensemble
 # shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
-bench_workdir ensemble
+. "$ROOT/bench/lib.sh" ensemble
 [ "$BUILD" = 0 ] || build_release -p ringkeeper-bench -p ringkeeper
 
 # Starts three voters of KIND (zk or rk) in DIR, waits until each serves sessions and one of

@@ -47,10 +47,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-LOG_TAG=matrix
 # shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
-bench_workdir matrix
+. "$ROOT/bench/lib.sh" matrix
 
 # Starts a server; sets STARTED_PID and STARTED_ADDR.
 start_zk() { # name

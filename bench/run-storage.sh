@@ -24,11 +24,9 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-LOG_TAG=storage
 # shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
+. "$ROOT/bench/lib.sh" storage
 [ "$BUILD" = 0 ] || build_release -p ringkeeper -p ringkeeper-bench
-bench_workdir storage
 
 # start KIND DIR: (re)starts a server on DIR's zoo.cfg; sets PID and prints ms until ready.
 start() {
