@@ -19,10 +19,6 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-BENCH=$TARGET/release/ringkeeper-bench
-RK=$TARGET/release/ringkeeper
-export ZK_HEAP=${ZK_HEAP:-2g}
 THREADS=${BENCH_THREADS:-1}
 DURATION=6
 WARMUP=1
@@ -51,120 +47,35 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-WORK=$(mktemp -d /tmp/rk-matrix.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "[matrix] $*" >&2; }
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# --- Apache ZooKeeper ------------------------------------------------------------------------
-if [ ! -f /usr/share/java/zookeeper.jar ]; then
-    log "installing the Debian zookeeper package"
-    apt-get install -y zookeeper >&2
-fi
-# zookeeper.jar's manifest names most dependencies; the Netty codec and resolver it does not.
-ZK_CP=/etc/zookeeper/conf:/usr/share/java/zookeeper.jar
-# slf4j-simple gives server.log the warnings (the package ships no binding).
-for jar in netty-codec netty-resolver slf4j-simple; do
-    ZK_CP=$ZK_CP:/usr/share/java/$jar.jar
-done
-
-write_cfg() { # dir port
-    mkdir -p "$1/data"
-    cat >"$1/zoo.cfg" <<EOF
-tickTime=2000
-initLimit=10
-syncLimit=5
-dataDir=$1/data
-clientPort=$2
-clientPortAddress=127.0.0.1
-maxClientCnxns=0
-admin.enableServer=false
-4lw.commands.whitelist=*
-forceSync=$FORCE_SYNC
-${EXTRA_CFG:-}
-EOF
-}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh" matrix
 
 # Starts a server; sets STARTED_PID and STARTED_ADDR.
 start_zk() { # name
     local dir=$WORK/$1 port
     port=$(free_port)
     write_cfg "$dir" "$port"
-    java -Xmx"$ZK_HEAP" -Dzookeeper.forceSync="$FORCE_SYNC" \
-        -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$ZK_CP" \
-        org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >"$dir/server.log" 2>&1 &
-    STARTED_PID=$!
-    PIDS+=("$STARTED_PID")
+    spawn_zk "$dir"
     STARTED_ADDR=127.0.0.1:$port
-    wait_ready "$1" "$STARTED_PID" "$port"
+    wait_ready "$dir" "$STARTED_PID" "$port"
 }
 
 start_rk() { # name
     local dir=$WORK/$1 port
     port=$(free_port)
     write_cfg "$dir" "$port"
-    "$RK" server --config "$dir/zoo.cfg" >"$dir/server.log" 2>&1 &
-    STARTED_PID=$!
-    PIDS+=("$STARTED_PID")
+    spawn_rk "$dir"
     STARTED_ADDR=127.0.0.1:$port
-    wait_ready "$1" "$STARTED_PID" "$port"
-}
-
-stop() { # pid
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
-
-ruok() { # port -> prints the answer
-    timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && printf ruok >&3 && head -c 4 <&3" \
-        2>/dev/null || true
-}
-
-wait_ready() { # name pid port
-    local i
-    for i in $(seq 1 300); do
-        if ! kill -0 "$2" 2>/dev/null; then
-            log "$1 exited during start-up; its log:"
-            tail -20 "$WORK/$1/server.log" >&2
-            exit 1
-        fi
-        # ZooKeeper answers imok before it serves sessions, so also open one (connect polling).
-        if [ "$(ruok "$3")" = imok ] &&
-            "$BENCH" --servers "127.0.0.1:$3" --cleanup-only --keys 1 2>/dev/null; then
-            log "$1 ready on port $3 (pid $2)"
-            return 0
-        fi
-        sleep 0.1
-    done
-    log "$1 not ready after 30 s"
-    tail -20 "$WORK/$1/server.log" >&2
-    exit 1
+    wait_ready "$dir" "$STARTED_PID" "$port"
 }
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # --- build -----------------------------------------------------------------------------------
 if [ "$BUILD" = 1 ]; then
-    log "building release binaries in $TARGET"
-    (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET cargo build --release -p ringkeeper-bench >&2)
-    if [ "$SKIP_RK" = 0 ]; then
-        (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET cargo build --release -p ringkeeper >&2)
-    fi
+    crates=(-p ringkeeper-bench)
+    [ "$SKIP_RK" = 1 ] || crates+=(-p ringkeeper)
+    build_release "${crates[@]}"
 fi
 
 # --- scenarios -------------------------------------------------------------------------------
@@ -232,23 +143,7 @@ fi
 # The disk's own fdatasync latency, on the file system the servers write to: the
 # single-session setData target is stated against it.
 log "measuring fdatasync on $WORK"
-python3 - "$WORK" >"$WORK/fsync.json" <<'PY'
-import json, os, statistics, sys, time
-path = os.path.join(sys.argv[1], "fsync-probe")
-fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-os.pwrite(fd, b"\0" * (64 << 20), 0)  # a preallocated log, as both servers keep
-os.fsync(fd)
-block, lat = b"x" * 4096, []
-for i in range(2000):
-    os.pwrite(fd, block, (i * 4096) % (64 << 20))
-    t = time.perf_counter_ns()
-    os.fdatasync(fd)
-    lat.append((time.perf_counter_ns() - t) / 1000)
-os.close(fd)
-os.unlink(path)
-lat.sort()
-print(json.dumps({"p50_us": statistics.median(lat), "p99_us": lat[int(len(lat) * 0.99)]}))
-PY
+measure_fdatasync "$WORK" >"$WORK/fsync.json"
 
 SERVERS=(zk)
 [ "$SKIP_RK" = 1 ] || SERVERS+=(rk)
@@ -305,21 +200,20 @@ if [ "$SKIP_RK" = 0 ]; then
 fi
 
 # --- Markdown --------------------------------------------------------------------------------
-python3 - "$WORK" "$OUT" "$FORCE_SYNC" "$DURATION" "$ROUNDS" "${SERVERS[@]}" <<'EOF'
-import json, os, sys, datetime, platform, statistics
+PYTHONPATH=$ROOT/bench python3 - "$WORK" "$OUT" "$FORCE_SYNC" "$DURATION" "$ROUNDS" "${SERVERS[@]}" <<'EOF'
+import os, sys, datetime, platform, statistics
+from rounds import ENSEMBLE_HEADING, NAMES as names, load as load_in, median_table, runs as runs_in, section
 work, out, force_sync, duration, rounds = sys.argv[1:6]
 servers, rounds = sys.argv[6:], int(rounds)
-names = {"zk": "ZooKeeper 3.8", "rk": "Ringkeeper"}
 scen = [("read-1", "1 session getData"), ("write-1", "1 session setData"),
         ("read-1-pin0", "1 session getData, client on CPU 0"),
         ("write-1-pin0", "1 session setData, client on CPU 0"),
         ("r100-32x4", "32x4, 100% reads"), ("r90-32x4", "32x4, 90% reads"),
         ("r0-32x4", "32x4, 0% reads"), ("list-32x4", "32x4, getChildren of 1001 children")]
 def load(p):
-    p = os.path.join(work, p)
-    return json.load(open(p)) if os.path.exists(p) else None
+    return load_in(work, p)
 def runs(tag, key):
-    return [r for r in (load(f"{tag}-{key}-r{i}.json") for i in range(1, rounds + 1)) if r]
+    return runs_in(work, tag, key, rounds)
 def ratio(b, a):
     return f"{b / a:.2f}" if a and b is not None else "-"
 lines = ["# Benchmark matrix", "",
@@ -334,24 +228,7 @@ lines = ["# Benchmark matrix", "",
 metrics = [("ops/s", "ops_per_sec"), ("p50 us", "p50_us"), ("p99 us", "p99_us"),
            ("p99.9 us", "p999_us")]
 both = "rk" in servers and "zk" in servers
-head = "| scenario | metric | " + " | ".join(names[s] for s in servers)
-if both: head += " | RK/ZK | RK/ZK per round"
-lines += [head + " |", "|" + "---|" * (2 + len(servers) + 2 * both)]
-for key, desc in scen:
-    reps = {s: runs(s, key) for s in servers}
-    for i, (mname, field) in enumerate(metrics):
-        vals = {s: [r["total"][field] for r in reps[s]] for s in servers}
-        med = {s: statistics.median(v) if v else None for s, v in vals.items()}
-        row = f"| {desc if i == 0 else ''} | {mname} | " + " | ".join(
-            f"{med[s]:.1f}" if med[s] is not None else "-" for s in servers)
-        if both:
-            per = [b / a for a, b in zip(vals["zk"], vals["rk"]) if a]
-            row += f" | {statistics.median(per):.2f}" if per else " | -"
-            row += f" | {min(per):.2f} to {max(per):.2f}" if len(per) > 1 else " | -"
-        lines.append(row + " |")
-    errs = {s: [r["errors"] for r in rs if r["errors"] or r["connection_losses"]] for s, rs in reps.items()}
-    errs = {s: e for s, e in errs.items() if e}
-    if errs: lines.append(f"| | errors | {errs} |")
+lines += median_table(work, rounds, servers, scen, metrics)
 fs = load("fsync.json")
 if fs and both:
     w = {s: runs(s, "write-1") for s in servers}
@@ -400,6 +277,8 @@ if any(b for _, _, b, _ in wb):
                 lines.append(f"| {n} | {label} | {m['ops_per_sec']:.0f} | {m['p50_us']:.0f} | "
                              f"{m['p99_us']:.0f} | {ratio(m['ops_per_sec'], zk)} |")
 lines += ["", f"ZooKeeper runs with -Xmx{os.environ.get('ZK_HEAP', '2g')}; its RSS depends on the JVM heap policy.", ""]
+# The ensemble section is run-ensemble.sh's: keep it.
+lines += section(out, ENSEMBLE_HEADING)
 open(out, "w").write("\n".join(lines))
 print("\n".join(lines))
 EOF

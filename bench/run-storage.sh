@@ -6,7 +6,7 @@
 #
 #   bench/run-storage.sh [--znodes N] [--duration S] [--out FILE] [--no-build]
 #
-# Reuses run-matrix.sh's server helpers. Every process it starts is stopped on exit.
+# Uses bench/lib.sh's server helpers. Every process it starts is stopped on exit.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ZNODES=1000000
@@ -24,43 +24,9 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-BENCH=$TARGET/release/ringkeeper-bench
-RK=$TARGET/release/ringkeeper
-export ZK_HEAP=${ZK_HEAP:-2g}
-if [ "$BUILD" = 1 ]; then
-    (cd "$ROOT" && cargo build --release -p ringkeeper -p ringkeeper-bench >&2)
-fi
-if [ ! -f /usr/share/java/zookeeper.jar ]; then apt-get install -y zookeeper >&2; fi
-ZK_CP=/etc/zookeeper/conf:/usr/share/java/zookeeper.jar
-for jar in netty-codec netty-resolver slf4j-simple; do ZK_CP=$ZK_CP:/usr/share/java/$jar.jar; done
-
-WORK=$(mktemp -d /tmp/rk-storage.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-log() { echo "[storage] $*" >&2; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-write_cfg() { # dir port forceSync snapCount
-    mkdir -p "$1/data"
-    cat >"$1/zoo.cfg" <<CFG
-tickTime=2000
-dataDir=$1/data
-clientPort=$2
-clientPortAddress=127.0.0.1
-maxClientCnxns=0
-admin.enableServer=false
-4lw.commands.whitelist=*
-forceSync=$3
-snapCount=$4
-CFG
-}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh" storage
+[ "$BUILD" = 0 ] || build_release -p ringkeeper -p ringkeeper-bench
 
 # start KIND DIR: (re)starts a server on DIR's zoo.cfg; sets PID and prints ms until ready.
 start() {
@@ -97,7 +63,8 @@ bench_json() { # addr out.json seconds args...
 # 1. forceSync yes/no
 for kind in zk rk; do
     for fs in yes no; do
-        dir=$WORK/$kind-fs-$fs; port=$(free_port); write_cfg "$dir" "$port" "$fs" 100000
+        dir=$WORK/$kind-fs-$fs; port=$(free_port)
+        FORCE_SYNC=$fs EXTRA_CFG=snapCount=100000 write_cfg "$dir" "$port"
         start "$kind" "$dir" >/dev/null
         log "$kind forceSync=$fs"
         sync
@@ -110,7 +77,8 @@ done
 # 2 and 3. N znodes; writes with snapshots (snapCount 100000) vs without; then restart time.
 for kind in zk rk; do
     for snap in 100000 100000000; do
-        dir=$WORK/$kind-snap-$snap; port=$(free_port); write_cfg "$dir" "$port" yes "$snap"
+        dir=$WORK/$kind-snap-$snap; port=$(free_port)
+        FORCE_SYNC=yes EXTRA_CFG=snapCount=$snap write_cfg "$dir" "$port"
         start "$kind" "$dir" >/dev/null
         log "$kind: creating $ZNODES znodes (snapCount=$snap)"
         "$BENCH" --servers "127.0.0.1:$port" --keys "$ZNODES" --value-size 100 --setup-only \
