@@ -294,6 +294,7 @@ impl Member {
 
     /// A message from a peer. Raft drops messages from unknown peers or stale terms; forwarded
     /// requests reaching a member that does not lead are dropped (their follower times out).
+    /// Call `flush` after a batch of messages: forwarded writes are proposed there.
     pub fn step(&mut self, env: Envelope) {
         match env.body {
             PeerMessage::Raft(mut msg) => {
@@ -304,8 +305,9 @@ impl Member {
             }
             PeerMessage::LogLost { last_index } => self.resend_log(env.from, last_index),
             PeerMessage::Forward(f) if self.leading_term.is_some() => {
+                // Proposed at the caller's next `flush` (or tick), with every other write of
+                // its batch: one Raft entry per batch, not per forwarded write.
                 self.engine.handle_forwarded(f, self.now);
-                self.propose_prepared();
             }
             PeerMessage::Touch(ids) if self.leading_term.is_some() => {
                 self.engine.handle_touch(&ids, self.now);

@@ -24,6 +24,8 @@ pub struct Replica {
     proposal_sizes: (i64, i64, i64),
     /// The role the status commands show, since when, and whether read-only.
     shown: (QuorumRole, Instant, bool),
+    /// The member's role when last logged.
+    logged_role: Role,
     /// Term and vote of the last hard state logged.
     durable_term_vote: (u64, u64),
     serving: Serving,
@@ -59,6 +61,7 @@ impl Replica {
             proposal_sizes: (-1, -1, -1),
             durable_term_vote: (hard_state.term, hard_state.vote),
             shown: (QuorumRole::Looking, Instant::now(), false),
+            logged_role: Role::Looking,
             serving: Serving {
                 on: true,
                 looking_ticks: 0,
@@ -240,8 +243,19 @@ impl Replica {
         }
     }
 
-    /// Keeps the role the status commands show (and since when) up to date.
+    /// Keeps the role the status commands show (and since when) up to date, and logs each
+    /// change of the member's role.
     fn update_shown_role(&mut self) {
+        let now = self.member.role();
+        if now != self.logged_role {
+            self.logged_role = now;
+            tracing::info!(
+                role = ?now,
+                term = self.member.term(),
+                leader = ?self.member.leader_id(),
+                "quorum role changed"
+            );
+        }
         let role = match self.member.role() {
             Role::Leading => QuorumRole::Leading,
             Role::Following => QuorumRole::Following,
