@@ -24,7 +24,7 @@ pub const SHARED: [&str; 3] = ["/shared-0", "/shared-1", "/shared-2"];
 /// Operations invoked on each shared znode per seed. The linearizability search grows quickly
 /// with the operations that overlap (a never-answered one overlaps everything after it); a
 /// few dozen keep each seed's check to milliseconds.
-pub const OPS_PER_SHARED_MAX: usize = 48;
+pub const OPS_PER_SHARED_MAX: usize = 60;
 
 /// Requests a client has sent and not had answered; it sends no more until some are.
 pub const PIPELINE_MAX: usize = 8;
@@ -116,7 +116,7 @@ impl Client {
         let open: Vec<usize> = (0..SHARED.len())
             .filter(|k| record.history.ops_on(SHARED[*k]) < OPS_PER_SHARED_MAX)
             .collect();
-        if !open.is_empty() && rng.chance(200) {
+        if !open.is_empty() && rng.chance(300) {
             let k = open[rng.below(open.len() as u64) as usize];
             return self.shared_op(k, rng, &mut record.history);
         }
