@@ -41,6 +41,7 @@ struct InFlight {
     msg: Envelope,
 }
 
+/// The ensemble, the network between its members, and the clients on them.
 pub struct Sim {
     rng: Rng,
     round: u64,

@@ -106,52 +106,57 @@ impl Model for Znode {
 mod tests {
     use super::super::lincheck::{check, Operation};
     use super::*;
+    use ZnodeOp::{Create, Delete, SetData, SyncedRead};
+    use ZnodeRet::{Created, Deleted, Failed, Read, Set};
 
-    fn op(op: ZnodeOp, call: u64, ret: Option<(u64, ZnodeRet)>) -> Operation<ZnodeOp, ZnodeRet> {
-        Operation { op, call, ret }
+    type Op = Operation<ZnodeOp, ZnodeRet>;
+
+    /// Invoked at `call`, answered `ret` at `done`.
+    fn op(op: ZnodeOp, call: u64, done: u64, ret: ZnodeRet) -> Op {
+        Operation {
+            op,
+            call,
+            ret: Some((done, ret)),
+        }
+    }
+
+    fn unanswered(op: ZnodeOp, call: u64) -> Op {
+        Operation {
+            op,
+            call,
+            ret: None,
+        }
+    }
+
+    /// The znode created with data 1 at steps 1-2, as every history here starts.
+    fn created() -> Op {
+        op(Create { data: 1 }, 1, 2, Created)
     }
 
     fn set(data: u64) -> ZnodeOp {
-        ZnodeOp::SetData { data, version: -1 }
+        SetData { data, version: -1 }
     }
 
     fn set_to(version: i32) -> ZnodeRet {
-        ZnodeRet::Set { version }
+        Set { version }
+    }
+
+    /// A read's answer.
+    fn saw(data: u64, version: i32) -> ZnodeRet {
+        Read { data, version }
     }
 
     #[test]
     fn concurrent_creates_one_wins_and_versions_count_up() {
         let h = [
-            op(ZnodeOp::Create { data: 1 }, 1, Some((4, ZnodeRet::Created))),
-            op(
-                ZnodeOp::Create { data: 2 },
-                2,
-                Some((5, ZnodeRet::Failed(ErrorCode::NodeExists))),
-            ),
+            op(Create { data: 1 }, 1, 4, Created),
+            op(Create { data: 2 }, 2, 5, Failed(ErrorCode::NodeExists)),
             // Two overlapping setData: whichever answered version 2 went second.
-            op(set(3), 6, Some((9, set_to(2)))),
-            op(set(4), 7, Some((8, set_to(1)))),
-            op(
-                ZnodeOp::SyncedRead,
-                10,
-                Some((
-                    11,
-                    ZnodeRet::Read {
-                        data: 3,
-                        version: 2,
-                    },
-                )),
-            ),
-            op(
-                ZnodeOp::Delete { version: 2 },
-                12,
-                Some((13, ZnodeRet::Deleted)),
-            ),
-            op(
-                ZnodeOp::SyncedRead,
-                14,
-                Some((15, ZnodeRet::Failed(ErrorCode::NoNode))),
-            ),
+            op(set(3), 6, 9, set_to(2)),
+            op(set(4), 7, 8, set_to(1)),
+            op(SyncedRead, 10, 11, saw(3, 2)),
+            op(Delete { version: 2 }, 12, 13, Deleted),
+            op(SyncedRead, 14, 15, Failed(ErrorCode::NoNode)),
         ];
         assert!(check(&Znode, &h).is_ok());
     }
@@ -161,9 +166,9 @@ mod tests {
         // setData answered version 1 after another setData had already answered version 1:
         // the second write was applied to a stale znode.
         let h = [
-            op(ZnodeOp::Create { data: 1 }, 1, Some((2, ZnodeRet::Created))),
-            op(set(2), 3, Some((4, set_to(1)))),
-            op(set(3), 5, Some((6, set_to(1)))),
+            created(),
+            op(set(2), 3, 4, set_to(1)),
+            op(set(3), 5, 6, set_to(1)),
         ];
         assert!(check(&Znode, &h).is_err());
     }
@@ -172,19 +177,9 @@ mod tests {
     fn lost_write_fails() {
         // An acknowledged setData that a later synced read does not see.
         let h = [
-            op(ZnodeOp::Create { data: 1 }, 1, Some((2, ZnodeRet::Created))),
-            op(set(2), 3, Some((4, set_to(1)))),
-            op(
-                ZnodeOp::SyncedRead,
-                5,
-                Some((
-                    6,
-                    ZnodeRet::Read {
-                        data: 1,
-                        version: 0,
-                    },
-                )),
-            ),
+            created(),
+            op(set(2), 3, 4, set_to(1)),
+            op(SyncedRead, 5, 6, saw(1, 0)),
         ];
         let v = check(&Znode, &h).unwrap_err();
         assert_eq!(v.stuck, Some(2), "{v:?}");
@@ -194,9 +189,9 @@ mod tests {
     fn impossible_version_fails() {
         // Two setData on a fresh znode cannot reach version 3, in either order.
         let h = [
-            op(ZnodeOp::Create { data: 1 }, 1, Some((2, ZnodeRet::Created))),
-            op(set(2), 3, Some((6, set_to(1)))),
-            op(set(3), 4, Some((5, set_to(3)))),
+            created(),
+            op(set(2), 3, 6, set_to(1)),
+            op(set(3), 4, 5, set_to(3)),
         ];
         assert!(check(&Znode, &h).is_err());
     }
@@ -204,10 +199,7 @@ mod tests {
     #[test]
     fn create_over_a_live_znode_fails() {
         // No delete between: the second create must answer NODEEXISTS.
-        let h = [
-            op(ZnodeOp::Create { data: 1 }, 1, Some((2, ZnodeRet::Created))),
-            op(ZnodeOp::Create { data: 2 }, 3, Some((4, ZnodeRet::Created))),
-        ];
+        let h = [created(), op(Create { data: 2 }, 3, 4, Created)];
         assert!(check(&Znode, &h).is_err());
     }
 
@@ -215,27 +207,17 @@ mod tests {
     fn unanswered_delete_explains_a_later_create() {
         // The delete's connection closed before its answer; it took effect anyway.
         let h = [
-            op(ZnodeOp::Create { data: 1 }, 1, Some((2, ZnodeRet::Created))),
-            op(ZnodeOp::Delete { version: -1 }, 3, None),
-            op(ZnodeOp::Create { data: 2 }, 5, Some((6, ZnodeRet::Created))),
-            op(
-                ZnodeOp::SyncedRead,
-                7,
-                Some((
-                    8,
-                    ZnodeRet::Read {
-                        data: 2,
-                        version: 0,
-                    },
-                )),
-            ),
+            created(),
+            unanswered(Delete { version: -1 }, 3),
+            op(Create { data: 2 }, 5, 6, Created),
+            op(SyncedRead, 7, 8, saw(2, 0)),
         ];
         assert!(check(&Znode, &h).is_ok());
         // But not one invoked after the create it would explain.
         let h = [
-            op(ZnodeOp::Create { data: 1 }, 1, Some((2, ZnodeRet::Created))),
-            op(ZnodeOp::Create { data: 2 }, 5, Some((6, ZnodeRet::Created))),
-            op(ZnodeOp::Delete { version: -1 }, 7, None),
+            created(),
+            op(Create { data: 2 }, 5, 6, Created),
+            unanswered(Delete { version: -1 }, 7),
         ];
         assert!(check(&Znode, &h).is_err());
     }
@@ -243,34 +225,32 @@ mod tests {
     #[test]
     fn conditional_writes_fail_on_a_moved_version() {
         let h = [
-            op(ZnodeOp::Create { data: 1 }, 1, Some((2, ZnodeRet::Created))),
-            op(set(2), 3, Some((4, set_to(1)))),
+            created(),
+            op(set(2), 3, 4, set_to(1)),
             op(
-                ZnodeOp::SetData {
+                SetData {
                     data: 3,
                     version: 0,
                 },
                 5,
-                Some((6, ZnodeRet::Failed(ErrorCode::BadVersion))),
+                6,
+                Failed(ErrorCode::BadVersion),
             ),
-            op(
-                ZnodeOp::Delete { version: 1 },
-                7,
-                Some((8, ZnodeRet::Deleted)),
-            ),
+            op(Delete { version: 1 }, 7, 8, Deleted),
         ];
         assert!(check(&Znode, &h).is_ok());
         // A conditional setData that succeeded on a version already gone.
         let h = [
-            op(ZnodeOp::Create { data: 1 }, 1, Some((2, ZnodeRet::Created))),
-            op(set(2), 3, Some((4, set_to(1)))),
+            created(),
+            op(set(2), 3, 4, set_to(1)),
             op(
-                ZnodeOp::SetData {
+                SetData {
                     data: 3,
                     version: 0,
                 },
                 5,
-                Some((6, set_to(1))),
+                6,
+                set_to(1),
             ),
         ];
         assert!(check(&Znode, &h).is_err());
