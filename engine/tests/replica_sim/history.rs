@@ -7,12 +7,13 @@
 //!
 //! Which reads are in the history: ZooKeeper promises linearizable writes but only sequentially
 //! consistent reads (a follower answers from its own, possibly stale, tree), so plain reads do
-//! not belong here. A read pipelined behind a `sync` on the same session does: Ringkeeper's
-//! sync takes the leader's commit index by ReadIndex after the sync is sent and answers once
-//! that index is applied, and the session's read is served after it, so the read sees a
-//! committed prefix no older than the commit point at some instant after the sync was sent and
-//! no newer than what is committed when it is answered. Such a read is recorded as one
-//! operation invoked with the sync and answered with the read.
+//! not belong here. A read pipelined behind a `sync` on the same session does, recorded as one
+//! operation invoked with the sync and answered with the read. Writes take effect when their
+//! entry commits. Ringkeeper's sync learns the leader's commit index C by ReadIndex at some
+//! instant t after the sync was sent, and the session's read is served once C is applied, from
+//! some committed prefix P >= C. Entry P committed before the read was answered, and entry
+//! P + 1 (beyond C) after t: so the committed state was exactly P at some instant between
+//! sending the sync and taking the read's answer, a valid linearization point.
 
 use super::lincheck::{check, Operation};
 use super::znode::{Znode, ZnodeOp, ZnodeRet, ZnodeState};
@@ -67,7 +68,7 @@ impl History {
         self.answer(id, Znode::apply(state, ZnodeOp::SyncedRead).1);
     }
 
-    /// Operations recorded, answered, and never answered (reads among those not counted).
+    /// One line: operations recorded, answered, and writes never answered.
     pub fn summary(&self) -> String {
         let answered = self.ops.iter().filter(|(_, o)| o.ret.is_some()).count();
         let lost = self

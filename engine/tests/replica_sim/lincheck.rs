@@ -34,8 +34,9 @@ pub trait Model {
 
     fn init(&self) -> Self::State;
 
-    /// The state after `op`, if `op` applied to `state` can answer `ret`; `ret` is `None` for
-    /// an operation never answered, which any result satisfies.
+    /// The state after `op`, if `op` applied to `state` can answer `ret`. `ret` is `None` for
+    /// an operation never answered, which any result satisfies: the step must then succeed,
+    /// so such operations can always be placed after the answered ones.
     fn step(
         &self,
         state: &Self::State,
@@ -107,6 +108,13 @@ impl Events {
         }
         // Stable: never-answered returns all sit at the end, in history order.
         timed.sort_by_key(|(t, _)| *t);
+        // With a tie, which came first would be the sort's guess.
+        assert!(
+            timed
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0 || w[0].0 == u64::MAX),
+            "two events at one time"
+        );
         let n = timed.len();
         let head = n;
         let mut at = vec![(0, 0); history.len()];
