@@ -13,8 +13,10 @@
 //!
 //! RINGKEEPER_SIM_SEEDS=<n> runs n seeds per shape (default 60); RINGKEEPER_SIM_SEED=<s> runs
 //! just that one; RINGKEEPER_SIM_VERBOSE=1 prints a line per seed; RINGKEEPER_SIM_TRACE=1
-//! prints every client output. RINGKEEPER_SIM_BREAK_HISTORY=1 swaps the versions two setData
-//! answered in each seed's history before checking it, to show a failure end to end.
+//! prints every client output. RINGKEEPER_SIM_BREAK=<fault> adds a deliberate fault, to see a
+//! failure end to end: `swap-versions` swaps the versions two setData answered in each seed's
+//! history; `unsynced-reads` sends the shared znodes' reads without their sync (some seeds in
+//! the first few hundred then read stale data).
 
 mod harness;
 mod replica_sim;
@@ -23,16 +25,44 @@ use replica_sim::sim::Sim;
 
 const ROUNDS: u64 = 1500;
 
+/// Seeds `unsynced_reads_fail_the_check` may run before it must have seen stale data.
+const UNSYNCED_SEEDS_MAX: u64 = 400;
+
+/// A deliberate fault, to see the checks fail.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Break {
+    Nothing,
+    SwapVersions,
+    UnsyncedReads,
+}
+
+fn break_from_env() -> Break {
+    match std::env::var("RINGKEEPER_SIM_BREAK").as_deref() {
+        Err(_) => Break::Nothing,
+        Ok("swap-versions") => Break::SwapVersions,
+        Ok("unsynced-reads") => Break::UnsyncedReads,
+        Ok(other) => {
+            panic!("RINGKEEPER_SIM_BREAK={other}: expected swap-versions or unsynced-reads")
+        }
+    }
+}
+
 /// Runs one seed through chaos and healing and the end checks that need the members; the
 /// history is left to the caller.
-fn run_seed(seed: u64, voters: u64, observers: u64) -> Sim {
+fn run_seed(seed: u64, voters: u64, observers: u64, fault: Break) -> Sim {
     let mut sim = Sim::new(seed, voters, observers);
+    if fault == Break::UnsyncedReads {
+        sim.skip_syncs();
+    }
     for _ in 0..ROUNDS {
         sim.round();
     }
     sim.settle();
     sim.check_acked_everywhere();
     sim.observe_shared();
+    if fault == Break::SwapVersions {
+        sim.record.history.swap_set_versions();
+    }
     sim
 }
 
@@ -48,28 +78,31 @@ fn seeds() -> Vec<u64> {
 }
 
 fn run_shape(voters: u64, observers: u64) {
-    let mut total_acked = 0;
+    let (mut total_acked, mut total_answered) = (0, 0);
+    let fault = break_from_env();
     for seed in seeds() {
         let result = std::panic::catch_unwind(|| {
-            let mut sim = run_seed(seed, voters, observers);
-            let history = &mut sim.record.history;
-            if std::env::var_os("RINGKEEPER_SIM_BREAK_HISTORY").is_some() {
-                history.swap_set_versions();
-            }
-            if let Err(e) = history.check() {
+            let sim = run_seed(seed, voters, observers, fault);
+            if let Err(e) = sim.record.history.check() {
                 panic!("{e}");
             }
             if std::env::var_os("RINGKEEPER_SIM_VERBOSE").is_some() {
                 eprintln!("seed {seed}: {}", sim.summary());
             }
-            sim.record.acked.len()
+            (sim.record.acked.len(), sim.record.history.answered())
         });
         match result {
-            Ok(acked) => total_acked += acked,
+            Ok((acked, answered)) => {
+                total_acked += acked;
+                total_answered += answered;
+            }
             Err(e) => {
+                let prefix = std::env::var("RINGKEEPER_SIM_BREAK")
+                    .map(|f| format!("RINGKEEPER_SIM_BREAK={f} "))
+                    .unwrap_or_default();
                 eprintln!(
                     "seed {seed} failed ({voters} voters, {observers} observers); replay with:\n  \
-                     RINGKEEPER_SIM_SEED={seed} cargo test -p ringkeeper-engine --test replica_sim_test"
+                     {prefix}RINGKEEPER_SIM_SEED={seed} cargo test -p ringkeeper-engine --test replica_sim_test"
                 );
                 std::panic::resume_unwind(e);
             }
@@ -79,6 +112,10 @@ fn run_shape(voters: u64, observers: u64) {
     assert!(
         total_acked as u64 >= seeds().len() as u64 * 5,
         "only {total_acked} writes acknowledged over all seeds"
+    );
+    assert!(
+        total_answered as u64 >= seeds().len() as u64 * 20,
+        "only {total_answered} shared znode operations answered over all seeds"
     );
 }
 
@@ -98,7 +135,7 @@ fn five_voters() {
 fn reordered_sim_history_fails_the_check() {
     let mut swapped = 0;
     for seed in 1..=8 {
-        let mut sim = run_seed(seed, 3, 1);
+        let mut sim = run_seed(seed, 3, 1, Break::Nothing);
         let history = &mut sim.record.history;
         history
             .check()
@@ -114,5 +151,25 @@ fn reordered_sim_history_fails_the_check() {
     assert!(
         swapped >= 6,
         "only {swapped} of 8 seeds had two setData to swap"
+    );
+}
+
+/// The simulation catches a real consistency bug: with clients reading shared znodes without
+/// the sync before (as if sync answered at once, from the tree of a member that lags), some
+/// seed reads stale data within the first few hundred. Release builds only: about 70 seeds
+/// run before the first stale read, minutes in a debug build.
+#[test]
+fn unsynced_reads_fail_the_check() {
+    if cfg!(debug_assertions) {
+        eprintln!("unsynced_reads_fail_the_check runs in release builds only");
+        return;
+    }
+    let caught = (1..=UNSYNCED_SEEDS_MAX).find(|&seed| {
+        let sim = run_seed(seed, 3, 1, Break::UnsyncedReads);
+        sim.record.history.check().is_err()
+    });
+    assert!(
+        caught.is_some(),
+        "{UNSYNCED_SEEDS_MAX} seeds read shared znodes without sync and never saw stale data"
     );
 }

@@ -68,9 +68,14 @@ impl History {
         self.answer(id, Znode::apply(state, ZnodeOp::SyncedRead).1);
     }
 
+    /// Operations answered.
+    pub fn answered(&self) -> usize {
+        self.ops.iter().filter(|(_, o)| o.ret.is_some()).count()
+    }
+
     /// One line: operations recorded, answered, and writes never answered.
     pub fn summary(&self) -> String {
-        let answered = self.ops.iter().filter(|(_, o)| o.ret.is_some()).count();
+        let answered = self.answered();
         let lost = self
             .ops
             .iter()

@@ -497,6 +497,13 @@ impl Sim {
         );
     }
 
+    /// Clients read shared znodes without syncing first (a deliberate bug, see `Client`).
+    pub fn skip_syncs(&mut self) {
+        for c in &mut self.clients {
+            c.sync_shared_reads = false;
+        }
+    }
+
     /// Every acknowledged private create is on every member (call after `settle`).
     pub fn check_acked_everywhere(&self) {
         for (id, node) in &self.nodes {
