@@ -300,6 +300,13 @@ impl Sim {
                 m.step(f.msg);
             }
         }
+        // As the server's pipeline does after each batch: the leader proposes the writes
+        // its followers forwarded this round as one entry.
+        for node in self.nodes.values_mut() {
+            if let Some(m) = node.member.as_mut() {
+                m.flush();
+            }
+        }
         // Disks sync some of what was written.
         let ids: Vec<u64> = self.nodes.keys().copied().collect();
         for &id in &ids {
