@@ -66,6 +66,14 @@ def tls_pki():
 
 if TLS:
     ZK_CLASSPATH = tls_pki()[0].zookeeper_classpath()
+# RINGKEEPER_DIFF_ENSEMBLE=1: each side is a 3-voter ensemble and every client connection goes
+# to one of its followers (ensemble_side.py).
+ENSEMBLE = os.environ.get("RINGKEEPER_DIFF_ENSEMBLE", "0") == "1"
+# What srvr's Mode line and mntr's zk_server_state say on the servers the clients talk to.
+MODE = "follower" if ENSEMBLE else "standalone"
+if ENSEMBLE and TLS:
+    raise pytest.UsageError("RINGKEEPER_DIFF_ENSEMBLE=1 does not run over TLS: ensemble members "
+                            "get no secure client port")
 READY_TIMEOUT = float(os.environ.get("RINGKEEPER_DIFF_READY_TIMEOUT", "40"))
 
 # zoo.cfg keys shared by both servers (ZK-PROTOCOL.md / brief)
@@ -233,8 +241,11 @@ class Server:
 
 
 def start_pair(cfg=None, sysprops=None, drop_keys=()) -> tuple:
-    ref = Server("zookeeper", "ref", cfg, sysprops, drop_keys)
-    cand = Server(CANDIDATE, "cand", cfg, sysprops, drop_keys)
+    side = Server
+    if ENSEMBLE:
+        from ensemble_side import EnsembleSide as side
+    ref = side("zookeeper", "ref", cfg, sysprops, drop_keys)
+    cand = side(CANDIDATE, "cand", cfg, sysprops, drop_keys)
     errs = []
 
     def go(s):
@@ -276,6 +287,8 @@ def end_sessions(request):
     zkraw.end_sessions(keep=before)
     if "pair" in request.fixturenames:
         for s in request.getfixturevalue("pair"):
+            if ENSEMBLE:
+                s.check_still_follower()
             check_no_unknown_sessions(s)
 
 
@@ -347,6 +360,7 @@ def both(pair):
 
 def pytest_report_header(config):
     return [f"differential candidate: {CANDIDATE}" + (" over TLS" if TLS else "")
+            + (", both sides 3-voter ensembles, clients on a follower" if ENSEMBLE else "")
             + (f" ({RINGKEEPER_BIN})" if CANDIDATE == "ringkeeper" else "")]
 
 

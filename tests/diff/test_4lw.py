@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from conftest import ENSEMBLE, MODE
 from zkraw import EPHEMERAL
 
 VERSION_LINE = re.compile(r"^Zookeeper version: \S.*, built on .+$")
@@ -15,7 +16,7 @@ SRVR_LINES = [
     re.compile(r"^Connections: \d+$"),
     re.compile(r"^Outstanding: \d+$"),
     re.compile(r"^Zxid: 0x[0-9a-f]+$"),
-    re.compile(r"^Mode: standalone$"),
+    re.compile(rf"^Mode: {MODE}$"),
     re.compile(r"^Node count: \d+$"),
 ]
 CONS_LINE = re.compile(r"^ /127\.0\.0\.1:\d+\[\d+\]\(queued=\d+,recved=\d+,sent=\d+"
@@ -94,10 +95,24 @@ def test_cons(pair, state):
         assert s.four("srst") == "Server stats reset.\n"
 
 
+STANDALONE_CONF_KEYS = [
+    "clientPort", "secureClientPort", "dataDir", "dataDirSize", "dataLogDir", "dataLogSize",
+    "tickTime", "maxClientCnxns", "minSessionTimeout", "maxSessionTimeout",
+    "clientPortListenBacklog", "serverId"]
+# A quorum member's conf (ZooKeeper 3.8, probed): these keys follow, then a line
+# "membership: " and the membership as /zookeeper/config holds it, without a final newline.
+QUORUM_CONF_KEYS = ["initLimit", "syncLimit", "electionAlg", "electionPort", "quorumPort",
+                    "peerType"]
+
+
 def test_conf_keys(pair):
     keys = {}
     for s in pair:
         text = s.four("conf")
+        if ENSEMBLE:
+            text, found, membership = text.partition("membership: \n")
+            assert found, f"{s.label} ({s.kind}): conf has no 'membership: ' line:\n{text}"
+            assert s.symbolic(membership) == s.membership(), f"{s.label}: {membership!r}"
         assert text.endswith("\n")
         kv = [line.split("=", 1) for line in text.splitlines()]
         assert all(len(x) == 2 for x in kv), text
@@ -108,10 +123,13 @@ def test_conf_keys(pair):
         assert d["minSessionTimeout"] == "4000" and d["maxSessionTimeout"] == "40000"
         assert d["maxClientCnxns"] == "60"
         assert d["dataDir"].endswith("version-2")
-    assert keys["cand"] == keys["ref"] == [
-        "clientPort", "secureClientPort", "dataDir", "dataDirSize", "dataLogDir", "dataLogSize",
-        "tickTime", "maxClientCnxns", "minSessionTimeout", "maxSessionTimeout",
-        "clientPortListenBacklog", "serverId"]
+        if ENSEMBLE:
+            follower = s.follower
+            assert (d["serverId"], d["quorumPort"], d["electionPort"], d["peerType"]) == \
+                (str(follower.sid), str(follower.quorum_port), str(follower.election_port), "0")
+            assert (d["initLimit"], d["syncLimit"], d["electionAlg"]) == ("10", "5", "3")
+    assert keys["cand"] == keys["ref"] == \
+        STANDALONE_CONF_KEYS + (QUORUM_CONF_KEYS if ENSEMBLE else [])
 
 
 def test_mntr(pair, state):
@@ -126,7 +144,7 @@ def test_mntr(pair, state):
             if k not in TEXT_KEYS:
                 assert re.match(r"^-?\d+(\.\d+(E-?\d+)?)?$", v), line
             d[k] = v
-        assert d["zk_server_state"] == "standalone"
+        assert d["zk_server_state"] == MODE
         assert d["zk_version"].startswith("3.8") or s.kind != "zookeeper"
         assert int(d["zk_num_alive_connections"]) >= 1
         keysets[s.label] = {k for k in d if not DYNAMIC.match(k)}
@@ -176,7 +194,7 @@ def test_fresh_exact_counts(fresh):
         assert s.four("wchp") == f"/missing\n\t0x{a.session_id:x}\n/w\n\t0x{a.session_id:x}\n\n" \
             or s.four("wchp") == f"/w\n\t0x{a.session_id:x}\n/missing\n\t0x{a.session_id:x}\n\n"
         f = srvr_check(s.four("srvr"), s.label)
-        assert f["Node count"] == "7" and f["Mode"] == "standalone"
+        assert f["Node count"] == "7" and f["Mode"] == MODE
         m = s.mntr()
         assert m["zk_znode_count"] == "7"
         assert m["zk_ephemerals_count"] == "1"

@@ -1,9 +1,11 @@
 """multi / multiRead / check."""
 
+import pytest
+
 from zkraw import (CONTAINER, E, EPHEMERAL, OPEN_ACL, PERSISTENT_SEQUENTIAL,
                    PERSISTENT_WITH_TTL, multi_body, path_watch_body)
 
-from conftest import differential
+from conftest import ENSEMBLE, differential
 
 
 def test_multi_success_result_types(pair, base):
@@ -114,11 +116,9 @@ def test_multi_read(pair, base):
     differential(pair, sc)
 
 
-def test_standalone_check(pair, base):
-    """Standalone check (13): 3.8.0 answers errors, but a *successful* check makes
-    it throw while serialising the reply, so no reply comes (ZK-PROTOCOL §2;
-    probed).  The candidate only has to stay alive and keep the session usable;
-    errors must match."""
+def test_standalone_check_errors(pair, base):
+    """Standalone check (13) on a path that fails it: answered with the error (ZK-PROTOCOL §2;
+    probed)."""
     def sc(run):
         a = run.conn("a")
         a.create(base)
@@ -126,14 +126,24 @@ def test_standalone_check(pair, base):
         assert a.check(base + "/none", 0).err == E["NONODE"]
         assert a.check(base + "//bad", 0).err == E["BADARGUMENTS"]
     differential(pair, sc)
+
+
+@pytest.mark.skipif(ENSEMBLE, reason="a successful standalone check breaks ZooKeeper 3.8's "
+                    "ensemble for good: the leader logs a txn of type 13 that no member can "
+                    "apply ('Unsupported Txn with type=%d13'; probed), so every later test "
+                    "would fail on the reference")
+def test_standalone_check_success(pair, base):
+    """A *successful* check makes 3.8.0 throw while serialising the reply, so no reply comes
+    (ZK-PROTOCOL §2; probed). The candidate only has to stay alive and keep the session
+    usable."""
     for s in pair:
         c = s.conn()
-        c.create(base + "/ok")
-        r = c.check(base + "/ok", 0, timeout=2)
+        c.create(base)
+        r = c.check(base, 0, timeout=2)
         assert r.__class__.__name__ in ("Reply", "TimedOut"), r
         if s.kind == "zookeeper":
             assert r.__class__.__name__ == "TimedOut"
         else:
             assert r.ok if hasattr(r, "xid") else True
-        assert c.ping().ok and c.exists(base + "/ok").ok, f"{s.label}: session broken after check"
+        assert c.ping().ok and c.exists(base).ok, f"{s.label}: session broken after check"
         c.close()

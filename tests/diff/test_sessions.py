@@ -6,7 +6,7 @@ import time
 from zkraw import (Closed, E, EPHEMERAL, EPHEMERAL_SEQUENTIAL, NodeChildrenChanged,
                    NodeDeleted, ZkConn)
 
-from conftest import HOST, differential, wait_until
+from conftest import ENSEMBLE, HOST, differential, wait_until
 
 
 def test_connect_response_layout(pair):
@@ -37,11 +37,12 @@ def test_connect_response_layout(pair):
 def test_session_id_shape(pair):
     for s in pair:
         c = s.conn()
-        # standalone server id 1 in the top byte (ZooKeeper; Ringkeeper may differ but
-        # the top byte must never be 0xff when TTL nodes are enabled)
+        # the server id in the top byte: 1 standalone, the myid of the follower that
+        # created it in an ensemble (ZooKeeper; Ringkeeper may differ but the top byte must
+        # never be 0xff when TTL nodes are enabled)
         assert (c.session_id >> 56) & 0xFF != 0xFF
         if s.kind == "zookeeper":
-            assert c.session_id >> 56 == 1
+            assert c.session_id >> 56 == (s.follower_sid if ENSEMBLE else 1)
         c.close()
 
 
@@ -175,7 +176,14 @@ def test_get_ephemerals(pair, base):
 def test_fresh_server_system_nodes(fresh):
     def sc(run):
         a = run.conn("a")
-        for p in ("/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"):
+        if ENSEMBLE:
+            # It holds the membership, with the servers' ports: read unrecorded, compared
+            # with the ports as names.
+            r = run.side().get_data("/zookeeper/config")
+            assert r.ok and run.server.symbolic(r["data"].decode()) == run.server.membership()
+            run.note("/zookeeper/config", run.server.symbolic(r["data"].decode()), r["stat"])
+        empty = ("/", "/zookeeper", "/zookeeper/quota") + (() if ENSEMBLE else ("/zookeeper/config",))
+        for p in empty:
             r = a.get_data(p)
             assert r.ok and r["data"] in (b"", None), p
             st = r["stat"]

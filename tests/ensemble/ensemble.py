@@ -69,7 +69,8 @@ class Member(diffharness.Server):
     """One server of the ensemble: fixed ports and directories across restarts."""
 
     def __init__(self, ens: "Ensemble", sid: int, observer: bool) -> None:
-        super().__init__(ens.kind, f"s{sid}", cfg=ens.cfg, directory=ens.root / f"s{sid}")
+        super().__init__(ens.kind, f"s{sid}", cfg=ens.cfg, sysprops=ens.sysprops,
+                         drop_keys=ens.drop_keys, directory=ens.root / f"s{sid}")
         self.ens, self.sid, self.observer = ens, sid, observer
         self.data_dir = self.dir / "data"
         self.data_log_dir = self.dir / "datalog"
@@ -141,7 +142,8 @@ class Ensemble:
 
     def __init__(self, root: Path, voters: int = 3, observers: int = 0, kind: str = KIND,
                  binary: Optional[str] = None, proxied: bool = True,
-                 cfg: Optional[dict] = None) -> None:
+                 cfg: Optional[dict] = None, sysprops: Optional[dict] = None,
+                 drop_keys: tuple = ()) -> None:
         assert kind in ("zookeeper", "ringkeeper"), kind
         assert voters >= 2, "an ensemble of one voter is a standalone server"
         self.kind, self.proxied = kind, proxied
@@ -149,6 +151,9 @@ class Ensemble:
         self.root = Path(root)
         self.cfg = dict(ENSEMBLE_CFG)
         self.cfg.update(cfg or {})
+        # ZooKeeper's Java system properties and zoo.cfg keys left out (tests/diff's
+        # make_pair passes them on in its ensemble mode); see diffharness.Server.
+        self.sysprops, self.drop_keys = sysprops, drop_keys
         self.members: dict = {}
         for sid in range(1, voters + observers + 1):
             self.members[sid] = Member(self, sid, observer=sid > voters)
