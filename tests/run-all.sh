@@ -137,6 +137,10 @@ RINGKEEPER_DIFF_TLS=1 "$PY" -m pytest -x -q tests/diff/test_create.py tests/diff
     tests/diff/test_watches.py tests/diff/test_acl.py tests/diff/test_sessions.py \
     tests/diff/test_ttl_container.py tests/diff/test_consistency.py tests/diff/test_harness.py \
     -k "not standalone_check_success"
+# Both sides as 3-voter ensembles (Apache ZooKeeper 3.8 vs Ringkeeper), every client
+# connection on a follower of each (tests/diff/ensemble_side.py).
+log "differential suite on 3-server ensembles"
+RINGKEEPER_DIFF_ENSEMBLE=1 "$PY" -m pytest -x -q tests/diff "$@"
 log "TLS suite"
 "$PY" -m pytest -q tests/tls
 # `ringkeeper cli` against zkCli.sh (Apache ZooKeeper 3.8), reconnects, and a terminal
