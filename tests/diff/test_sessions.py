@@ -182,8 +182,8 @@ def test_fresh_server_system_nodes(fresh):
             r = run.side().get_data("/zookeeper/config")
             assert r.ok and run.server.symbolic(r["data"].decode()) == run.server.membership()
             run.note("/zookeeper/config", run.server.symbolic(r["data"].decode()), r["stat"])
-        empty = ("/", "/zookeeper", "/zookeeper/quota") + (() if ENSEMBLE else ("/zookeeper/config",))
-        for p in empty:
+        empty = ["/", "/zookeeper", "/zookeeper/quota"]
+        for p in empty if ENSEMBLE else empty + ["/zookeeper/config"]:
             r = a.get_data(p)
             assert r.ok and r["data"] in (b"", None), p
             st = r["stat"]
