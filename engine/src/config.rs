@@ -27,6 +27,10 @@ pub struct EngineConfig {
     /// The `x509` scheme is registered (ZooKeeper registers X509AuthenticationProvider when
     /// a secure client port is configured): `x509:` ACLs are valid and authenticated.
     pub x509_enabled: bool,
+    /// An ensemble's membership (`server.N=...` lines and `version=`), which every member's
+    /// `/zookeeper/config` holds from start-up, as ZooKeeper's initConfigInZKDatabase sets
+    /// it (stat version -1, mzxid 0, mtime the start-up time); None standalone.
+    pub membership: Option<Vec<u8>>,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +51,7 @@ impl Default for EngineConfig {
             watches_at_shards: false,
             max_reply_bytes: crate::limits::MAX_REPLY_BYTES_DEFAULT,
             x509_enabled: false,
+            membership: None,
         }
     }
 }

@@ -30,6 +30,7 @@ pub fn engine_config(c: &ServerConfig) -> EngineConfig {
         max_reply_bytes: c.max_reply_bytes,
         // ZooKeeper registers X509AuthenticationProvider when a secure client port is set.
         x509_enabled: c.secure_client_port.is_some(),
+        membership: c.membership().map(String::into_bytes),
     }
 }
 

@@ -15,7 +15,14 @@ use crate::Now;
 #[derive(Clone, Debug, PartialEq)]
 pub enum ForwardedOp {
     Request(Request),
-    CreateSession { timeout_ms: i32 },
+    CreateSession {
+        timeout_ms: i32,
+    },
+    /// A write the follower could not decode: the leader logs an error txn for it, as a
+    /// standalone server does, so it takes a zxid on every server.
+    Failed {
+        err: i32,
+    },
 }
 
 /// A client write a follower or Observer sends to the leader.
@@ -100,6 +107,9 @@ impl Engine {
                     TxnBody::CreateSession { timeout_ms },
                 );
             }
+            ForwardedOp::Failed { err } => {
+                self.commit(f.session_id, f.cxid, now, TxnBody::Error { err });
+            }
             ForwardedOp::Request(Request::CloseSession) => {
                 self.sessions.mark_closing(f.session_id);
                 self.commit(f.session_id, f.cxid, now, super::close_session_txn());
@@ -116,6 +126,31 @@ impl Engine {
                 self.prep_and_commit(f.session_id, f.cxid, &f.auth, &req, now);
             }
         }
+    }
+
+    /// Follower: a write that did not decode goes to the leader as a failure to log; its
+    /// client is answered with the error once that txn is applied here, in session order.
+    pub(super) fn forward_failed(&mut self, conn: ConnId, header: RequestHeader, err: ErrorCode) {
+        let Some(session_id) = self.conns.get(&conn).map(|c| c.session_id) else {
+            return;
+        };
+        self.touched.insert(session_id);
+        self.forward_out.push_back(Forwarded {
+            session_id,
+            cxid: header.xid,
+            auth: Vec::new(),
+            op: ForwardedOp::Failed { err: err.code() },
+        });
+        self.waiting
+            .entry(session_id)
+            .or_default()
+            .push_back(Queued::Write {
+                conn,
+                cxid: header.xid,
+                // Only its reply is made from it, and an error txn's reply is the error.
+                req: Request::Ping,
+                reply: None,
+            });
     }
 
     /// Follower: a new session, created through the leader.

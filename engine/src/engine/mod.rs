@@ -120,7 +120,18 @@ pub struct Engine {
 impl Engine {
     /// A fresh server. The wall clock seeds the session id generator, as ZooKeeper's does.
     pub fn new(config: EngineConfig, now: Now) -> Engine {
-        Engine::restore(config, DataTree::new(), Vec::new(), 0, now)
+        let mut tree = DataTree::new();
+        if let Some(m) = &config.membership {
+            tree.set_data(
+                crate::tree::CONFIG,
+                crate::proto::Data::from(&m[..]),
+                -1,
+                0,
+                now.wall_ms,
+            )
+            .expect("a fresh tree has /zookeeper/config");
+        }
+        Engine::restore(config, tree, Vec::new(), 0, now)
     }
 
     /// A server restored from a snapshot and log: `sessions` are (id, timeout) pairs.
@@ -454,8 +465,13 @@ impl Engine {
     /// A request the server could not decode: UNIMPLEMENTED for an unknown opcode (then the
     /// connection closes, as in ZooKeeper), MARSHALLINGERROR for a body that does not parse.
     pub fn handle_bad_request(&mut self, conn: ConnId, header: RequestHeader, err: ErrorCode) {
+        let logged = is_write_opcode(header.opcode) || header.opcode == op::DELETE_CONTAINER;
+        if self.forwarding && err != ErrorCode::Unimplemented && logged {
+            self.forward_failed(conn, header, err);
+            return;
+        }
         if self.forwarding && err != ErrorCode::Unimplemented {
-            // Nothing to forward: answered here, without an error txn.
+            // A read: answered here, without an error txn.
             let zxid = self.last_zxid;
             self.reply(conn, header.xid, zxid, err, Response::Empty);
             return;
@@ -463,7 +479,7 @@ impl Engine {
         if err == ErrorCode::Unimplemented {
             self.reply(conn, header.xid, -1, err, Response::Empty);
             self.push(Output::Close { conn });
-        } else if is_write_opcode(header.opcode) || header.opcode == op::DELETE_CONTAINER {
+        } else if logged {
             // Writes are decoded in prep, so a malformed one becomes an error txn.
             let session_id = self.conns.get(&conn).map(|c| c.session_id).unwrap_or(0);
             let body = TxnBody::Error { err: err.code() };

@@ -101,7 +101,9 @@ fn write_record(w: &mut JuteWriter<'_>, body: &TxnBody) {
 /// Decodes TxnHeader + record. A trailing TxnDigest (12 bytes, as ZooKeeper 3.6+ writes) is
 /// accepted and ignored; any other trailing bytes are `Malformed`.
 pub fn decode_txn(bytes: &[u8]) -> Result<Txn, DecodeError> {
-    let mut r = JuteReader::new(bytes);
+    // A logged txn was checked against jute.maxbuffer when its request arrived, and that
+    // limit may have been raised: no field can be longer than the record itself.
+    let mut r = JuteReader::with_max_len(bytes, bytes.len());
     let session_id = r.read_long()?;
     let cxid = r.read_int()?;
     let zxid = r.read_long()?;

@@ -46,3 +46,29 @@ fn take_u32(bytes: &mut &[u8]) -> Result<u32, DecodeError> {
     *bytes = &bytes[4..];
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::txn::TxnBody;
+
+    /// A znode larger than the default jute.maxbuffer (allowed by a raised limit) must come
+    /// back out of the log: a committed entry that does not decode stops every member.
+    #[test]
+    fn a_batch_with_data_over_the_default_jute_limit_decodes() {
+        let big = Txn {
+            session_id: 1,
+            cxid: 1,
+            zxid: 0x1_0000_0001,
+            time_ms: 5,
+            body: TxnBody::SetData {
+                path: "/big".into(),
+                data: vec![7u8; 3 << 20].into(),
+                version: 1,
+            },
+        };
+        let bytes = encode_batch(std::slice::from_ref(&big));
+        let back = decode_batch(&bytes).expect("decodes");
+        assert_eq!(back, vec![big]);
+    }
+}

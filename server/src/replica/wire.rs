@@ -36,6 +36,7 @@ const KIND_LOG_LOST: u8 = 4;
 
 const OP_REQUEST: u8 = 0;
 const OP_CREATE_SESSION: u8 = 1;
+const OP_FAILED: u8 = 2;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum WireError {
@@ -169,6 +170,10 @@ fn encode_forwarded(f: &Forwarded, out: &mut Vec<u8>) {
             out.push(OP_CREATE_SESSION);
             out.extend_from_slice(&timeout_ms.to_be_bytes());
         }
+        ForwardedOp::Failed { err } => {
+            out.push(OP_FAILED);
+            out.extend_from_slice(&err.to_be_bytes());
+        }
     }
 }
 
@@ -196,6 +201,7 @@ fn decode_forwarded(body: &[u8]) -> Result<Forwarded, WireError> {
         OP_CREATE_SESSION => ForwardedOp::CreateSession {
             timeout_ms: r.i32()?,
         },
+        OP_FAILED => ForwardedOp::Failed { err: r.i32()? },
         k => return Err(WireError::Malformed(format!("forwarded op kind {k}"))),
     };
     r.end()?;
@@ -325,6 +331,7 @@ mod tests {
                 version: 3,
             }),
             ForwardedOp::CreateSession { timeout_ms: 4000 },
+            ForwardedOp::Failed { err: -8 },
         ];
         for op in ops {
             let f = Forwarded {
