@@ -61,16 +61,20 @@ fn text_log_is_plain_when_not_on_a_terminal() {
 }
 
 #[test]
-fn an_ensemble_config_is_refused_rather_than_run_standalone() {
+fn an_ensemble_member_refuses_a_standalone_servers_data() {
     let dir = std::env::temp_dir().join(format!("rk-ensemble-cfg-{}", std::process::id()));
     let data = dir.join("data");
-    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(data.join("version-2")).unwrap();
     std::fs::write(data.join("myid"), "1\n").unwrap();
+    // A standalone server's log: an ensemble member keeps its state in the replicated log
+    // and would silently ignore this tree.
+    std::fs::write(data.join("version-2").join("log.1"), b"x").unwrap();
     let cfg = dir.join("zoo.cfg");
     std::fs::write(
         &cfg,
         format!(
             "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort=0\n\
+             admin.enableServer=false\n\
              server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\n\
              server.3=127.0.0.1:2890:3890\n",
             data.display()
@@ -86,10 +90,10 @@ fn an_ensemble_config_is_refused_rather_than_run_standalone() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success(),
-        "an ensemble config started: {stderr}"
+        "started over standalone data: {stderr}"
     );
     assert!(
-        stderr.contains("3 voting servers") && stderr.contains("standalone only"),
+        stderr.contains("holds a standalone server's snapshots or log"),
         "{stderr}"
     );
 }
