@@ -135,20 +135,35 @@ impl Engine {
             return;
         };
         self.touched.insert(session_id);
+        let op = ForwardedOp::Failed { err: err.code() };
+        // Only its reply is made from the queued request, and an error txn's reply is the
+        // error.
+        self.forward_write(conn, session_id, header.xid, Vec::new(), op, Request::Ping);
+    }
+
+    /// Sends a write to the leader and queues its answer in the session's order.
+    fn forward_write(
+        &mut self,
+        conn: ConnId,
+        session_id: i64,
+        cxid: i32,
+        auth: Vec<Id>,
+        op: ForwardedOp,
+        req: Request,
+    ) {
         self.forward_out.push_back(Forwarded {
             session_id,
-            cxid: header.xid,
-            auth: Vec::new(),
-            op: ForwardedOp::Failed { err: err.code() },
+            cxid,
+            auth,
+            op,
         });
         self.waiting
             .entry(session_id)
             .or_default()
             .push_back(Queued::Write {
                 conn,
-                cxid: header.xid,
-                // Only its reply is made from it, and an error txn's reply is the error.
-                req: Request::Ping,
+                cxid,
+                req,
                 reply: None,
             });
     }
@@ -197,21 +212,8 @@ impl Engine {
                 .get(&conn)
                 .map(|c| c.auth.clone())
                 .unwrap_or_default();
-            self.forward_out.push_back(Forwarded {
-                session_id,
-                cxid: header.xid,
-                auth,
-                op: ForwardedOp::Request(req.clone()),
-            });
-            self.waiting
-                .entry(session_id)
-                .or_default()
-                .push_back(Queued::Write {
-                    conn,
-                    cxid: header.xid,
-                    req,
-                    reply: None,
-                });
+            let op = ForwardedOp::Request(req.clone());
+            self.forward_write(conn, session_id, header.xid, auth, op, req);
             return None;
         }
         match self.waiting.get_mut(&session_id) {

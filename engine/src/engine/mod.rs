@@ -379,13 +379,7 @@ impl Engine {
         if req.session_id == 0 {
             let session_id = self.sessions.next_id();
             self.attach(conn, session_id, ids);
-            let resp = ConnectResponse {
-                protocol_version: 0,
-                timeout_ms,
-                session_id,
-                passwd: session_password(session_id).to_vec(),
-                read_only,
-            };
+            let resp = new_session_response(session_id, timeout_ms, read_only);
             if self.forwarding {
                 self.forward_connect(conn, session_id, resp);
                 return;
@@ -679,6 +673,21 @@ impl Engine {
 pub(super) fn close_session_txn() -> TxnBody {
     TxnBody::CloseSession {
         paths_to_delete: Vec::new(),
+    }
+}
+
+/// The ConnectResponse that gives a client a session (its password derives from the id).
+fn new_session_response(
+    session_id: i64,
+    timeout_ms: i32,
+    read_only: Option<bool>,
+) -> ConnectResponse {
+    ConnectResponse {
+        protocol_version: 0,
+        timeout_ms,
+        session_id,
+        passwd: session_password(session_id).to_vec(),
+        read_only,
     }
 }
 

@@ -6,9 +6,7 @@
 //! connection when it does.
 
 use super::{is_write, Engine, Output};
-use crate::proto::{
-    ConnectRequest, ConnectResponse, ErrorCode, Id, Request, RequestHeader, Response,
-};
+use crate::proto::{ConnectRequest, ErrorCode, Id, Request, RequestHeader, Response};
 use crate::session::session_password;
 use crate::watch::ConnId;
 use crate::Now;
@@ -56,13 +54,7 @@ impl Engine {
             self.sessions.next_id()
         };
         self.attach(conn, session_id, ids);
-        let resp = ConnectResponse {
-            protocol_version: 0,
-            timeout_ms,
-            session_id,
-            passwd: session_password(session_id).to_vec(),
-            read_only: Some(true),
-        };
+        let resp = super::new_session_response(session_id, timeout_ms, Some(true));
         self.push(Output::Connected { conn, resp });
     }
 
