@@ -110,16 +110,7 @@ pub async fn run(setup: PipelineSetup) {
         .detach();
     }
     let tick = Duration::from_millis((setup.config.tick_time_ms as u64 / 4).clamp(10, 250));
-    let tick_tx = merge_tx.clone();
-    glommio::spawn_local(async move {
-        loop {
-            glommio::timer::sleep(tick).await;
-            if tick_tx.send(In::Tick).await.is_err() {
-                break;
-            }
-        }
-    })
-    .detach();
+    spawn_ticker(tick, merge_tx.clone(), || In::Tick);
     // The AdminServer's requests come from plain threads, each followed by a byte on the
     // inbox socket: wait for those bytes on this executor's ring, then take the requests.
     let status_tx = merge_tx.clone();
@@ -163,16 +154,7 @@ pub async fn run(setup: PipelineSetup) {
             })
             .detach();
             let raft_tick = Duration::from_millis(p.timing.raft_tick_ms);
-            let tick_tx = merge_tx.clone();
-            glommio::spawn_local(async move {
-                loop {
-                    glommio::timer::sleep(raft_tick).await;
-                    if tick_tx.send(In::RaftTick).await.is_err() {
-                        break;
-                    }
-                }
-            })
-            .detach();
+            spawn_ticker(raft_tick, merge_tx.clone(), || In::RaftTick);
             Core::Replica(Box::new(Replica::new(p.member, p.store, links, &p.timing)))
         }
     };
@@ -618,6 +600,23 @@ impl Pipeline {
             }
         }
     }
+}
+
+/// Sends `tick()` into the merge channel every `period` until the pipeline is gone.
+fn spawn_ticker(
+    period: Duration,
+    tx: std::rc::Rc<local_channel::LocalSender<In>>,
+    tick: impl Fn() -> In + 'static,
+) {
+    glommio::spawn_local(async move {
+        loop {
+            glommio::timer::sleep(period).await;
+            if tx.send(tick()).await.is_err() {
+                break;
+            }
+        }
+    })
+    .detach();
 }
 
 /// ZooKeeper's warning for a slow sync. The log's size is read (a stat of the file) only

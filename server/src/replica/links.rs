@@ -47,7 +47,6 @@ pub struct Links {
     my_id: u64,
     queues: HashMap<u64, LocalSender<Vec<u8>>>,
     connected: Rc<HashMap<u64, Cell<bool>>>,
-    buf: Vec<u8>,
 }
 
 impl Links {
@@ -80,7 +79,6 @@ impl Links {
                 my_id,
                 queues,
                 connected,
-                buf: Vec::new(),
             },
             inbox_rx,
         ))
@@ -93,9 +91,9 @@ impl Links {
             tracing::debug!(peer = env.to, "no link to this peer: message dropped");
             return;
         };
-        self.buf.clear();
-        wire::encode_frame(&env.body, &mut self.buf);
-        if queue.try_send(self.buf.clone()).is_err() {
+        let mut frame = Vec::new();
+        wire::encode_frame(&env.body, &mut frame);
+        if queue.try_send(frame).is_err() {
             tracing::debug!(peer = env.to, "peer queue full: message dropped");
         }
     }
