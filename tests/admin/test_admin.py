@@ -73,7 +73,15 @@ def compare(ref, cand, where):
 def compare_id_keyed(ref, cand, where):
     if kind(ref) != "dict" or kind(cand) != "dict":
         return [f"{where}: not maps: {ref!r} / {cand!r}"]
-    if len(ref) != len(cand):
+    if "expiry_time" in where:
+        # How sessions fall into expiry buckets depends on when each was last touched,
+        # and ZooKeeper's ExpiryQueue leaves a bucket behind empty when its session moves
+        # on; the number of sessions is what the steps fix.
+        ref_ids = sum(len(v) for v in ref.values())
+        cand_ids = sum(len(v) for v in cand.values())
+        if ref_ids != cand_ids:
+            return [f"{where}: {ref_ids} sessions (zookeeper) != {cand_ids} (ringkeeper)"]
+    elif len(ref) != len(cand):
         return [f"{where}: {len(ref)} entries (zookeeper) != {len(cand)} (ringkeeper)"]
     ref_values = sorted(sorted(map(str, v)) for v in ref.values())
     cand_values = sorted(sorted(map(str, v)) for v in cand.values())
