@@ -12,7 +12,9 @@
 //! durable first (a follower's acknowledgement, a vote) are held until `handle_persisted`.
 
 use super::batch::{decode_batch, encode_batch};
-use super::durable::{DurableState, PersistTask};
+use super::durable::{DurableState, PersistTask, SnapshotTask};
+use super::log_store::LogStore;
+use super::snapshot::{SnapshotBegin, SnapshotMark, SnapshotState};
 use super::timeouts::ElectionTimeouts;
 use super::zxid;
 use super::{Envelope, PeerMessage};
@@ -20,8 +22,7 @@ use crate::engine::{Engine, Output};
 use crate::txn::Txn;
 use crate::{EngineConfig, Now};
 use raft::eraftpb::{Entry, EntryType, Message, MessageType};
-use raft::storage::MemStorage;
-use raft::{RawNode, StateRole};
+use raft::{ProgressState, RawNode, SnapshotStatus, StateRole};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -52,7 +53,7 @@ pub enum Role {
 
 pub struct Member {
     config: MemberConfig,
-    node: RawNode<MemStorage>,
+    node: RawNode<LogStore>,
     engine: Engine,
     engine_config: EngineConfig,
     timeouts: ElectionTimeouts,
@@ -85,6 +86,28 @@ pub struct Member {
     /// server's connection shards); `None` unless asked for with `keep_applied_txns`.
     applied_txns: Option<VecDeque<Arc<Txn>>>,
     now: Now,
+    /// Loads the state of the snapshot the log starts after, for a rebuild.
+    snapshots: Box<dyn SnapshotSource>,
+    /// The snapshot the log starts after (None: it starts at index 1).
+    base: Option<SnapshotMark>,
+    /// Snapshots taken and made durable here, waiting for their fuzzy part to commit.
+    taken: Vec<SnapshotMark>,
+    /// A snapshot received from the leader, stepped with its MsgSnapshot, until raft
+    /// hands it back to be installed.
+    incoming: Option<(SnapshotMark, SnapshotState)>,
+    /// Leader: when each follower was sent a snapshot (tick), to give up on a lost one.
+    snapshot_sent: std::collections::BTreeMap<u64, u64>,
+    /// Times the engine was replaced by a received snapshot.
+    installs: u64,
+    /// Number of the last ready taken, for tasks of the member's own (compactions).
+    last_ready: u64,
+}
+
+/// Where a member gets a snapshot's state back when it must rebuild its engine from the
+/// committed state (a leader deposed with txns prepared and not committed). The server reads
+/// its snapshot file; the simulator keeps them in memory.
+pub trait SnapshotSource {
+    fn load(&mut self, mark: &SnapshotMark) -> SnapshotState;
 }
 
 /// What the leader knows of one other member's log.
@@ -101,20 +124,34 @@ pub struct PeerProgress {
 impl Member {
     /// Starts a member from its durable state (`DurableState::initial` the first time). Raft
     /// hands back the committed entries, which rebuild the engine from an empty tree.
+    ///
+    /// A log that starts after a snapshot needs that snapshot's state in `snapshot`.
     pub fn new(
         config: MemberConfig,
         engine_config: EngineConfig,
         durable: &DurableState,
+        snapshot: Option<SnapshotState>,
+        snapshots: Box<dyn SnapshotSource>,
         now: Now,
     ) -> Member {
-        let storage = MemStorage::new();
-        {
-            let mut core = storage.wl();
-            core.set_conf_state(durable.conf_state.clone());
-            core.append(&durable.entries)
-                .expect("durable entries are contiguous");
-            core.set_hardstate(durable.hard_state.clone());
+        let mut storage = LogStore::new(durable.hard_state.clone(), durable.conf_state.clone());
+        let mut engine = Engine::new(engine_config.clone(), now);
+        let (mut applied, mut applied_zxid) = (0, 0);
+        match (&durable.snapshot, snapshot) {
+            (Some(mark), Some(state)) => {
+                storage.install(mark);
+                engine = engine_from_snapshot(&engine_config, mark, state, now);
+                (applied, applied_zxid) = (mark.index, mark.zxid);
+            }
+            (None, None) => {}
+            (mark, state) => panic!(
+                "member {}: the log starts after snapshot {:?} but its state is{} given",
+                config.id,
+                mark.as_ref().map(|m| m.index),
+                if state.is_some() { "" } else { " not" }
+            ),
         }
+        storage.append(&durable.entries);
         let raft_config = raft::Config {
             id: config.id,
             election_tick: config.election_tick,
@@ -123,6 +160,7 @@ impl Member {
             pre_vote: true,
             max_size_per_msg: 1 << 20,
             max_inflight_msgs: 256,
+            applied,
             ..raft::Config::default()
         };
         raft_config.validate().expect("valid raft configuration");
@@ -132,10 +170,10 @@ impl Member {
             timeouts: ElectionTimeouts::new(config.seed, config.id),
             config,
             node,
-            engine: Engine::new(engine_config.clone(), now),
+            engine,
             engine_config,
-            applied: 0,
-            applied_zxid: 0,
+            applied,
+            applied_zxid,
             leading_term: None,
             persist: VecDeque::new(),
             held: VecDeque::new(),
@@ -149,6 +187,13 @@ impl Member {
             applied_txns: None,
             rebuilds: 0,
             now,
+            snapshots,
+            base: durable.snapshot.clone(),
+            taken: Vec::new(),
+            incoming: None,
+            snapshot_sent: std::collections::BTreeMap::new(),
+            installs: 0,
+            last_ready: 0,
         };
         m.engine.set_forwarding(true);
         m.fix_election_timeout();
@@ -262,23 +307,44 @@ impl Member {
     }
 
     /// The committed entry at `index`, for comparing logs across members.
+    /// None once the log was compacted past it.
     pub fn entry(&self, index: u64) -> Option<Entry> {
-        let store = self.node.store();
-        let entries = raft::Storage::entries(
-            store,
-            index,
-            index + 1,
-            None,
-            raft::GetEntriesContext::empty(false),
-        )
-        .ok()?;
-        entries.into_iter().next()
+        self.node.store().entry(index).cloned()
+    }
+
+    /// Whether the tree is exactly the state after the applied entries: nothing prepared on
+    /// top of them, and no txn of a fuzzy snapshot's that is not replayed yet.
+    pub fn tree_is_committed_state(&self) -> bool {
+        self.engine.last_zxid() == self.applied_zxid
+            && self
+                .base
+                .as_ref()
+                .is_none_or(|b| self.applied >= b.fuzzy_until)
+    }
+
+    /// The first index the log still holds (1 until a snapshot compacted it).
+    pub fn first_index(&self) -> u64 {
+        self.node.store().first_index()
+    }
+
+    /// The snapshot the log starts after.
+    pub fn base_snapshot(&self) -> Option<&SnapshotMark> {
+        self.base.as_ref()
+    }
+
+    /// Times a snapshot received from the leader replaced the engine: a caller that keeps
+    /// replicas of the tree (`keep_applied_txns`) must copy it again.
+    pub fn installs(&self) -> u64 {
+        self.installs
     }
 
     pub fn tick(&mut self, now: Now) {
         self.now = now;
         self.ticks += 1;
         self.node.tick();
+        if self.node.raft.state == StateRole::Leader {
+            self.check_snapshots_sent();
+        }
         if self.leading_term.is_some() {
             // Only the leader expires sessions and reaps containers.
             self.engine.handle_tick(now);
@@ -525,6 +591,7 @@ impl Member {
     /// The writes of ready `number` (and every earlier one) are durable.
     pub fn handle_persisted(&mut self, number: u64) {
         self.node.on_persist_ready(number);
+        self.advance_apply();
         while let Some((n, _)) = self.held.front() {
             if *n > number {
                 break;
@@ -565,25 +632,23 @@ impl Member {
             let mut rd = self.node.ready();
             let msgs = rd.take_messages();
             self.send_raft(msgs);
-            assert!(
-                rd.snapshot().data.is_empty() && rd.snapshot().get_metadata().index == 0,
-                "snapshots are not sent between members yet"
-            );
+            let snapshot =
+                (!rd.snapshot().is_empty()).then(|| self.install_snapshot(rd.snapshot()));
             let entries = rd.take_entries();
             let hard_state = rd.hs().cloned();
             {
-                let mut core = self.node.mut_store().wl();
-                if !entries.is_empty() {
-                    core.append(&entries).expect("entries follow the log");
-                }
+                let store = self.node.mut_store();
+                store.append(&entries);
                 if let Some(hs) = &hard_state {
-                    core.set_hardstate(hs.clone());
+                    store.set_hard_state(hs.clone());
                 }
             }
+            self.last_ready = rd.number();
             self.persist.push_back(PersistTask {
                 number: rd.number(),
                 hard_state,
                 entries,
+                snapshot,
             });
             self.held
                 .push_back((rd.number(), rd.take_persisted_messages()));
@@ -593,8 +658,19 @@ impl Member {
             self.apply(committed);
             self.finish_syncs();
             self.node.advance_append_async(rd);
-            self.node.advance_apply_to(self.applied);
+            self.advance_apply();
             self.check_leadership();
+            self.check_snapshots_taken();
+        }
+    }
+
+    /// Tells raft what is applied: at most what is durable here (after a snapshot is
+    /// installed, raft counts it applied only once it is persisted).
+    fn advance_apply(&mut self) {
+        let log = &self.node.raft.raft_log;
+        let to = self.applied.min(log.persisted).min(log.committed);
+        if to > log.applied {
+            self.node.advance_apply_to(to);
         }
     }
 
@@ -702,9 +778,15 @@ impl Member {
             return;
         }
         self.rebuilds += 1;
-        let mut engine = Engine::new(self.engine_config.clone(), self.now);
-        let mut last = 0;
-        for index in 1..=self.applied {
+        let (mut engine, mut last, first) = match &self.base {
+            Some(mark) => {
+                let state = self.snapshots.load(mark);
+                let engine = engine_from_snapshot(&self.engine_config, mark, state, self.now);
+                (engine, mark.zxid, mark.index + 1)
+            }
+            None => (Engine::new(self.engine_config.clone(), self.now), 0, 1),
+        };
+        for index in first..=self.applied {
             let Some(e) = self.entry(index) else {
                 panic!("committed entry {index} missing from the log")
             };
@@ -718,6 +800,7 @@ impl Member {
             for txn in decode_batch(&e.data).expect("committed entries decode") {
                 assert!(txn.zxid > last, "zxid order broken in the committed log");
                 last = txn.zxid;
+                // Replay, not apply: a fuzzy snapshot may hold some of these already.
                 engine.replay(&txn, self.now);
             }
         }
@@ -727,6 +810,181 @@ impl Member {
         }
         engine.set_forwarding(true);
         self.engine = engine;
+    }
+
+    /// Starts a snapshot: the caller copies `engine().tree()` and the sessions now, or a
+    /// part at a time between inputs, then calls `snapshot_end`.
+    ///
+    /// None while the newest snapshot (taken, or the log's base) is already at the applied
+    /// index: snapshots are named by their index, and one per index is enough.
+    pub fn snapshot_begin(&self) -> Option<SnapshotBegin> {
+        let newest = self
+            .taken
+            .iter()
+            .map(|m| m.index)
+            .chain(self.base.as_ref().map(|b| b.index))
+            .max()
+            .unwrap_or(0);
+        if self.applied <= newest {
+            return None;
+        }
+        let term = raft::Storage::term(self.node.store(), self.applied)
+            .expect("the applied entry is in the log or is its base");
+        Some(SnapshotBegin {
+            index: self.applied,
+            term,
+            zxid: self.applied_zxid,
+            conf_state: self.node.raft.prs().conf().to_conf_state(),
+            rebuilds: self.rebuilds + self.installs,
+        })
+    }
+
+    /// The copy is done. None: the engine was replaced during it, and the copy is no good.
+    pub fn snapshot_end(&self, begin: &SnapshotBegin) -> Option<SnapshotMark> {
+        if begin.rebuilds != self.rebuilds + self.installs {
+            return None;
+        }
+        // A leader's tree holds what it proposed; anyone else's only what it applied.
+        let fuzzy_until = if self.leading_term.is_some() {
+            self.node.raft.raft_log.last_index()
+        } else {
+            self.applied
+        };
+        let fuzzy_term = raft::Storage::term(self.node.store(), fuzzy_until)
+            .expect("the log holds what the tree holds");
+        Some(SnapshotMark {
+            index: begin.index,
+            term: begin.term,
+            zxid: begin.zxid,
+            conf_state: begin.conf_state.clone(),
+            fuzzy_until,
+            fuzzy_term,
+        })
+    }
+
+    /// The snapshot `mark` is durable (with the state copied between `snapshot_begin` and
+    /// `snapshot_end`). Once everything it may hold is committed, the log before it is
+    /// compacted and a `PersistTask` says so.
+    pub fn snapshot_saved(&mut self, mark: SnapshotMark) {
+        self.taken.push(mark);
+        self.check_snapshots_taken();
+    }
+
+    /// Compacts to the newest snapshot taken whose fuzzy part is committed as the copy saw
+    /// it; drops the ones whose fuzzy part was overwritten.
+    fn check_snapshots_taken(&mut self) {
+        if self.taken.is_empty() {
+            return;
+        }
+        let store = self.node.store();
+        let base = store.base().0;
+        let applied = self.applied;
+        let mut good = None;
+        self.taken.retain(|m| {
+            if m.index <= base {
+                return false; // a newer snapshot (installed or taken) covers it
+            }
+            match raft::Storage::term(store, m.fuzzy_until) {
+                Ok(t) if t != m.fuzzy_term => false,
+                Ok(_) if m.fuzzy_until <= applied => {
+                    if good
+                        .as_ref()
+                        .is_none_or(|g: &SnapshotMark| g.index < m.index)
+                    {
+                        good = Some(m.clone());
+                    }
+                    false
+                }
+                _ => true,
+            }
+        });
+        let Some(mark) = good else {
+            return;
+        };
+        self.node.mut_store().compact(&mark);
+        self.base = Some(mark.clone());
+        self.persist.push_back(PersistTask {
+            number: self.last_ready,
+            hard_state: None,
+            entries: Vec::new(),
+            snapshot: Some(SnapshotTask::Compact(mark)),
+        });
+    }
+
+    /// A MsgSnapshot from the leader, with the state its transport brought along.
+    pub fn step_snapshot(&mut self, env: Envelope, state: SnapshotState) {
+        let PeerMessage::Raft(msg) = &env.body else {
+            panic!("step_snapshot takes a raft MsgSnapshot");
+        };
+        let mark = SnapshotMark::from_raft(msg.get_snapshot())
+            .expect("a MsgSnapshot carries the mark of its snapshot");
+        self.incoming = Some((mark, state));
+        self.step(env);
+        // raft took it (and gave it back through a ready) or refused it as stale.
+        self.incoming = None;
+    }
+
+    /// Raft restored a snapshot from the leader: the engine starts again from its state.
+    fn install_snapshot(&mut self, snap: &raft::eraftpb::Snapshot) -> SnapshotTask {
+        let mark = SnapshotMark::from_raft(snap).expect("snapshots carry their mark");
+        let Some((got, state)) = self.incoming.take() else {
+            panic!(
+                "member {}: raft installs snapshot {} that was not stepped with its state",
+                self.config.id, mark.index
+            );
+        };
+        assert_eq!(got, mark, "installed snapshot is not the one received");
+        assert!(self.leading_term.is_none(), "a leader installs a snapshot");
+        assert!(
+            mark.index > self.applied,
+            "snapshot {} at or below applied {}",
+            mark.index,
+            self.applied
+        );
+        self.installs += 1;
+        // Every connection closes: what the old engine still has to say goes first.
+        self.drop_forwarded();
+        while let Some(out) = self.engine.poll_output() {
+            self.dropped.push_back(out);
+        }
+        for conn in self.engine.conn_ids() {
+            self.dropped.push_back(Output::Close { conn });
+        }
+        let mut engine = engine_from_snapshot(&self.engine_config, &mark, state, self.now);
+        engine.set_forwarding(true);
+        self.engine = engine;
+        self.applied = mark.index;
+        self.applied_zxid = mark.zxid;
+        self.node.mut_store().install(&mark);
+        self.base = Some(mark.clone());
+        self.taken.clear();
+        SnapshotTask::Install(mark)
+    }
+
+    /// Leader: a follower sent a snapshot that has not caught up for a while lost it (a
+    /// broken link, a restart): raft waits for it forever unless told.
+    fn check_snapshots_sent(&mut self) {
+        let ticks = self.ticks;
+        let limit = 4 * self.config.election_tick as u64;
+        let mut failed = Vec::new();
+        let prs = self.node.raft.prs();
+        self.snapshot_sent.retain(|id, _| {
+            prs.get(*id)
+                .is_some_and(|p| p.state == ProgressState::Snapshot)
+        });
+        for (id, pr) in prs.iter() {
+            if pr.state != ProgressState::Snapshot {
+                continue;
+            }
+            let since = *self.snapshot_sent.entry(*id).or_insert(ticks);
+            if ticks - since > limit {
+                failed.push(*id);
+            }
+        }
+        for id in failed {
+            self.snapshot_sent.remove(&id);
+            self.node.report_snapshot(id, SnapshotStatus::Failure);
+        }
     }
 
     fn fix_election_timeout(&mut self) {
@@ -744,6 +1002,22 @@ fn sync_ctx(id: u64, attempt: u64) -> Vec<u8> {
     let mut ctx = id.to_be_bytes().to_vec();
     ctx.extend_from_slice(&attempt.to_be_bytes());
     ctx
+}
+
+/// An engine started from a snapshot's state. The entry at the snapshot's index belongs to
+/// its term, so that term's epoch had begun there (see `enter_epoch`).
+fn engine_from_snapshot(
+    config: &EngineConfig,
+    mark: &SnapshotMark,
+    state: SnapshotState,
+    now: Now,
+) -> Engine {
+    let mut engine = Engine::restore(config.clone(), state.tree, state.sessions, mark.zxid, now);
+    let floor = zxid::epoch_start(mark.term);
+    if floor > engine.last_zxid() {
+        engine.start_epoch(floor);
+    }
+    engine
 }
 
 fn sync_id(ctx: &[u8]) -> Option<u64> {

@@ -10,20 +10,23 @@
 //! - followers and Observers (Raft learners) apply committed txns and forward their clients'
 //!   writes, new sessions and closes to the leader, answering them once applied here; a
 //!   follower whose leader changes or stops answering closes the connections still waiting;
-//! - not yet: ReadIndex for `sync`, snapshots to laggards, log compaction.
+//! - snapshots (see `snapshot.rs`) compact the log and catch up a follower that lags behind it.
 //!
 //! [`Engine`]: crate::Engine
 
 mod batch;
 mod durable;
+mod log_store;
 mod member;
+mod snapshot;
 mod timeouts;
 pub mod zxid;
 
 pub use batch::{decode_batch, encode_batch};
-pub use durable::{DurableState, PersistTask};
-pub use member::{Member, MemberConfig, PeerProgress, Role};
+pub use durable::{DurableState, PersistTask, SnapshotTask};
+pub use member::{Member, MemberConfig, PeerProgress, Role, SnapshotSource};
 pub use raft::eraftpb::Message;
+pub use snapshot::{SnapshotBegin, SnapshotMark, SnapshotState};
 
 use crate::Forwarded;
 

@@ -11,15 +11,45 @@ use super::client::{Client, Record, Sent, SHARED};
 use super::rng::Rng;
 use super::znode::{data_number, ZnodeState};
 use crate::harness::test_config;
+use raft::eraftpb::MessageType;
 use ringkeeper_engine::proto::{ConnectRequest, RequestHeader};
 use ringkeeper_engine::replica::{
-    DurableState, Envelope, Member, MemberConfig, PeerMessage, PersistTask, Role,
+    DurableState, Envelope, Member, MemberConfig, PeerMessage, PersistTask, Role, SnapshotBegin,
+    SnapshotMark, SnapshotSource, SnapshotState,
 };
 use ringkeeper_engine::{ConnId, Now};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::rc::Rc;
 
 /// Clients, each with one session at a time.
 const CLIENTS: u64 = 3;
+
+/// Applied entries after which a member takes a snapshot (small, so that every run
+/// compacts, installs snapshots on laggards and restarts from them).
+const SNAP_EVERY: u64 = 12;
+
+/// Snapshots on a member's simulated disk, by index: durable once saved.
+type SnapshotFiles = Rc<RefCell<BTreeMap<u64, SnapshotState>>>;
+
+struct SimSnapshots(SnapshotFiles);
+
+impl SnapshotSource for SimSnapshots {
+    fn load(&mut self, mark: &SnapshotMark) -> SnapshotState {
+        self.0
+            .borrow()
+            .get(&mark.index)
+            .cloned()
+            .expect("the base snapshot is on disk")
+    }
+}
+
+/// A snapshot being copied: begun at one round, copied and ended at a later one, so the copy
+/// is fuzzy as the server's chunked copy is.
+struct Copying {
+    begin: SnapshotBegin,
+    end_at: u64,
+}
 
 struct Node {
     config: MemberConfig,
@@ -33,6 +63,8 @@ struct Node {
     checked: u64,
     /// zxid whose tree digest was last compared.
     digested: i64,
+    snapshots: SnapshotFiles,
+    copying: Option<Copying>,
 }
 
 struct InFlight {
@@ -135,6 +167,8 @@ impl Sim {
                     down_for: 0,
                     checked: 0,
                     digested: -1,
+                    snapshots: Rc::default(),
+                    copying: None,
                 },
             );
         }
@@ -164,12 +198,20 @@ impl Sim {
     fn start(&mut self, id: u64) {
         let now = now_at(self.round);
         let node = self.nodes.get_mut(&id).expect("node");
+        let state = node
+            .disk
+            .snapshot
+            .as_ref()
+            .map(|mark| node.snapshots.borrow()[&mark.index].clone());
         node.member = Some(Member::new(
             node.config.clone(),
             test_config_for(id),
             &node.disk,
+            state,
+            Box::new(SimSnapshots(node.snapshots.clone())),
             now,
         ));
+        node.copying = None;
         node.checked = 0;
         node.digested = -1;
     }
@@ -178,6 +220,7 @@ impl Sim {
         let down = 20 + self.rng.below(200);
         let node = self.nodes.get_mut(&id).expect("node");
         node.member = None;
+        node.copying = None;
         node.unsynced.clear();
         node.down_for = down;
         for c in &mut self.clients {
@@ -292,6 +335,12 @@ impl Sim {
             if self.cut(f.msg.from, f.msg.to) {
                 continue;
             }
+            if let PeerMessage::Raft(r) = &f.msg.body {
+                if r.get_msg_type() == MessageType::MsgSnapshot {
+                    self.deliver_snapshot(f.msg);
+                    continue;
+                }
+            }
             if let Some(m) = self
                 .nodes
                 .get_mut(&f.msg.to)
@@ -335,8 +384,75 @@ impl Sim {
         }
         self.faults();
         self.client_step(now);
+        self.snapshots();
         self.collect();
         self.check();
+    }
+
+    /// A MsgSnapshot travels with the sender's snapshot state, as the server streams the
+    /// file before the message. One the sender no longer holds is lost.
+    fn deliver_snapshot(&mut self, msg: Envelope) {
+        let PeerMessage::Raft(r) = &msg.body else {
+            return;
+        };
+        let mark = SnapshotMark::from_raft(r.get_snapshot()).expect("a MsgSnapshot has a mark");
+        let state = self.nodes[&msg.from]
+            .snapshots
+            .borrow()
+            .get(&mark.index)
+            .cloned();
+        let node = self.nodes.get_mut(&msg.to).expect("node");
+        let (Some(state), Some(m)) = (state, node.member.as_mut()) else {
+            return;
+        };
+        // The transport makes the received snapshot durable before stepping it.
+        node.snapshots
+            .borrow_mut()
+            .insert(mark.index, state.clone());
+        m.step_snapshot(msg, state);
+    }
+
+    /// Members take snapshots every `SNAP_EVERY` applied entries; the copy ends a few rounds
+    /// after it began (fuzzy), and is saved at once.
+    fn snapshots(&mut self) {
+        let round = self.round;
+        for node in self.nodes.values_mut() {
+            let Some(m) = node.member.as_mut() else {
+                continue;
+            };
+            match &node.copying {
+                None => {
+                    let base = m.base_snapshot().map_or(0, |b| b.index);
+                    if m.applied_index() >= base + SNAP_EVERY {
+                        let Some(begin) = m.snapshot_begin() else {
+                            continue;
+                        };
+                        node.copying = Some(Copying {
+                            begin,
+                            end_at: round + 1 + self.rng.below(8),
+                        });
+                    }
+                }
+                Some(c) if c.end_at <= round => {
+                    let c = node.copying.take().expect("matched");
+                    let Some(mark) = m.snapshot_end(&c.begin) else {
+                        continue;
+                    };
+                    let e = m.engine();
+                    let state = SnapshotState {
+                        tree: e.tree().clone(),
+                        sessions: e
+                            .sessions()
+                            .iter()
+                            .map(|s| (s.session_id, s.timeout_ms))
+                            .collect(),
+                    };
+                    node.snapshots.borrow_mut().insert(mark.index, state);
+                    m.snapshot_saved(mark);
+                }
+                Some(_) => {}
+            }
+        }
     }
 
     fn faults(&mut self) {
@@ -424,6 +540,8 @@ impl Sim {
             let Some(m) = node.member.as_ref() else {
                 continue;
             };
+            // Entries folded into a snapshot are gone from the log.
+            node.checked = node.checked.max(m.first_index() - 1);
             while node.checked < m.applied_index() {
                 let i = node.checked + 1;
                 let e = m
@@ -441,7 +559,7 @@ impl Sim {
                 }
                 node.checked = i;
             }
-            if m.engine().last_zxid() == m.applied_zxid() && node.digested != m.applied_zxid() {
+            if m.tree_is_committed_state() && node.digested != m.applied_zxid() {
                 let d = tree_digest(m);
                 let z = m.applied_zxid();
                 node.digested = z;
@@ -550,10 +668,14 @@ impl Sim {
         let members = || self.nodes.values().filter_map(|n| n.member.as_ref());
         let terms: Vec<u64> = members().map(Member::term).collect();
         format!(
-            "{} acked, {} entries, terms {terms:?}, {} rebuilds, {}",
+            "{} acked, {} entries, terms {terms:?}, {} rebuilds, {} installs, bases {:?}, {}",
             self.record.acked.len(),
             self.log.len(),
             members().map(Member::rebuilds).sum::<u64>(),
+            members().map(Member::installs).sum::<u64>(),
+            members()
+                .map(|m| m.base_snapshot().map_or(0, |b| b.index))
+                .collect::<Vec<_>>(),
             self.record.history.summary(),
         )
     }
