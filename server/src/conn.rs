@@ -207,7 +207,10 @@ pub fn encode(o: &Output, out: &mut Vec<u8>) -> bool {
         Output::Notify { event, .. } => proto::encode_notification(event, out),
         Output::Close { .. } => return true,
         // Shard-side bookkeeping, never frames (the shard consumes them).
-        Output::AuthIds { .. } | Output::Watch { .. } | Output::TxnApplied { .. } => {}
+        Output::AuthIds { .. }
+        | Output::Watch { .. }
+        | Output::TxnApplied { .. }
+        | Output::ReplicaReset { .. } => {}
     }
     false
 }

@@ -17,6 +17,7 @@ mod replica;
 mod segment_file;
 mod server;
 mod shard;
+mod snapshot_copy;
 mod stats;
 mod status;
 mod tls;

@@ -56,6 +56,19 @@ pub enum Item {
     /// outputs: the shard applies it (firing its connections' watches) before it sends the
     /// replies that follow, as ZooKeeper sends a write's notifications before its reply.
     Apply(Arc<Txn>),
+    /// A snapshot from the leader replaced the member's tree: the replica becomes this tree,
+    /// at this zxid, here in the stream.
+    Reset(ReplicaTree, i64),
+}
+
+/// A whole tree for the shards' replicas (printed as its size).
+#[derive(Clone)]
+pub struct ReplicaTree(pub Arc<ringkeeper_engine::tree::DataTree>);
+
+impl std::fmt::Debug for ReplicaTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ReplicaTree({} znodes)", self.0.node_count())
+    }
 }
 
 /// Pipeline to shard: what to do, in order.
@@ -94,6 +107,6 @@ pub fn output_conn(o: &Output) -> Option<ConnId> {
         | Output::Close { conn }
         | Output::AuthIds { conn, .. }
         | Output::Watch { conn, .. } => Some(*conn),
-        Output::TxnApplied { .. } => None,
+        Output::TxnApplied { .. } | Output::ReplicaReset { .. } => None,
     }
 }

@@ -9,13 +9,11 @@
 
 use crate::config::ServerConfig;
 use crate::log_writer::LogWriter;
+use crate::snapshot_copy::{tree_from_snapshot, SnapshotCopy};
 use ringkeeper_engine::proto::{decode_txn, encode_txn};
-use ringkeeper_engine::tree::{DataTree, Znode};
-use ringkeeper_engine::txn::{Data, Txn};
+use ringkeeper_engine::txn::Txn;
 use ringkeeper_engine::{Engine, EngineConfig, Now};
-use ringkeeper_storage::snapshot::{LoadedSnapshot, SnapAcl, SnapAclList, SnapNode, SnapSession};
-use ringkeeper_storage::{FsBackend, SnapshotImage};
-use std::collections::HashMap;
+use ringkeeper_storage::FsBackend;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,20 +21,6 @@ use std::sync::Arc;
 /// Snapshot write bandwidth: a snapshot written at full speed fills the disk queue and the
 /// log's fdatasync waits behind it (measured: 50-100 ms syncs during a 200 MB snapshot).
 const SNAPSHOT_BYTES_PER_SEC: u64 = 64 << 20;
-
-/// Znodes copied into a snapshot per pipeline iteration: small enough to keep a batch's
-/// latency in the tens of microseconds.
-const SNAPSHOT_CHUNK: usize = 4096;
-
-struct SnapshotInProgress {
-    paths: Vec<Arc<str>>,
-    next: usize,
-    image: SnapshotImage,
-    /// Live ACL index -> index in `image.acls`. A list is written as the node copied with it
-    /// had it: between chunks, setACL and delete may free a live index and reuse it for
-    /// another list, so the live table at any one moment would not fit every chunk.
-    acl_index: HashMap<u32, u32>,
-}
 
 pub struct Persist {
     wal: LogWriter,
@@ -48,7 +32,7 @@ pub struct Persist {
     /// This server's randomised thresholds (ZooKeeper: a random point in [n/2+1, n]).
     snap_at_txns: u64,
     snap_at_bytes: u64,
-    in_progress: Option<SnapshotInProgress>,
+    in_progress: Option<SnapshotCopy>,
     writing: Arc<AtomicBool>,
     pub snapshots_taken: u64,
 }
@@ -73,88 +57,6 @@ fn seed() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(std::process::id() as u64);
     h.finish()
-}
-
-/// Rebuilds the tree from a snapshot. An ACL index the snapshot's ACL table does not hold
-/// stops start-up: reading it as some other list (say world:anyone ALL) would silently grant
-/// access to a znode its owner had closed.
-fn tree_from_snapshot(snap: &LoadedSnapshot) -> Result<DataTree, String> {
-    let image = snap.image();
-    let mut tree = DataTree::empty();
-    let mut acl_map = Vec::with_capacity(image.acls.len());
-    for list in image.acls.iter() {
-        let acl: Vec<ringkeeper_engine::proto::Acl> = list
-            .entries
-            .iter()
-            .map(|a| ringkeeper_engine::proto::Acl::new(a.perms.to_native(), &a.scheme, &a.id))
-            .collect();
-        acl_map.push(tree.intern_acl(&acl));
-    }
-    for n in image.nodes.iter() {
-        let index = n.acl_index.to_native();
-        let Some(&acl) = acl_map.get(index as usize) else {
-            return Err(format!(
-                "snapshot {} is invalid: znode {:?} has ACL index {index}, but the snapshot \
-                 holds {} ACL lists",
-                snap.path().display(),
-                n.path.as_str(),
-                acl_map.len()
-            ));
-        };
-        let mut node = Znode::new(
-            n.data
-                .as_ref()
-                .map_or(Data::null(), |d| d.as_slice().into()),
-            acl,
-            n.ephemeral_owner.to_native(),
-            n.czxid.to_native(),
-            n.ctime.to_native(),
-        );
-        node.mzxid = n.mzxid.to_native();
-        node.mtime = n.mtime.to_native();
-        node.version = n.version.to_native();
-        node.cversion = n.cversion.to_native();
-        node.aversion = n.aversion.to_native();
-        node.pzxid = n.pzxid.to_native();
-        tree.insert_unlinked(n.path.as_str(), node);
-    }
-    // Snapshots are written unsorted (sorting a million paths would cost the writer
-    // thread a second of CPU): link children once everything is in.
-    tree.link_children();
-    tree.purge_unused_acls();
-    Ok(tree)
-}
-
-fn snap_acl_list(acl: &[ringkeeper_engine::proto::Acl]) -> SnapAclList {
-    SnapAclList {
-        entries: acl
-            .iter()
-            .map(|a| SnapAcl {
-                perms: a.perms,
-                scheme: a.id.scheme.clone(),
-                id: a.id.id.clone(),
-            })
-            .collect(),
-    }
-}
-
-/// Shares the node's path and data with the live tree: no copy of the bytes. `acl_index`
-/// is the node's list in the snapshot's table.
-fn snap_node(path: &Arc<str>, n: &Znode, acl_index: u32) -> SnapNode {
-    SnapNode {
-        path: path.clone(),
-        data: n.data.shared().cloned(),
-        acl_index,
-        czxid: n.czxid,
-        mzxid: n.mzxid,
-        ctime: n.ctime,
-        mtime: n.mtime,
-        version: n.version,
-        cversion: n.cversion,
-        aversion: n.aversion,
-        ephemeral_owner: n.ephemeral_owner,
-        pzxid: n.pzxid,
-    }
 }
 
 impl Persist {
@@ -282,33 +184,13 @@ impl Persist {
         if let Err(e) = self.wal.roll() {
             tracing::warn!("cannot roll the log before a snapshot: {e}");
         }
-        let tree = engine.tree();
-        let sessions = engine
-            .sessions()
-            .iter()
-            .map(|s| SnapSession {
-                session_id: s.session_id,
-                timeout_ms: s.timeout_ms,
-            })
-            .collect();
-        let paths: Vec<Arc<str>> = tree.iter().map(|(p, _)| p.clone()).collect();
-        let image = SnapshotImage {
-            last_zxid: engine.last_zxid(),
-            sessions,
-            acls: Vec::new(),
-            nodes: Vec::with_capacity(paths.len()),
-        };
+        let copy = SnapshotCopy::begin(engine, engine.last_zxid());
         tracing::info!(
-            zxid = format!("{:#x}", image.last_zxid),
-            nodes = paths.len(),
+            zxid = format!("{:#x}", engine.last_zxid()),
+            nodes = copy.nodes(),
             "snapshot started"
         );
-        self.in_progress = Some(SnapshotInProgress {
-            paths,
-            next: 0,
-            image,
-            acl_index: HashMap::new(),
-        });
+        self.in_progress = Some(copy);
     }
 
     pub fn snapshot_in_progress(&self) -> bool {
@@ -317,28 +199,16 @@ impl Persist {
 
     /// Copies the next chunk of the tree; hands the finished image to a writer thread.
     pub fn snapshot_step(&mut self, engine: &Engine) {
-        let Some(snap) = self.in_progress.as_mut() else {
+        let Some(copy) = self.in_progress.as_mut() else {
             return;
         };
-        let tree = engine.tree();
-        let end = (snap.next + SNAPSHOT_CHUNK).min(snap.paths.len());
-        for p in &snap.paths[snap.next..end] {
-            if let Some(n) = tree.get(p) {
-                let acls = &mut snap.image.acls;
-                let acl_index = *snap.acl_index.entry(n.acl).or_insert_with(|| {
-                    acls.push(snap_acl_list(tree.acl_of(n)));
-                    (acls.len() - 1) as u32
-                });
-                snap.image.nodes.push(snap_node(p, n, acl_index));
-            }
-        }
-        snap.next = end;
-        if end < snap.paths.len() {
+        if !copy.step(engine) {
             return;
         }
-        let Some(SnapshotInProgress { image, .. }) = self.in_progress.take() else {
+        let Some(copy) = self.in_progress.take() else {
             return;
         };
+        let image = copy.finish();
         let data_dir = self.data_dir.clone();
         let writing = self.writing.clone();
         writing.store(true, Ordering::Release);
@@ -347,7 +217,7 @@ impl Persist {
             .name("rk-snapshot".into())
             .spawn(move || {
                 let started = std::time::Instant::now();
-                yield_to_the_write_path();
+                crate::snapshot_copy::yield_to_the_write_path();
                 let backend = FsBackend::new();
                 let paced = ringkeeper_storage::snapshot::write_snapshot_paced(
                     &backend,
@@ -410,39 +280,13 @@ pub fn start_autopurge(config: &ServerConfig) {
     }
 }
 
-/// Makes the calling (snapshot writer) thread stay out of the write path's way: off the
-/// pipeline's core, lowest CPU priority, lowest best-effort I/O priority. The thread is
-/// spawned from the pipeline and inherits its pinning, so without this the snapshot and the
-/// txns it must not stall would share one core.
-fn yield_to_the_write_path() {
-    // SAFETY: plain syscalls on the calling thread with valid arguments and a zeroed
-    // cpu_set_t; a failure only leaves the thread as it was.
-    unsafe {
-        let size = std::mem::size_of::<libc::cpu_set_t>();
-        let mut inherited: libc::cpu_set_t = std::mem::zeroed();
-        let cpus = libc::sysconf(libc::_SC_NPROCESSORS_ONLN).max(1) as usize;
-        if libc::sched_getaffinity(0, size, &mut inherited) == 0 {
-            let mut others: libc::cpu_set_t = std::mem::zeroed();
-            let mut any = false;
-            for cpu in (0..cpus).filter(|c| !libc::CPU_ISSET(*c, &inherited)) {
-                libc::CPU_SET(cpu, &mut others);
-                any = true;
-            }
-            if any {
-                libc::sched_setaffinity(0, size, &others);
-            }
-        }
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
-        // IOPRIO_WHO_PROCESS (1), class best-effort (2) << 13, level 7 (the lowest).
-        libc::syscall(libc::SYS_ioprio_set, 1, tid, (2 << 13) | 7);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ringkeeper_storage::snapshot::write_snapshot;
+    use ringkeeper_engine::txn::Data;
+    use ringkeeper_storage::snapshot::{write_snapshot, SnapAcl, SnapAclList, SnapNode};
+    use ringkeeper_storage::SnapshotImage;
+    use std::collections::HashMap;
 
     /// A server configuration over `dir` (dataDir and dataLogDir), with the buffered log so
     /// no glommio executor is needed.

@@ -155,7 +155,13 @@ pub async fn run(setup: PipelineSetup) {
             .detach();
             let raft_tick = Duration::from_millis(p.timing.raft_tick_ms);
             spawn_ticker(raft_tick, merge_tx.clone(), || In::RaftTick);
-            Core::Replica(Box::new(Replica::new(p.member, p.store, links, &p.timing)))
+            Core::Replica(Box::new(Replica::new(
+                p.member,
+                p.store,
+                links,
+                &p.timing,
+                p.snapshots,
+            )))
         }
     };
     let mut shards = Vec::new();
@@ -244,8 +250,7 @@ impl Pipeline {
     fn snapshot_in_progress(&self) -> bool {
         match &self.core {
             Core::Standalone { persist, .. } => persist.snapshot_in_progress(),
-            // Ensemble members do not snapshot yet: they recover by replaying their log.
-            Core::Replica(_) => false,
+            Core::Replica(r) => r.snapshot_in_progress(),
         }
     }
 
@@ -257,8 +262,9 @@ impl Pipeline {
     }
 
     fn snapshot_step(&mut self) {
-        if let Core::Standalone { engine, persist } = &mut self.core {
-            persist.snapshot_step(engine);
+        match &mut self.core {
+            Core::Standalone { engine, persist } => persist.snapshot_step(engine),
+            Core::Replica(r) => r.snapshot_step(),
         }
     }
 
@@ -281,6 +287,7 @@ impl Pipeline {
                     match event {
                         LinkEvent::Message(env) => r.step(env),
                         LinkEvent::Closed(peer) => r.peer_unreachable(peer),
+                        LinkEvent::SnapshotChunk(chunk) => r.snapshot_chunk(chunk),
                     }
                 }
             }
@@ -445,6 +452,7 @@ impl Pipeline {
             Ok(n) => n,
             Err(e) => storage_failed(&e),
         };
+        self.stats.snap_count = r.snapshots_taken();
         if tasks > 0 && self.record_sync(started, tasks) {
             if let Core::Replica(r) = &self.core {
                 warn_slow_sync(started, r.log_size());
@@ -528,6 +536,19 @@ impl Pipeline {
         }
     }
 
+    /// A snapshot from the leader replaced the tree: every shard's replica starts again from
+    /// it, here in its stream.
+    fn reset_replicas(&mut self, zxid: i64) {
+        let Core::Replica(r) = &mut self.core else {
+            unreachable!("only an ensemble member installs snapshots");
+        };
+        let tree =
+            crate::msg::ReplicaTree(Arc::new(r.take_reset_tree().expect("a reset names a tree")));
+        for shard in 0..self.pending.len() {
+            self.queue(shard, Item::Reset(tree.clone(), zxid));
+        }
+    }
+
     /// Moves released outputs to their shards' queues and keeps per-connection counters.
     fn route(&mut self) {
         if let Core::Replica(r) = &mut self.core {
@@ -540,8 +561,10 @@ impl Pipeline {
         let now = crate::clock::wall_ms();
         while let Some(o) = self.poll_output() {
             let Some(conn) = crate::msg::output_conn(&o) else {
-                if let Output::TxnApplied { zxid } = o {
-                    self.queue_txn(zxid);
+                match o {
+                    Output::TxnApplied { zxid } => self.queue_txn(zxid),
+                    Output::ReplicaReset { zxid } => self.reset_replicas(zxid),
+                    _ => {}
                 }
                 continue;
             };

@@ -8,15 +8,21 @@
 //! applies the tasks in order with [`DurableState::apply`], which is exactly what the member
 //! asked for: a task whose entries start at or below the last index cuts the tail there.
 //!
-//! Record payload (little-endian): version byte, flags (bit 0: hard state present), the
-//! hard state as u32-length-prefixed protobuf bytes when present, a u32 entry count, then
-//! each entry as u32-length-prefixed protobuf bytes.
+//! Record payload (little-endian): version byte, flags (bit 0: hard state present, bit 1:
+//! snapshot present), the hard state as u32-length-prefixed protobuf bytes when present,
+//! the snapshot when present (a kind byte, 1 compact or 2 install, then raft's `Snapshot`
+//! with the mark as its data, u32-length-prefixed protobuf), a u32 entry count, then each
+//! entry as u32-length-prefixed protobuf bytes.
+//!
+//! Compaction: a `Compact` task is a checkpoint (hard state, snapshot, every entry after it).
+//! It is written as the first record of a new segment, and once it is durable every segment
+//! before it is removed: replay starts from a checkpoint and needs nothing older.
 
 use crate::config::ServerConfig;
 use crate::log_writer::LogWriter;
 use protobuf::Message;
-use raft::eraftpb::{Entry, HardState};
-use ringkeeper_engine::replica::{DurableState, PersistTask};
+use raft::eraftpb::{Entry, HardState, Snapshot};
+use ringkeeper_engine::replica::{DurableState, PersistTask, SnapshotMark, SnapshotTask};
 use ringkeeper_storage::snapshot::parse_snapshot_name;
 use ringkeeper_storage::wal::parse_segment_name;
 use std::path::Path;
@@ -25,12 +31,17 @@ use std::path::Path;
 const RAFT_DIR: &str = "raft";
 const FORMAT_VERSION: u8 = 1;
 const FLAG_HARD_STATE: u8 = 1;
+const FLAG_SNAPSHOT: u8 = 2;
+const SNAPSHOT_COMPACT: u8 = 1;
+const SNAPSHOT_INSTALL: u8 = 2;
 
 pub struct RaftStore {
     wal: LogWriter,
     /// The key of the next record: one above the last task written or recovered.
     next_seq: i64,
     buf: Vec<u8>,
+    /// A checkpoint appended and not yet durable: (its key, the snapshot index).
+    checkpoint: Option<(i64, u64)>,
 }
 
 /// What start-up recovered, for the log.
@@ -49,10 +60,27 @@ impl RaftStore {
         initial: DurableState,
     ) -> Result<(RaftStore, RaftRecovery), String> {
         let dir = config.data_log_dir.join(RAFT_DIR);
-        let (wal, recovered) = LogWriter::open(config, &dir, 0, "Raft log")?;
+        // After a compaction the log starts at a checkpoint's segment, not at key 1.
+        let first_key = ringkeeper_storage::wal::list_segments(
+            &ringkeeper_storage::FsBackend::new(),
+            &dir.join("version-2"),
+        )
+        .ok()
+        .and_then(|segs| segs.first().map(|s| s.first_zxid))
+        .unwrap_or(1);
+        let (wal, recovered) = LogWriter::open(config, &dir, first_key - 1, "Raft log")?;
         let tail_cut_bytes = recovered.tail.as_ref().map_or(0, |t| t.garbage_bytes);
         let mut durable = initial;
+        // Segments before a checkpoint whose removal a crash interrupted: what they hold
+        // the checkpoint holds too.
+        let mut skipping = first_key > 1;
         for (seq, bytes) in &recovered.records {
+            if skipping {
+                if !is_checkpoint(bytes) {
+                    continue;
+                }
+                skipping = false;
+            }
             let task = decode_task(*seq, bytes)
                 .and_then(|task| check_continues(&durable, &task).map(|()| task))
                 .map_err(|e| format!("Raft log record {seq} in {}: {e}", dir.display()))?;
@@ -62,6 +90,7 @@ impl RaftStore {
             wal,
             next_seq: recovered.last_zxid.unwrap_or(0) + 1,
             buf: Vec::with_capacity(4096),
+            checkpoint: None,
         };
         let recovery = RaftRecovery {
             durable,
@@ -74,8 +103,15 @@ impl RaftStore {
     /// Buffers one task (may commit on its own when the batch is full, as Persist::append
     /// does). A task with nothing to keep is not written.
     pub async fn append(&mut self, task: &PersistTask) -> Result<(), String> {
-        if task.hard_state.is_none() && task.entries.is_empty() {
+        if task.hard_state.is_none() && task.entries.is_empty() && task.snapshot.is_none() {
             return Ok(());
+        }
+        if let Some(SnapshotTask::Compact(mark)) = &task.snapshot {
+            // The checkpoint starts a segment, so that the segments before it can go.
+            match self.wal.roll() {
+                Ok(()) => self.checkpoint = Some((self.next_seq, mark.index)),
+                Err(e) => tracing::warn!("cannot roll the Raft log for a checkpoint: {e}"),
+            }
         }
         self.buf.clear();
         encode_task(task, &mut self.buf)
@@ -91,9 +127,23 @@ impl RaftStore {
     }
 
     /// Writes and fdatasyncs (forceSync) everything appended: one group commit.
-    pub async fn commit(&mut self) -> Result<(), String> {
+    /// Returns the index of a snapshot the log now starts after (its checkpoint is durable
+    /// and the segments before it are gone).
+    pub async fn commit(&mut self) -> Result<Option<u64>, String> {
         self.wal.commit().await.map_err(|e| e.to_string())?;
-        Ok(())
+        let Some((seq, index)) = self.checkpoint.take() else {
+            return Ok(None);
+        };
+        // Oldest first. A crash part way leaves segments that start in the middle of the
+        // log: `open` skips to the first checkpoint then.
+        for seg in self.wal.segments().iter().filter(|s| s.first_zxid < seq) {
+            if let Err(e) = std::fs::remove_file(&seg.path) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(file = %seg.path.display(), error = %e, "cannot remove an old Raft log segment");
+                }
+            }
+        }
+        Ok(Some(index))
     }
 
     pub fn log_size(&self) -> u64 {
@@ -128,13 +178,23 @@ fn put_message(m: &impl Message, out: &mut Vec<u8>) -> Result<(), String> {
 
 fn encode_task(task: &PersistTask, out: &mut Vec<u8>) -> Result<(), String> {
     out.push(FORMAT_VERSION);
-    out.push(if task.hard_state.is_some() {
-        FLAG_HARD_STATE
-    } else {
-        0
-    });
+    let mut flags = 0;
+    if task.hard_state.is_some() {
+        flags |= FLAG_HARD_STATE;
+    }
+    if task.snapshot.is_some() {
+        flags |= FLAG_SNAPSHOT;
+    }
+    out.push(flags);
     if let Some(hs) = &task.hard_state {
         put_message(hs, out)?;
+    }
+    if let Some(snap) = &task.snapshot {
+        out.push(match snap {
+            SnapshotTask::Compact(_) => SNAPSHOT_COMPACT,
+            SnapshotTask::Install(_) => SNAPSHOT_INSTALL,
+        });
+        put_message(&snap.mark().to_raft(), out)?;
     }
     let count = u32::try_from(task.entries.len()).map_err(|_| "too many entries".to_string())?;
     out.extend_from_slice(&count.to_le_bytes());
@@ -173,6 +233,21 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Whether a record is a checkpoint (a `Compact` task), from its first bytes.
+fn is_checkpoint(payload: &[u8]) -> bool {
+    let mut r = Reader(payload);
+    let (Ok(FORMAT_VERSION), Ok(flags)) = (r.u8("version"), r.u8("flags")) else {
+        return false;
+    };
+    if flags & FLAG_SNAPSHOT == 0 {
+        return false;
+    }
+    if flags & FLAG_HARD_STATE != 0 && r.message::<HardState>("hard state").is_err() {
+        return false;
+    }
+    r.u8("snapshot kind") == Ok(SNAPSHOT_COMPACT)
+}
+
 fn decode_task(seq: i64, payload: &[u8]) -> Result<PersistTask, String> {
     let mut r = Reader(payload);
     let version = r.u8("version")?;
@@ -180,11 +255,23 @@ fn decode_task(seq: i64, payload: &[u8]) -> Result<PersistTask, String> {
         return Err(format!("unknown format version {version}"));
     }
     let flags = r.u8("flags")?;
-    if flags & !FLAG_HARD_STATE != 0 {
+    if flags & !(FLAG_HARD_STATE | FLAG_SNAPSHOT) != 0 {
         return Err(format!("unknown flags {flags:#x}"));
     }
     let hard_state = if flags & FLAG_HARD_STATE != 0 {
         Some(r.message::<HardState>("hard state")?)
+    } else {
+        None
+    };
+    let snapshot = if flags & FLAG_SNAPSHOT != 0 {
+        let kind = r.u8("snapshot kind")?;
+        let raft = r.message::<Snapshot>("snapshot")?;
+        let mark = SnapshotMark::from_raft(&raft).ok_or("snapshot without a valid mark")?;
+        Some(match kind {
+            SNAPSHOT_COMPACT => SnapshotTask::Compact(mark),
+            SNAPSHOT_INSTALL => SnapshotTask::Install(mark),
+            k => return Err(format!("unknown snapshot kind {k}")),
+        })
     } else {
         None
     };
@@ -204,17 +291,38 @@ fn decode_task(seq: i64, payload: &[u8]) -> Result<PersistTask, String> {
         number: seq as u64,
         hard_state,
         entries,
+        snapshot,
     })
 }
 
 /// What `DurableState::apply` asserts, checked first: a record read from disk that breaks
 /// it is damage to report, not a bug to panic on.
 fn check_continues(durable: &DurableState, task: &PersistTask) -> Result<(), String> {
-    if let (Some(first), Some(last)) = (task.entries.first(), durable.entries.last()) {
-        if first.index > last.index + 1 {
+    let mut base = durable.snapshot.as_ref().map_or(0, |m| m.index);
+    let mut last = durable.entries.last().map_or(base, |e| e.index);
+    match &task.snapshot {
+        // Replay that starts at a checkpoint (the segments before it were removed).
+        Some(SnapshotTask::Compact(mark)) if durable.entries.is_empty() && base == 0 => {
+            (base, last) = (mark.index, mark.index)
+        }
+        Some(SnapshotTask::Compact(mark)) => {
+            if mark.index > last {
+                return Err(format!(
+                    "snapshot at {} beyond the log's last entry {last}",
+                    mark.index
+                ));
+            }
+            base = mark.index;
+            last = last.max(base);
+        }
+        Some(SnapshotTask::Install(mark)) => (base, last) = (mark.index, mark.index),
+        None => {}
+    }
+    if let Some(first) = task.entries.first() {
+        if first.index > last + 1 || first.index <= base {
             return Err(format!(
-                "entries start at {} after {}",
-                first.index, last.index
+                "entries start at {} after {last} (snapshot at {base})",
+                first.index
             ));
         }
     }
@@ -276,7 +384,120 @@ mod tests {
             number: 1,
             hard_state: hs,
             entries,
+            snapshot: None,
         }
+    }
+
+    fn mark(index: u64, term: u64) -> SnapshotMark {
+        SnapshotMark {
+            index,
+            term,
+            zxid: ((term as i64) << 32) | index as i64,
+            conf_state: raft::eraftpb::ConfState::from((VOTERS.to_vec(), vec![4])),
+            fuzzy_until: index + 1,
+            fuzzy_term: term,
+        }
+    }
+
+    fn segments(config: &ServerConfig) -> Vec<std::path::PathBuf> {
+        let dir = config.data_log_dir.join(RAFT_DIR).join("version-2");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("log."))
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// A checkpoint starts a segment of its own; once durable, the segments before it go,
+    /// and a restart reads the log from it: the snapshot's place, the hard state and the
+    /// entries after it, then what came later.
+    #[test]
+    fn a_checkpoint_removes_the_log_before_it_and_replay_starts_there() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = config_in(tmp.path());
+        let (mut store, _) = open(&config);
+        write(
+            &mut store,
+            &[task(Some(hard_state(1, 1, 3)), entries(1..=5, 1))],
+        );
+        write(
+            &mut store,
+            &[task(Some(hard_state(2, 2, 6)), entries(6..=7, 2))],
+        );
+        let checkpoint = PersistTask {
+            number: 9,
+            hard_state: Some(hard_state(2, 2, 7)),
+            entries: entries(5..=7, 1)
+                .into_iter()
+                .take(1)
+                .chain(entries(6..=7, 2))
+                .collect(),
+            snapshot: Some(SnapshotTask::Compact(mark(4, 1))),
+        };
+        block_on(async {
+            store.append(&checkpoint).await.unwrap();
+            assert_eq!(store.commit().await.unwrap(), Some(4));
+        });
+        assert_eq!(
+            segments(&config).len(),
+            1,
+            "the segment before the checkpoint is gone"
+        );
+        write(
+            &mut store,
+            &[task(Some(hard_state(2, 2, 8)), entries(8..=8, 2))],
+        );
+        drop(store);
+
+        let (store, rec) = open(&config);
+        assert_eq!(rec.durable.snapshot, Some(mark(4, 1)));
+        assert_eq!(terms(&rec.durable), [(5, 1), (6, 2), (7, 2), (8, 2)]);
+        assert_eq!(rec.durable.hard_state, hard_state(2, 2, 8));
+        drop(store);
+        // Keys go on after a restart that began at a checkpoint.
+        let (mut store, _) = open(&config);
+        write(&mut store, &[task(None, entries(9..=9, 2))]);
+        drop(store);
+        let (_, rec) = open(&config);
+        assert_eq!(rec.durable.entries.last().map(|e| e.index), Some(9));
+    }
+
+    /// A crash while old segments are removed leaves some: replay skips to the checkpoint.
+    #[test]
+    fn segments_left_by_an_interrupted_removal_are_skipped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = config_in(tmp.path());
+        let (mut store, _) = open(&config);
+        write(
+            &mut store,
+            &[task(Some(hard_state(1, 1, 2)), entries(1..=2, 1))],
+        );
+        block_on(async { store.wal.roll().unwrap() });
+        write(
+            &mut store,
+            &[task(Some(hard_state(1, 1, 4)), entries(3..=4, 1))],
+        );
+        let before = segments(&config);
+        assert_eq!(before.len(), 2);
+        let checkpoint = PersistTask {
+            number: 9,
+            hard_state: Some(hard_state(1, 1, 4)),
+            entries: entries(4..=4, 1),
+            snapshot: Some(SnapshotTask::Compact(mark(3, 1))),
+        };
+        block_on(async {
+            store.append(&checkpoint).await.unwrap();
+            store.wal.commit().await.unwrap(); // durable, but no removal (a crash)
+        });
+        drop(store);
+        // The removal got as far as the first segment.
+        std::fs::remove_file(&before[0]).unwrap();
+        let (_, rec) = open(&config);
+        assert_eq!(rec.durable.snapshot, Some(mark(3, 1)));
+        assert_eq!(terms(&rec.durable), [(4, 1)]);
     }
 
     fn write(store: &mut RaftStore, tasks: &[PersistTask]) {

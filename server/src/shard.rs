@@ -346,6 +346,10 @@ impl ShardState {
                             self.watch_op(&mut out, conn, &op, reply);
                         }
                         Item::Out(o) => self.emit(&mut out, o),
+                        Item::Reset(tree, zxid) => {
+                            self.replica = (*tree.0).clone();
+                            self.replica_zxid = zxid;
+                        }
                         Item::Apply(txn) => {
                             // Commit order: a replica applies each txn once, in zxid order.
                             assert!(
@@ -461,7 +465,8 @@ impl ShardState {
             Output::Notify { .. }
             | Output::Close { .. }
             | Output::Watch { .. }
-            | Output::TxnApplied { .. } => {}
+            | Output::TxnApplied { .. }
+            | Output::ReplicaReset { .. } => {}
         }
     }
 

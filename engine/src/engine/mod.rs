@@ -72,6 +72,12 @@ pub enum Output {
     TxnApplied {
         zxid: i64,
     },
+    /// Only from an ensemble member that keeps applied txns: a snapshot from the leader
+    /// replaced the tree. Every shard's replica starts again from that snapshot's tree
+    /// (`Member::take_reset_tree`) at this point of the stream, at this zxid.
+    ReplicaReset {
+        zxid: i64,
+    },
 }
 
 /// Per-connection state the engine keeps.

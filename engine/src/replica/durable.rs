@@ -21,6 +21,8 @@ pub struct PersistTask {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SnapshotTask {
     /// One this member took (and made durable) is good: the log up to its index can go.
+    /// The task is a checkpoint: it carries the hard state and every entry after the
+    /// snapshot, so a log read from it on needs nothing written before it.
     Compact(SnapshotMark),
     /// One received from the leader (made durable by the transport) replaces the log.
     Install(SnapshotMark),

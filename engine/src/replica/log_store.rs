@@ -35,6 +35,16 @@ impl LogStore {
         self.hard_state = hs;
     }
 
+    /// The hard state raft last handed out (with the entries before it).
+    pub fn hard_state(&self) -> &HardState {
+        &self.hard_state
+    }
+
+    /// Every entry the log holds.
+    pub fn entries_after_base(&self) -> Vec<Entry> {
+        self.entries.iter().cloned().collect()
+    }
+
     pub fn base(&self) -> (u64, u64) {
         self.base
     }

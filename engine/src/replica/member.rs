@@ -87,7 +87,7 @@ pub struct Member {
     applied_txns: Option<VecDeque<Arc<Txn>>>,
     now: Now,
     /// Loads the state of the snapshot the log starts after, for a rebuild.
-    snapshots: Box<dyn SnapshotSource>,
+    snapshots: Box<dyn SnapshotSource + Send>,
     /// The snapshot the log starts after (None: it starts at index 1).
     base: Option<SnapshotMark>,
     /// Snapshots taken and made durable here, waiting for their fuzzy part to commit.
@@ -101,6 +101,9 @@ pub struct Member {
     installs: u64,
     /// Number of the last ready taken, for tasks of the member's own (compactions).
     last_ready: u64,
+    /// The tree of the snapshot last installed, for the caller's replicas (see
+    /// `Output::ReplicaReset`).
+    reset_tree: Option<crate::tree::DataTree>,
 }
 
 /// Where a member gets a snapshot's state back when it must rebuild its engine from the
@@ -131,7 +134,7 @@ impl Member {
         engine_config: EngineConfig,
         durable: &DurableState,
         snapshot: Option<SnapshotState>,
-        snapshots: Box<dyn SnapshotSource>,
+        snapshots: Box<dyn SnapshotSource + Send>,
         now: Now,
     ) -> Member {
         let mut storage = LogStore::new(durable.hard_state.clone(), durable.conf_state.clone());
@@ -194,6 +197,7 @@ impl Member {
             snapshot_sent: std::collections::BTreeMap::new(),
             installs: 0,
             last_ready: 0,
+            reset_tree: None,
         };
         m.engine.set_forwarding(true);
         m.fix_election_timeout();
@@ -330,6 +334,11 @@ impl Member {
     /// The snapshot the log starts after.
     pub fn base_snapshot(&self) -> Option<&SnapshotMark> {
         self.base.as_ref()
+    }
+
+    /// The tree an `Output::ReplicaReset` names (taken once).
+    pub fn take_reset_tree(&mut self) -> Option<crate::tree::DataTree> {
+        self.reset_tree.take()
     }
 
     /// Times a snapshot received from the leader replaced the engine: a caller that keeps
@@ -901,12 +910,17 @@ impl Member {
         let Some(mark) = good else {
             return;
         };
-        self.node.mut_store().compact(&mark);
+        let store = self.node.mut_store();
+        store.compact(&mark);
+        // A checkpoint: with the hard state and every entry after the snapshot, the log
+        // can be read from this task on, and whatever was written before it can go.
+        let hard_state = Some(store.hard_state().clone());
+        let entries = store.entries_after_base();
         self.base = Some(mark.clone());
         self.persist.push_back(PersistTask {
             number: self.last_ready,
-            hard_state: None,
-            entries: Vec::new(),
+            hard_state,
+            entries,
             snapshot: Some(SnapshotTask::Compact(mark)),
         });
     }
@@ -949,6 +963,12 @@ impl Member {
         }
         for conn in self.engine.conn_ids() {
             self.dropped.push_back(Output::Close { conn });
+        }
+        if self.applied_txns.is_some() {
+            // The caller's replicas start again from this tree, after the old outputs.
+            self.reset_tree = Some(state.tree.clone());
+            self.dropped
+                .push_back(Output::ReplicaReset { zxid: mark.zxid });
         }
         let mut engine = engine_from_snapshot(&self.engine_config, &mark, state, self.now);
         engine.set_forwarding(true);

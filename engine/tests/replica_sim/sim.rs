@@ -18,9 +18,8 @@ use ringkeeper_engine::replica::{
     SnapshotMark, SnapshotSource, SnapshotState,
 };
 use ringkeeper_engine::{ConnId, Now};
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 /// Clients, each with one session at a time.
 const CLIENTS: u64 = 3;
@@ -30,14 +29,15 @@ const CLIENTS: u64 = 3;
 const SNAP_EVERY: u64 = 12;
 
 /// Snapshots on a member's simulated disk, by index: durable once saved.
-type SnapshotFiles = Rc<RefCell<BTreeMap<u64, SnapshotState>>>;
+type SnapshotFiles = Arc<Mutex<BTreeMap<u64, SnapshotState>>>;
 
 struct SimSnapshots(SnapshotFiles);
 
 impl SnapshotSource for SimSnapshots {
     fn load(&mut self, mark: &SnapshotMark) -> SnapshotState {
         self.0
-            .borrow()
+            .lock()
+            .unwrap()
             .get(&mark.index)
             .cloned()
             .expect("the base snapshot is on disk")
@@ -167,7 +167,7 @@ impl Sim {
                     down_for: 0,
                     checked: 0,
                     digested: -1,
-                    snapshots: Rc::default(),
+                    snapshots: Arc::default(),
                     copying: None,
                 },
             );
@@ -202,7 +202,7 @@ impl Sim {
             .disk
             .snapshot
             .as_ref()
-            .map(|mark| node.snapshots.borrow()[&mark.index].clone());
+            .map(|mark| node.snapshots.lock().unwrap()[&mark.index].clone());
         node.member = Some(Member::new(
             node.config.clone(),
             test_config_for(id),
@@ -398,7 +398,8 @@ impl Sim {
         let mark = SnapshotMark::from_raft(r.get_snapshot()).expect("a MsgSnapshot has a mark");
         let state = self.nodes[&msg.from]
             .snapshots
-            .borrow()
+            .lock()
+            .unwrap()
             .get(&mark.index)
             .cloned();
         let node = self.nodes.get_mut(&msg.to).expect("node");
@@ -407,7 +408,8 @@ impl Sim {
         };
         // The transport makes the received snapshot durable before stepping it.
         node.snapshots
-            .borrow_mut()
+            .lock()
+            .unwrap()
             .insert(mark.index, state.clone());
         m.step_snapshot(msg, state);
     }
@@ -447,7 +449,7 @@ impl Sim {
                             .map(|s| (s.session_id, s.timeout_ms))
                             .collect(),
                     };
-                    node.snapshots.borrow_mut().insert(mark.index, state);
+                    node.snapshots.lock().unwrap().insert(mark.index, state);
                     m.snapshot_saved(mark);
                 }
                 Some(_) => {}

@@ -8,9 +8,12 @@
 //! acknowledgement, a vote).
 
 use super::links::Links;
+use super::snapshots::Snapshots;
+use super::wire::SnapshotChunk;
 use crate::raft_store::RaftStore;
 use crate::status::quorum::{LearnerStatus, QuorumRole, QuorumStatus};
-use ringkeeper_engine::replica::{Envelope, Member, Role};
+use raft::eraftpb::MessageType;
+use ringkeeper_engine::replica::{Envelope, Member, PeerMessage, Role, SnapshotMark};
 use ringkeeper_engine::txn::Txn;
 use ringkeeper_engine::{Engine, Now, Output};
 use std::sync::Arc;
@@ -29,6 +32,7 @@ pub struct Replica {
     /// Term and vote of the last hard state logged.
     durable_term_vote: (u64, u64),
     serving: Serving,
+    snapshots: Snapshots,
 }
 
 /// Whether this member serves clients. One that has known no leader for an election
@@ -50,6 +54,7 @@ impl Replica {
         store: RaftStore,
         links: Links,
         timing: &super::setup::Timing,
+        snapshots: Snapshots,
     ) -> Replica {
         member.keep_applied_txns();
         let hard_state = member.hard_state();
@@ -58,6 +63,7 @@ impl Replica {
             member,
             store,
             links,
+            snapshots,
             proposal_sizes: (-1, -1, -1),
             durable_term_vote: (hard_state.term, hard_state.vote),
             shown: (QuorumRole::Looking, Instant::now(), false),
@@ -129,12 +135,58 @@ impl Replica {
 
     pub fn tick(&mut self, now: Now) {
         self.member.tick(now);
+        if let Some(mark) = self.snapshots.poll_written() {
+            self.member.snapshot_saved(mark);
+        }
+        self.snapshots.maybe_begin(&self.member);
         self.check_serving();
         self.update_shown_role();
     }
 
     pub fn step(&mut self, env: Envelope) {
+        if let Some(mark) = snapshot_mark(&env) {
+            // The file came ahead of the message, in chunks; without it the message is
+            // dropped, and the leader sends both again once it stops waiting.
+            match self.snapshots.take_received(&mark) {
+                Some(state) => {
+                    tracing::info!(
+                        from = env.from,
+                        index = mark.index,
+                        zxid = format!("{:#x}", mark.zxid),
+                        "installing a snapshot from the leader"
+                    );
+                    self.member.step_snapshot(env, state);
+                }
+                None => tracing::info!(index = mark.index, "snapshot message without its file"),
+            }
+            return;
+        }
         self.member.step(env);
+    }
+
+    /// A piece of a snapshot file from the leader.
+    pub fn snapshot_chunk(&mut self, chunk: SnapshotChunk) {
+        if let Err(e) = self.snapshots.chunk(chunk) {
+            tracing::error!("cannot store a snapshot from the leader: {e}");
+        }
+    }
+
+    /// Whether a snapshot copy is under way (the pipeline copies a chunk between batches).
+    pub fn snapshot_in_progress(&self) -> bool {
+        self.snapshots.copying()
+    }
+
+    pub fn snapshot_step(&mut self) {
+        self.snapshots.step(&self.member);
+    }
+
+    pub fn snapshots_taken(&self) -> u64 {
+        self.snapshots.taken
+    }
+
+    /// The tree an `Output::ReplicaReset` names.
+    pub fn take_reset_tree(&mut self) -> Option<ringkeeper_engine::tree::DataTree> {
+        self.member.take_reset_tree()
     }
 
     pub fn peer_unreachable(&mut self, peer: u64) {
@@ -159,16 +211,16 @@ impl Replica {
                     .hard_state
                     .as_ref()
                     .is_some_and(|hs| (hs.term, hs.vote) != self.durable_term_vote);
-                if vote_or_term || !task.entries.is_empty() {
+                if vote_or_term || !task.entries.is_empty() || task.snapshot.is_some() {
                     sync = true;
                 }
                 if let Some(hs) = &task.hard_state {
                     self.durable_term_vote = (hs.term, hs.vote);
                 }
-                if task.hard_state.is_some() || !task.entries.is_empty() {
+                if task.snapshot.is_none() {
                     self.note_proposals(&task.entries);
-                    self.store.append(&task).await?;
                 }
+                self.store.append(&task).await?;
                 last = Some(task.number);
                 tasks += 1;
             }
@@ -176,7 +228,9 @@ impl Replica {
                 return Ok(tasks);
             };
             if sync {
-                self.store.commit().await?;
+                if let Some(base) = self.store.commit().await? {
+                    self.snapshots.purge(base);
+                }
             }
             self.member.handle_persisted(number);
         }
@@ -195,7 +249,13 @@ impl Replica {
 
     fn send_messages(&mut self) {
         while let Some(env) = self.member.poll_message() {
-            self.links.send(&env);
+            match snapshot_mark(&env) {
+                Some(mark) => {
+                    let path = self.snapshots.path_of(mark.index);
+                    self.links.send_snapshot(env, mark.index, path);
+                }
+                None => self.links.send(&env),
+            }
         }
     }
 
@@ -204,7 +264,9 @@ impl Replica {
     }
 
     pub fn poll_applied_txn(&mut self) -> Option<Arc<Txn>> {
-        self.member.poll_applied_txn()
+        let txn = self.member.poll_applied_txn()?;
+        self.snapshots.count_applied(1);
+        Some(txn)
     }
 
     pub fn log_size(&self) -> u64 {
@@ -267,5 +329,15 @@ impl Replica {
         if role != self.shown.0 || read_only != self.shown.2 {
             self.shown = (role, Instant::now(), read_only);
         }
+    }
+}
+
+/// The mark of a MsgSnapshot (the snapshot's file travels beside it).
+fn snapshot_mark(env: &Envelope) -> Option<SnapshotMark> {
+    match &env.body {
+        PeerMessage::Raft(m) if m.get_msg_type() == MessageType::MsgSnapshot => {
+            SnapshotMark::from_raft(m.get_snapshot())
+        }
+        _ => None,
     }
 }

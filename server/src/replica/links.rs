@@ -28,6 +28,11 @@ pub const PEER_SEND_QUEUE: usize = 4096;
 const MAX_WRITE_BYTES: usize = 4 << 20;
 /// Messages decoded from all links and not yet taken by the pipeline.
 pub const PEER_INBOX_CAPACITY: usize = 4096;
+/// Bytes of a snapshot file per chunk frame.
+const SNAPSHOT_CHUNK_BYTES: usize = 256 << 10;
+/// Frames queued for a peer before a snapshot being streamed to it waits: the file goes out
+/// as the link drains, never all into memory, and Raft's own frames are not held up long.
+const SNAPSHOT_QUEUE_AHEAD: usize = 16;
 /// Read buffer per accepted link (grows to the largest frame seen).
 const READ_CHUNK: usize = 64 << 10;
 const REDIAL_MIN: Duration = Duration::from_millis(10);
@@ -37,6 +42,8 @@ const REDIAL_MAX: Duration = Duration::from_millis(500);
 #[derive(Debug)]
 pub enum LinkEvent {
     Message(Envelope),
+    /// A piece of a snapshot file from a peer (see `wire::SnapshotChunk`).
+    SnapshotChunk(wire::SnapshotChunk),
     /// A peer's link to this server closed: it may have died (see
     /// `Member::peer_unreachable`).
     Closed(u64),
@@ -45,7 +52,7 @@ pub enum LinkEvent {
 /// The sending side of every link.
 pub struct Links {
     my_id: u64,
-    queues: HashMap<u64, LocalSender<Vec<u8>>>,
+    queues: HashMap<u64, Rc<LocalSender<Vec<u8>>>>,
     connected: Rc<HashMap<u64, Cell<bool>>>,
 }
 
@@ -71,7 +78,7 @@ impl Links {
         let mut queues = HashMap::new();
         for &(id, addr) in peers {
             let (tx, rx) = local_channel::new_bounded(PEER_SEND_QUEUE);
-            queues.insert(id, tx);
+            queues.insert(id, Rc::new(tx));
             glommio::spawn_local(dial_loop(my_id, id, addr, rx, connected.clone())).detach();
         }
         Ok((
@@ -98,10 +105,68 @@ impl Links {
         }
     }
 
+    /// Streams the snapshot file at `path` to the MsgSnapshot's peer in chunks, then the
+    /// message. The file is read as the link drains; anything that goes wrong drops the
+    /// transfer, and the leader sends again once it gives up waiting (`Member`).
+    pub fn send_snapshot(&mut self, env: Envelope, index: u64, path: std::path::PathBuf) {
+        let Some(queue) = self.queues.get(&env.to).cloned() else {
+            return;
+        };
+        glommio::spawn_local(async move {
+            if let Err(e) = stream_snapshot(&queue, &env, index, &path).await {
+                tracing::warn!(peer = env.to, index, error = %e, "snapshot not sent");
+            }
+        })
+        .detach();
+    }
+
     /// Whether the link to `peer` is up (its last dial succeeded and no write failed since).
     pub fn connected(&self, peer: u64) -> bool {
         self.connected.get(&peer).is_some_and(Cell::get)
     }
+}
+
+async fn stream_snapshot(
+    queue: &LocalSender<Vec<u8>>,
+    env: &Envelope,
+    index: u64,
+    path: &std::path::Path,
+) -> Result<(), String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let total = file.metadata().map_err(|e| e.to_string())?.len();
+    let started = std::time::Instant::now();
+    let mut buf = vec![0u8; SNAPSHOT_CHUNK_BYTES];
+    let mut offset = 0u64;
+    while offset < total {
+        while queue.len() >= SNAPSHOT_QUEUE_AHEAD {
+            glommio::timer::sleep(Duration::from_millis(1)).await;
+        }
+        let want = (total - offset).min(SNAPSHOT_CHUNK_BYTES as u64) as usize;
+        file.read_exact(&mut buf[..want])
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut frame = Vec::with_capacity(want + 32);
+        wire::encode_snapshot_chunk(index, total, offset, &buf[..want], &mut frame);
+        queue
+            .send(frame)
+            .await
+            .map_err(|_| "link closed".to_string())?;
+        offset += want as u64;
+    }
+    let mut frame = Vec::new();
+    wire::encode_frame(&env.body, &mut frame);
+    queue
+        .send(frame)
+        .await
+        .map_err(|_| "link closed".to_string())?;
+    tracing::info!(
+        peer = env.to,
+        index,
+        bytes = total,
+        ms = started.elapsed().as_millis() as u64,
+        "snapshot sent"
+    );
+    Ok(())
 }
 
 async fn dial_loop(
@@ -234,6 +299,20 @@ async fn read_frames(
                 }
             };
             let frame = &buf[start + 4..start + len];
+            if let Some(chunk) = wire::decode_snapshot_chunk(frame) {
+                let event = match chunk {
+                    Ok(c) => LinkEvent::SnapshotChunk(c),
+                    Err(e) => {
+                        tracing::warn!(peer = from, error = %e, "closing a quorum link");
+                        return;
+                    }
+                };
+                if inbox.send(event).await.is_err() {
+                    return;
+                }
+                start += len;
+                continue;
+            }
             match wire::decode_frame(frame, from, my_id) {
                 Ok(env) => {
                     if inbox.send(LinkEvent::Message(env)).await.is_err() {

@@ -5,4 +5,5 @@
 pub mod driver;
 pub mod links;
 pub mod setup;
+pub mod snapshots;
 pub mod wire;

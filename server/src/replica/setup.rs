@@ -1,6 +1,7 @@
 //! Start-up of an ensemble member: from zoo.cfg's `server.N` lines and `myid` to a recovered
 //! [`Member`], its durable Raft log and the addresses of its quorum links.
 
+use super::snapshots::{self, FileSnapshots, Snapshots};
 use crate::config::{LearnerType, ServerConfig};
 use crate::raft_store::{self, RaftStore};
 use ringkeeper_engine::replica::{DurableState, Member, MemberConfig};
@@ -17,6 +18,7 @@ pub struct Prepared {
     /// Every other member's quorumPort, to dial.
     pub peers: Vec<(u64, SocketAddr)>,
     pub timing: Timing,
+    pub snapshots: Snapshots,
 }
 
 /// The member's clock and when it stops serving.
@@ -94,7 +96,26 @@ pub fn prepare(
         heartbeat_tick: config.heartbeat_ticks,
         seed: election_seed(my_id),
     };
-    let mut member = Member::new(member_config, engine_config, &recovery.durable, now);
+    // Snapshots live beside the Raft log's checkpoint that names them, apart from a
+    // standalone server's version-2.
+    let snap_dir = config.data_dir.join("raft");
+    let state = match &recovery.durable.snapshot {
+        Some(mark) => Some(snapshots::load(&snap_dir, mark).map_err(|e| {
+            format!(
+                "the Raft log starts after snapshot {}, which cannot be read: {e}",
+                mark.index
+            )
+        })?),
+        None => None,
+    };
+    let mut member = Member::new(
+        member_config,
+        engine_config,
+        &recovery.durable,
+        state,
+        Box::new(FileSnapshots(snap_dir.clone())),
+        now,
+    );
     // Recovery applied the committed log: no client is connected yet, nothing to send.
     while member.poll_output().is_some() {}
     tracing::info!(
@@ -102,6 +123,7 @@ pub fn prepare(
         term = recovery.durable.hard_state.term,
         commit = recovery.durable.hard_state.commit,
         entries = recovery.durable.entries.len(),
+        snapshot_index = recovery.durable.snapshot.as_ref().map_or(0, |m| m.index),
         tasks_replayed = recovery.tasks_replayed,
         tail_cut_bytes = recovery.tail_cut_bytes,
         last_zxid = format!("{:#x}", member.applied_zxid()),
@@ -121,6 +143,7 @@ pub fn prepare(
             tick_time_ms: config.tick_time_ms as u64,
             read_only: config.read_only_mode,
         },
+        snapshots: Snapshots::new(snap_dir, config.snap_count as u64),
     })
 }
 

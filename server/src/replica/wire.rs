@@ -8,7 +8,9 @@
 //! - `KIND_FORWARD`: a client write a follower or Observer forwards to the leader;
 //! - `KIND_TOUCH`: session ids active on a follower or Observer;
 //! - `KIND_LOG_LOST`: the sender's log ends at this index, short of what the leader counts
-//!   on (its data directory was wiped).
+//!   on (its data directory was wiped);
+//! - `KIND_SNAPSHOT_CHUNK`: a piece of the snapshot file the next MsgSnapshot names (Raft
+//!   index, the file's length, the piece's offset, its bytes), sent in order before it.
 
 use protobuf::Message as _;
 use ringkeeper_engine::proto::{decode_request_header, decode_request_within, encode_request};
@@ -33,6 +35,57 @@ const KIND_RAFT: u8 = 1;
 const KIND_FORWARD: u8 = 2;
 const KIND_TOUCH: u8 = 3;
 const KIND_LOG_LOST: u8 = 4;
+const KIND_SNAPSHOT_CHUNK: u8 = 5;
+
+/// A piece of a snapshot file on its way to a follower.
+#[derive(Debug, PartialEq)]
+pub struct SnapshotChunk {
+    /// The Raft index the snapshot stands for (it names the file).
+    pub index: u64,
+    /// The whole file's length.
+    pub total: u64,
+    pub offset: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// Appends one snapshot chunk frame to `out`.
+pub fn encode_snapshot_chunk(index: u64, total: u64, offset: u64, bytes: &[u8], out: &mut Vec<u8>) {
+    let len = (1 + 24 + bytes.len()) as u32;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.push(KIND_SNAPSHOT_CHUNK);
+    for w in [index, total, offset] {
+        out.extend_from_slice(&w.to_be_bytes());
+    }
+    out.extend_from_slice(bytes);
+}
+
+/// A frame's contents (after its length prefix) as a snapshot chunk, if it is one.
+pub fn decode_snapshot_chunk(frame: &[u8]) -> Option<Result<SnapshotChunk, WireError>> {
+    let (&kind, body) = frame.split_first()?;
+    if kind != KIND_SNAPSHOT_CHUNK {
+        return None;
+    }
+    let mut r = Reader(body);
+    Some((|| {
+        let (index, total, offset) = (r.i64()? as u64, r.i64()? as u64, r.i64()? as u64);
+        let bytes = r.0.to_vec();
+        if offset
+            .checked_add(bytes.len() as u64)
+            .is_none_or(|end| end > total)
+        {
+            return Err(WireError::Malformed(format!(
+                "snapshot chunk at {offset} of {} bytes past the file's {total}",
+                bytes.len()
+            )));
+        }
+        Ok(SnapshotChunk {
+            index,
+            total,
+            offset,
+            bytes,
+        })
+    })())
+}
 
 const OP_REQUEST: u8 = 0;
 const OP_CREATE_SESSION: u8 = 1;
@@ -267,6 +320,30 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
     use ringkeeper_engine::proto::{op, Acl, CreateRequest, Request};
+
+    #[test]
+    fn snapshot_chunks_round_trip_and_stay_inside_their_file() {
+        let mut out = Vec::new();
+        encode_snapshot_chunk(42, 10, 4, b"abcdef", &mut out);
+        let len = frame_len(&out).unwrap().unwrap();
+        assert_eq!(len, out.len());
+        let chunk = decode_snapshot_chunk(&out[4..]).unwrap().unwrap();
+        assert_eq!(
+            chunk,
+            SnapshotChunk {
+                index: 42,
+                total: 10,
+                offset: 4,
+                bytes: b"abcdef".to_vec()
+            }
+        );
+        out.clear();
+        encode_snapshot_chunk(42, 9, 4, b"abcdef", &mut out);
+        assert!(decode_snapshot_chunk(&out[4..]).unwrap().is_err());
+        let mut raft = Vec::new();
+        encode_frame(&PeerMessage::LogLost { last_index: 3 }, &mut raft);
+        assert!(decode_snapshot_chunk(&raft[4..]).is_none());
+    }
 
     fn round_trip(body: PeerMessage) -> PeerMessage {
         let mut out = Vec::new();

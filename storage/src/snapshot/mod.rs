@@ -280,12 +280,24 @@ pub fn write_snapshot_paced<B: Backend>(
     image: &SnapshotImage,
     bytes_per_sec: u64,
 ) -> Result<SnapshotInfo> {
-    let zxid = image.last_zxid;
     let dir = data_dir.join(VERSION_DIR);
+    let name = snapshot_file_name(image.last_zxid);
+    write_snapshot_as(backend, &dir, &name, image, bytes_per_sec)
+}
+
+/// `write_snapshot_paced` under a name of the caller's in `dir` (an ensemble member names
+/// its snapshots by Raft index).
+pub fn write_snapshot_as<B: Backend>(
+    backend: &B,
+    dir: &Path,
+    name: &str,
+    image: &SnapshotImage,
+    bytes_per_sec: u64,
+) -> Result<SnapshotInfo> {
+    let zxid = image.last_zxid;
     // The new directory's name must survive a power cut like the files in it.
-    crate::backend::create_dir_durable(backend, &dir)?;
-    let name = snapshot_file_name(zxid);
-    let final_path = dir.join(&name);
+    crate::backend::create_dir_durable(backend, dir)?;
+    let final_path = dir.join(name);
     let tmp_path = dir.join(format!("{name}{TMP_SUFFIX}"));
     let mut f = backend.create(&tmp_path)?;
     let mut w = ChunkWriter {
@@ -324,7 +336,7 @@ pub fn write_snapshot_paced<B: Backend>(
     f.sync_data()?;
     drop(f);
     backend.rename(&tmp_path, &final_path)?;
-    backend.sync_dir(&dir)?;
+    backend.sync_dir(dir)?;
     Ok(SnapshotInfo {
         path: final_path,
         zxid,
