@@ -15,8 +15,9 @@
 //! entry as u32-length-prefixed protobuf bytes.
 //!
 //! Compaction: a `Compact` task is a checkpoint (hard state, snapshot, every entry after it).
-//! It is written as the first record of a new segment, and once it is durable every segment
-//! before it is removed: replay starts from a checkpoint and needs nothing older.
+//! The log rolls to a new segment at the commit that carries it, and once it is durable every
+//! segment before that one is removed; replay skips to the first checkpoint when the log no
+//! longer starts at key 1, and needs nothing older.
 
 use crate::config::ServerConfig;
 use crate::log_writer::LogWriter;
@@ -134,9 +135,16 @@ impl RaftStore {
         let Some((seq, index)) = self.checkpoint.take() else {
             return Ok(None);
         };
+        // The roll takes effect at this commit, with the batch's first record: the
+        // checkpoint's segment is the last one starting at or before it.
+        let segments = self.wal.segments();
+        let keep_from = segments
+            .iter()
+            .rposition(|s| s.first_zxid <= seq)
+            .unwrap_or(0);
         // Oldest first. A crash part way leaves segments that start in the middle of the
         // log: `open` skips to the first checkpoint then.
-        for seg in self.wal.segments().iter().filter(|s| s.first_zxid < seq) {
+        for seg in &segments[..keep_from] {
             if let Err(e) = std::fs::remove_file(&seg.path) {
                 if e.kind() != std::io::ErrorKind::NotFound {
                     tracing::warn!(file = %seg.path.display(), error = %e, "cannot remove an old Raft log segment");
@@ -411,7 +419,7 @@ mod tests {
         files
     }
 
-    /// A checkpoint starts a segment of its own; once durable, the segments before it go,
+    /// A checkpoint's commit starts a segment; once durable, the segments before it go,
     /// and a restart reads the log from it: the snapshot's place, the hard state and the
     /// entries after it, then what came later.
     #[test]
@@ -423,10 +431,7 @@ mod tests {
             &mut store,
             &[task(Some(hard_state(1, 1, 3)), entries(1..=5, 1))],
         );
-        write(
-            &mut store,
-            &[task(Some(hard_state(2, 2, 6)), entries(6..=7, 2))],
-        );
+        let before = task(Some(hard_state(2, 2, 6)), entries(6..=7, 2));
         let checkpoint = PersistTask {
             number: 9,
             hard_state: Some(hard_state(2, 2, 7)),
@@ -437,7 +442,9 @@ mod tests {
                 .collect(),
             snapshot: Some(SnapshotTask::Compact(mark(4, 1))),
         };
+        // In one batch with the task before it: the new segment starts with that task.
         block_on(async {
+            store.append(&before).await.unwrap();
             store.append(&checkpoint).await.unwrap();
             assert_eq!(store.commit().await.unwrap(), Some(4));
         });
