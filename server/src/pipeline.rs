@@ -652,7 +652,7 @@ fn warn_slow_sync(started: Instant, log_size: u64) {
     );
 }
 
-fn storage_failed(e: &dyn std::fmt::Display) -> ! {
+pub fn storage_failed(e: &dyn std::fmt::Display) -> ! {
     tracing::error!("storage failed, refusing further writes and exiting: {e}");
     eprintln!("ringkeeper: storage failed: {e}");
     std::process::exit(3);

@@ -62,7 +62,7 @@ def test_wiped_follower_rejoins_from_the_leaders_snapshot(make_ensemble):
     view = check_replicated(ens, "/snap", writers)
     assert len(view) >= 3 * 350
     if RINGKEEPER:
-        assert "installing a snapshot from the leader" in log_text(ens[wiped]), \
+        assert "installed a snapshot from the leader" in log_text(ens[wiped]), \
             "the wiped follower caught up without a snapshot"
         assert "snapshot sent" in log_text(ens[leader])
         # Compaction: the leader's Raft log keeps a segment or two, not the whole history.

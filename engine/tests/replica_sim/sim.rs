@@ -406,12 +406,13 @@ impl Sim {
         let (Some(state), Some(m)) = (state, node.member.as_mut()) else {
             return;
         };
-        // The transport makes the received snapshot durable before stepping it.
-        node.snapshots
-            .lock()
-            .unwrap()
-            .insert(mark.index, state.clone());
-        m.step_snapshot(msg, state);
+        // A received snapshot is kept only if the member installs it: a stale one (raft
+        // refuses it) must not replace a snapshot of the member's own at that index.
+        let installs = m.installs();
+        m.step_snapshot(msg, state.clone());
+        if m.installs() > installs {
+            node.snapshots.lock().unwrap().insert(mark.index, state);
+        }
     }
 
     /// Members take snapshots every `SNAP_EVERY` applied entries; the copy ends a few rounds

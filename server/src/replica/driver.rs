@@ -149,13 +149,22 @@ impl Replica {
             // dropped, and the leader sends both again once it stops waiting.
             match self.snapshots.take_received(&mark) {
                 Some(state) => {
-                    tracing::info!(
-                        from = env.from,
-                        index = mark.index,
-                        zxid = format!("{:#x}", mark.zxid),
-                        "installing a snapshot from the leader"
-                    );
+                    let from = env.from;
+                    let installs = self.member.installs();
                     self.member.step_snapshot(env, state);
+                    let installed = self.member.installs() > installs;
+                    if installed {
+                        tracing::info!(
+                            from,
+                            index = mark.index,
+                            zxid = format!("{:#x}", mark.zxid),
+                            "installed a snapshot from the leader"
+                        );
+                    }
+                    if let Err(e) = self.snapshots.received_done(mark.index, installed) {
+                        // The log's Install record would name a file that is not there.
+                        crate::pipeline::storage_failed(&e);
+                    }
                 }
                 None => tracing::info!(index = mark.index, "snapshot message without its file"),
             }

@@ -6,7 +6,9 @@
 //!   between pipeline batches (`SnapshotCopy`, fuzzy), written and synced by a thread of its
 //!   own at a paced rate, then handed to the member, which compacts once it is good.
 //! - Receiving one: a leader streams the file in chunks before its MsgSnapshot; the chunks go
-//!   to `<name>.part`, which is synced and renamed when complete, then loaded and stepped.
+//!   to `<name>.part`, which is synced when complete, then loaded and stepped. Only if the
+//!   member installs it is it renamed to its name (a stale one raft refuses must not replace
+//!   a snapshot of this member's own at that index, which its log may stand on).
 //! - The chunk writes and the final sync of a received file run on the pipeline core: the
 //!   follower is catching up and serves no client meanwhile (installing closes them).
 
@@ -36,8 +38,11 @@ fn parse_name(name: &str) -> Option<u64> {
 
 /// Reads the snapshot `mark` names in `dir`.
 pub fn load(dir: &Path, mark: &SnapshotMark) -> Result<SnapshotState, String> {
-    let path = dir.join(file_name(mark.index));
-    let snap = load_snapshot_file(&FsBackend::new(), &path, mark.zxid)
+    load_file(&dir.join(file_name(mark.index)), mark)
+}
+
+fn load_file(path: &Path, mark: &SnapshotMark) -> Result<SnapshotState, String> {
+    let snap = load_snapshot_file(&FsBackend::new(), path, mark.zxid)
         .map_err(|e| format!("snapshot {}: {e}", path.display()))?;
     let tree = tree_from_snapshot(&snap)?;
     let sessions = snap
@@ -200,7 +205,7 @@ impl Snapshots {
     /// the file is dropped; its MsgSnapshot is then dropped too, and the leader sends again.
     pub fn chunk(&mut self, c: super::wire::SnapshotChunk) -> Result<(), String> {
         if c.offset == 0 {
-            let path = self.dir.join(format!("{}{PART}", file_name(c.index)));
+            let path = self.part_path(c.index);
             std::fs::create_dir_all(&self.dir)
                 .map_err(|e| format!("{}: {e}", self.dir.display()))?;
             let file =
@@ -231,15 +236,27 @@ impl Snapshots {
         r.file
             .sync_data()
             .map_err(|e| format!("syncing a received snapshot: {e}"))?;
-        let name = file_name(r.index);
-        let part = self.dir.join(format!("{name}{PART}"));
-        std::fs::rename(&part, self.dir.join(&name))
+        self.received = Some(r.index);
+        Ok(())
+    }
+
+    fn part_path(&self, index: u64) -> PathBuf {
+        self.dir.join(format!("{}{PART}", file_name(index)))
+    }
+
+    /// After `Member::step_snapshot`: an installed snapshot takes its name (durably, before
+    /// the log's Install record is written); one raft refused is removed.
+    pub fn received_done(&mut self, index: u64, installed: bool) -> Result<(), String> {
+        let part = self.part_path(index);
+        if !installed {
+            let _ = std::fs::remove_file(&part);
+            return Ok(());
+        }
+        std::fs::rename(&part, self.path_of(index))
             .map_err(|e| format!("{}: {e}", part.display()))?;
         std::fs::File::open(&self.dir)
             .and_then(|d| d.sync_all())
-            .map_err(|e| format!("{}: {e}", self.dir.display()))?;
-        self.received = Some(r.index);
-        Ok(())
+            .map_err(|e| format!("{}: {e}", self.dir.display()))
     }
 
     /// The state of a snapshot received whole, for `Member::step_snapshot`.
@@ -248,7 +265,7 @@ impl Snapshots {
             return None;
         }
         self.received = None;
-        match load(&self.dir, mark) {
+        match load_file(&self.part_path(mark.index), mark) {
             Ok(state) => Some(state),
             Err(e) => {
                 tracing::warn!("received snapshot unusable: {e}");
