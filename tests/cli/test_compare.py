@@ -172,6 +172,10 @@ def test_watches_and_session_commands(servers):
         "printwatches off",
         "get -w /w/a",
         "set /w/a z",                        # not printed
+        # zkCli's event thread prints; the sync's answer comes on that thread after the
+        # event, so printwatches is still off when the event is handled (without it the
+        # next line raced the event, and ZooKeeper's side sometimes printed it).
+        "sync /w",
         "printwatches on",
         "printwatches",
         "config",
