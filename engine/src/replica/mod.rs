@@ -10,7 +10,9 @@
 //! - followers and Observers (Raft learners) apply committed txns and forward their clients'
 //!   writes, new sessions and closes to the leader, answering them once applied here; a
 //!   follower whose leader changes or stops answering closes the connections still waiting;
-//! - not yet: ReadIndex for `sync`, snapshots to laggards, log compaction.
+//! - `sync` waits for a Raft ReadIndex on every member, the leader included;
+//! - a member asks to lead with `Member::request_leadership` (raft's leadership transfer);
+//! - not yet: snapshots to laggards, log compaction.
 //!
 //! [`Engine`]: crate::Engine
 
