@@ -76,6 +76,9 @@ pub struct Member {
     /// Syncs waiting for the leader's commit point: engine sync id -> (read_index
     /// attempt, tick asked, read index once known).
     syncs: std::collections::BTreeMap<u64, (u64, u64, Option<u64>)>,
+    /// Leader: syncs were answered since the last look, so writes queued behind them may
+    /// have been prepared.
+    syncs_answered: bool,
     answered_at_last_tick: u64,
     /// How many times this member rebuilt its engine after losing leadership.
     rebuilds: u64,
@@ -144,6 +147,7 @@ impl Member {
             stalled_ticks: 0,
             ticks: 0,
             syncs: std::collections::BTreeMap::new(),
+            syncs_answered: false,
             answered_at_last_tick: 0,
             dropped: VecDeque::new(),
             applied_txns: None,
@@ -445,7 +449,8 @@ impl Member {
     /// Leader: a sync asks raft for a read index too, which raft gives once a quorum has
     /// acknowledged a heartbeat sent after the request (ReadOnlyOption::Safe): a leader
     /// deposed without knowing it yet never answers. Requests its session sent after a sync
-    /// wait for it; the writes among them, prepared when it is answered, are proposed here.
+    /// wait for it; the writes among them, prepared when it is answered, are proposed here
+    /// (other writes wait for `flush`, which proposes a whole batch as one entry).
     /// Returns whether raft has new work.
     fn route_leader_syncs(&mut self) -> bool {
         let mut asked = false;
@@ -454,7 +459,10 @@ impl Member {
             self.node.read_index(sync_ctx(id, 0));
             asked = true;
         }
-        if self.engine.prepared_txns() > 0 && self.propose_txns() {
+        if std::mem::take(&mut self.syncs_answered)
+            && self.engine.prepared_txns() > 0
+            && self.propose_txns()
+        {
             asked = true;
         }
         asked
@@ -520,6 +528,7 @@ impl Member {
         for id in done {
             self.syncs.remove(&id);
             self.engine.complete_sync(id, self.now);
+            self.syncs_answered = true;
         }
     }
 

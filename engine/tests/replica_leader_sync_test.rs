@@ -1,8 +1,8 @@
-//! A leader deposed without knowing it yet must not answer `sync` (issue 8). Goal: show that
-//! a leader's sync goes through Raft's ReadIndex, and that the scenario catches a leader that
-//! answers syncs from its own tree.
+//! A leader's `sync` goes through Raft's ReadIndex (issue 8). Goals: a leader deposed without
+//! knowing it yet never answers a sync (and the scenario catches a leader that answers syncs
+//! from its own tree); on a healthy leader, a sync keeps its place in the session's order.
 //!
-//! Method: three voters and an Observer on a lossless network with instant disks. Voter 2
+//! Method for the first: three voters and an Observer on a lossless network with instant disks. Voter 2
 //! asks to lead (`rqld`); the moment the leader's MsgTimeoutNow reaches it, the old leader
 //! is cut off from every member (its clients still reach it). Voter 2 wins the election at
 //! once and a client's create is acknowledged there. A client of the old leader, which has
@@ -120,6 +120,16 @@ impl Ensemble {
         self.pump();
     }
 
+    fn elect(&mut self) -> u64 {
+        for _ in 0..100 {
+            if let Some(id) = self.leader() {
+                return id;
+            }
+            self.tick();
+        }
+        panic!("no leader within 100 ticks");
+    }
+
     fn leader(&self) -> Option<u64> {
         let leaders: Vec<u64> = self
             .members
@@ -177,17 +187,29 @@ impl Ensemble {
     }
 }
 
+fn create(path: &str) -> Request {
+    create_req(
+        op::CREATE,
+        path,
+        b"x",
+        create_mode::PERSISTENT,
+        None,
+        Acl::open_unsafe(),
+    )
+}
+
+fn get_data(path: &str) -> Request {
+    Request::GetData {
+        path: path.into(),
+        watch: false,
+    }
+}
+
 /// Runs the scenario; `local_syncs` makes the old leader answer syncs without a ReadIndex.
 /// Returns what the old leader's client got for its sync (xid 10) and read (xid 11).
 fn deposed_leader_scenario(local_syncs: bool) -> (Vec<(i32, i32)>, bool) {
     let mut ens = Ensemble::new();
-    for _ in 0..100 {
-        if ens.leader().is_some() {
-            break;
-        }
-        ens.tick();
-    }
-    let old = ens.leader().expect("a leader within 100 ticks");
+    let old = ens.elect();
     let new = *VOTERS.iter().find(|&&v| v != old).expect("another voter");
     let (on_old, on_new) = (1, 2);
     ens.connect(old, on_old);
@@ -208,27 +230,12 @@ fn deposed_leader_scenario(local_syncs: bool) -> (Vec<(i32, i32)>, bool) {
         m.engine_mut().set_sync_by_read_index(false);
     }
 
-    let create = create_req(
-        op::CREATE,
-        "/x",
-        b"x",
-        create_mode::PERSISTENT,
-        None,
-        Acl::open_unsafe(),
-    );
-    ens.send(new, on_new, vec![(1, op::CREATE, create)]);
+    ens.send(new, on_new, vec![(1, op::CREATE, create("/x"))]);
     assert_eq!(ens.replies(on_new).0, vec![(1, 0)], "create acknowledged");
 
     let sync = Request::Sync { path: "/".into() };
-    let read = Request::GetData {
-        path: "/x".into(),
-        watch: false,
-    };
-    ens.send(
-        old,
-        on_old,
-        vec![(10, op::SYNC, sync), (11, op::GET_DATA, read)],
-    );
+    let read = (11, op::GET_DATA, get_data("/x"));
+    ens.send(old, on_old, vec![(10, op::SYNC, sync), read]);
     // Until the old leader finds it has no quorum (check-quorum, within two election
     // timeouts), then a little more.
     for _ in 0..30 {
@@ -256,4 +263,29 @@ fn deposed_leader_answering_sync_locally_reads_stale_data() {
     let (replies, _) = deposed_leader_scenario(true);
     let no_node = -101;
     assert_eq!(replies, vec![(10, 0), (11, no_node)], "a stale read");
+}
+
+/// On a healthy leader, a pipelined create, sync, create and read are answered in order and
+/// without a tick (the create queued behind the sync is prepared once the sync is answered,
+/// and proposed with the member's next flush or drive).
+#[test]
+fn leader_sync_keeps_the_session_order() {
+    let mut ens = Ensemble::new();
+    let leader = ens.elect();
+    ens.connect(leader, 1);
+    let sync = Request::Sync { path: "/".into() };
+    ens.send(
+        leader,
+        1,
+        vec![
+            (1, op::CREATE, create("/a")),
+            (2, op::SYNC, sync),
+            (3, op::CREATE, create("/b")),
+            (4, op::GET_DATA, get_data("/b")),
+        ],
+    );
+    assert_eq!(
+        ens.replies(1),
+        (vec![(1, 0), (2, 0), (3, 0), (4, 0)], false)
+    );
 }
