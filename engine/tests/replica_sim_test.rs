@@ -17,6 +17,9 @@
 //! failure end to end: `swap-versions` swaps the versions two setData answered in each seed's
 //! history; `unsynced-reads` sends the shared znodes' reads without their sync (some seeds in
 //! the first few hundred then read stale data).
+//!
+//! One shape also asks random members to take leadership over (ClickHouse Keeper's `rqld`)
+//! while the clients write.
 
 mod harness;
 mod replica_sim;
@@ -49,8 +52,11 @@ fn break_from_env() -> Break {
 
 /// Runs one seed through chaos and healing and the end checks that need the members; the
 /// history is left to the caller.
-fn run_seed(seed: u64, voters: u64, observers: u64, fault: Break) -> Sim {
-    let mut sim = Sim::new(seed, voters, observers);
+fn run_seed(seed: u64, shape: Shape, fault: Break) -> Sim {
+    let mut sim = Sim::new(seed, shape.voters, shape.observers);
+    if shape.transfers {
+        sim.request_transfers();
+    }
     if fault == Break::UnsyncedReads {
         sim.skip_syncs();
     }
@@ -66,6 +72,21 @@ fn run_seed(seed: u64, voters: u64, observers: u64, fault: Break) -> Sim {
     sim
 }
 
+/// The ensemble a seed runs on.
+#[derive(Clone, Copy)]
+struct Shape {
+    voters: u64,
+    observers: u64,
+    /// Members are asked at random to take leadership over (`rqld`).
+    transfers: bool,
+}
+
+const THREE_AND_OBSERVER: Shape = Shape {
+    voters: 3,
+    observers: 1,
+    transfers: false,
+};
+
 fn seeds() -> Vec<u64> {
     if let Ok(s) = std::env::var("RINGKEEPER_SIM_SEED") {
         return vec![s.parse().expect("RINGKEEPER_SIM_SEED is a number")];
@@ -77,24 +98,33 @@ fn seeds() -> Vec<u64> {
     (1..=n).collect()
 }
 
-fn run_shape(voters: u64, observers: u64) {
-    let (mut total_acked, mut total_answered) = (0, 0);
+fn run_shape(shape: Shape) -> Totals {
+    let mut totals = Totals::default();
     let fault = break_from_env();
+    let Shape {
+        voters, observers, ..
+    } = shape;
     for seed in seeds() {
         let result = std::panic::catch_unwind(|| {
-            let sim = run_seed(seed, voters, observers, fault);
+            let sim = run_seed(seed, shape, fault);
             if let Err(e) = sim.record.history.check() {
                 panic!("{e}");
             }
             if std::env::var_os("RINGKEEPER_SIM_VERBOSE").is_some() {
                 eprintln!("seed {seed}: {}", sim.summary());
             }
-            (sim.record.acked.len(), sim.record.history.answered())
+            (
+                sim.record.acked.len(),
+                sim.record.history.answered(),
+                sim.transfers_asked,
+            )
         });
         match result {
-            Ok((acked, answered)) => {
-                total_acked += acked;
-                total_answered += answered;
+            Ok((acked, answered, transfers)) => {
+                totals.acked += acked;
+                totals.answered += answered;
+                totals.transfers_sent += transfers.1;
+                totals.transfers_led += transfers.2;
             }
             Err(e) => {
                 let prefix = std::env::var("RINGKEEPER_SIM_BREAK")
@@ -109,24 +139,64 @@ fn run_shape(voters: u64, observers: u64) {
         }
     }
     // The runs must have done work, or the checks above prove nothing.
+    let Totals {
+        acked, answered, ..
+    } = totals;
     assert!(
-        total_acked as u64 >= seeds().len() as u64 * 5,
-        "only {total_acked} writes acknowledged over all seeds"
+        acked as u64 >= seeds().len() as u64 * 5,
+        "only {acked} writes acknowledged over all seeds"
     );
     assert!(
-        total_answered as u64 >= seeds().len() as u64 * 20,
-        "only {total_answered} shared znode operations answered over all seeds"
+        answered as u64 >= seeds().len() as u64 * 20,
+        "only {answered} shared znode operations answered over all seeds"
     );
+    totals
+}
+
+/// What a shape's seeds did, summed.
+#[derive(Default)]
+struct Totals {
+    acked: usize,
+    answered: usize,
+    /// Leadership requests that went out, and those after which the asking member led.
+    transfers_sent: u64,
+    transfers_led: u64,
 }
 
 #[test]
 fn three_voters_and_an_observer() {
-    run_shape(3, 1);
+    run_shape(THREE_AND_OBSERVER);
 }
 
 #[test]
 fn five_voters() {
-    run_shape(5, 0);
+    run_shape(Shape {
+        voters: 5,
+        observers: 0,
+        transfers: false,
+    });
+}
+
+/// Leadership moves on request (`rqld`) while clients write: proposals raft drops during a
+/// transfer must neither lose an acknowledged write nor break the zxid order, and every
+/// check above still holds. Transfers must have happened, or this proves nothing.
+#[test]
+fn leadership_transfers_under_writes() {
+    let totals = run_shape(Shape {
+        transfers: true,
+        ..THREE_AND_OBSERVER
+    });
+    let seeds = seeds().len() as u64;
+    assert!(
+        totals.transfers_sent >= seeds * 5,
+        "only {} leadership requests went out over {seeds} seeds",
+        totals.transfers_sent
+    );
+    assert!(
+        totals.transfers_led >= seeds,
+        "members led after only {} of their leadership requests over {seeds} seeds",
+        totals.transfers_led
+    );
 }
 
 /// The linearizability check on real histories can fail: each seed's history passes, and the
@@ -135,7 +205,7 @@ fn five_voters() {
 fn reordered_sim_history_fails_the_check() {
     let mut swapped = 0;
     for seed in 1..=8 {
-        let mut sim = run_seed(seed, 3, 1, Break::Nothing);
+        let mut sim = run_seed(seed, THREE_AND_OBSERVER, Break::Nothing);
         let history = &mut sim.record.history;
         history
             .check()
@@ -165,7 +235,7 @@ fn unsynced_reads_fail_the_check() {
         return;
     }
     let caught = (1..=UNSYNCED_SEEDS_MAX).find(|&seed| {
-        let sim = run_seed(seed, 3, 1, Break::UnsyncedReads);
+        let sim = run_seed(seed, THREE_AND_OBSERVER, Break::UnsyncedReads);
         sim.record.history.check().is_err()
     });
     assert!(

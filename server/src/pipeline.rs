@@ -386,6 +386,9 @@ impl Pipeline {
                     tracing::debug!(%remote, cmd, "four-letter word not in whitelist");
                     let text = words::not_whitelisted(cmd);
                     ToShard::Text { conn, text }
+                } else if cmd == words::REQUEST_LEADERSHIP {
+                    let text = self.request_leadership(remote);
+                    ToShard::Text { conn, text }
                 } else {
                     let reset = match cmd {
                         "srst" => Reset::ServerStats,
@@ -402,6 +405,18 @@ impl Pipeline {
                 self.pending[shard_of(conn)].push(msg);
             }
         }
+    }
+
+    /// `rqld`: an ensemble member asks its leader to hand leadership over. A standalone
+    /// server leads already and answers as ClickHouse Keeper's does: sent (its
+    /// KeeperServer::requestLeader is `isLeader() || request_leadership()`).
+    fn request_leadership(&mut self, remote: std::net::SocketAddr) -> String {
+        let sent = match &mut self.core {
+            Core::Replica(r) => r.request_leadership(),
+            Core::Standalone { .. } => true,
+        };
+        tracing::info!(%remote, sent, "leadership requested (rqld)");
+        words::leadership_request_answer(sent).to_string()
     }
 
     fn forget_conn(&mut self, conn: ConnId) {

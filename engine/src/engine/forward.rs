@@ -2,7 +2,8 @@
 //! a write, a new session or a close is forwarded to the leader outside the Raft log and
 //! answered here once its txn is committed and applied here. A session's later requests that
 //! are not writes wait behind its forwarded writes, so per-session order holds across
-//! forwarded writes and local reads.
+//! forwarded writes and local reads. A `sync` waits for a ReadIndex (`poll_sync`,
+//! `complete_sync`), on a follower and on an ensemble's leader alike.
 
 use super::write::response_for;
 use super::{Engine, Output};
@@ -73,6 +74,18 @@ impl Engine {
 
     pub fn is_forwarding(&self) -> bool {
         self.forwarding
+    }
+
+    /// An ensemble member's engine: when not forwarding (it leads), syncs are still answered
+    /// through `poll_sync` and `complete_sync`. Off on a standalone server, whose sync waits
+    /// only behind the writes in flight before it.
+    pub fn set_sync_by_read_index(&mut self, on: bool) {
+        self.sync_by_read_index = on;
+    }
+
+    /// Txns prepared and not yet taken with `poll_txn`.
+    pub fn prepared_txns(&self) -> usize {
+        self.txns.len()
     }
 
     /// Next request to send to the leader.
@@ -192,18 +205,7 @@ impl Engine {
         is_write: bool,
     ) -> Option<(RequestHeader, Request)> {
         if let Request::Sync { path } = &req {
-            self.next_sync_id += 1;
-            let id = self.next_sync_id;
-            self.sync_paths.insert(id, path.clone());
-            self.sync_out.push_back(id);
-            self.waiting
-                .entry(session_id)
-                .or_default()
-                .push_back(Queued::Sync {
-                    conn,
-                    xid: header.xid,
-                    id,
-                });
+            self.queue_sync(conn, session_id, header.xid, path);
             return None;
         }
         if is_write {
@@ -223,6 +225,43 @@ impl Engine {
             }
             _ => Some((header, req)),
         }
+    }
+
+    /// Leader of an ensemble: a sync asks for a ReadIndex, as on a follower, so that a leader
+    /// deposed without knowing it yet cannot answer it from a stale tree. Its answer still
+    /// waits for the session's writes before it (replies leave in order, each once its zxid
+    /// is committed). The session's later requests, writes included, wait behind it; they
+    /// are served, writes prepared, when it is answered.
+    pub(super) fn queue_behind_sync(
+        &mut self,
+        conn: ConnId,
+        session_id: i64,
+        header: RequestHeader,
+        req: Request,
+    ) -> Option<(RequestHeader, Request)> {
+        if let Request::Sync { path } = &req {
+            self.queue_sync(conn, session_id, header.xid, path);
+            return None;
+        }
+        match self.waiting.get_mut(&session_id) {
+            Some(q) if !q.is_empty() => {
+                q.push_back(Queued::Other { conn, header, req });
+                None
+            }
+            _ => Some((header, req)),
+        }
+    }
+
+    /// Queues a sync in its session's order and asks for its read index (`poll_sync`).
+    fn queue_sync(&mut self, conn: ConnId, session_id: i64, xid: i32, path: &str) {
+        self.next_sync_id += 1;
+        let id = self.next_sync_id;
+        self.sync_paths.insert(id, path.to_string());
+        self.sync_out.push_back(id);
+        self.waiting
+            .entry(session_id)
+            .or_default()
+            .push_back(Queued::Sync { conn, xid, id });
     }
 
     /// Follower: applies a committed txn prepared by the leader: the tree changes, local

@@ -106,6 +106,9 @@ pub struct Engine {
     last_now: Now,
     /// A follower or Observer: writes go to the leader (see `forward.rs`).
     forwarding: bool,
+    /// An ensemble member: when it leads, a sync waits for a ReadIndex, as a follower's
+    /// does, not only for the writes in flight before it (see `forward.rs`).
+    sync_by_read_index: bool,
     /// Out of quorum, serving read-only clients (see `read_only.rs`).
     read_only: bool,
     forward_out: VecDeque<forward::Forwarded>,
@@ -114,7 +117,7 @@ pub struct Engine {
     /// New sessions forwarded to the leader, by session id.
     connecting: HashMap<i64, forward::Connecting>,
     forwarded_answered: u64,
-    /// Follower syncs: ids handed out, their paths, those asked of the leader, those done.
+    /// Syncs (a follower's, or an ensemble leader's): ids handed out, their paths, those asked of the leader, those done.
     next_sync_id: u64,
     sync_paths: HashMap<u64, String>,
     sync_out: VecDeque<u64>,
@@ -169,6 +172,7 @@ impl Engine {
             txns: VecDeque::new(),
             outputs: VecDeque::new(),
             forwarding: false,
+            sync_by_read_index: false,
             read_only: false,
             forward_out: VecDeque::new(),
             waiting: HashMap::new(),
@@ -513,6 +517,12 @@ impl Engine {
             let write = is_write(&req) || matches!(req, Request::CloseSession);
             if let Some((header, req)) = self.forward_or_queue(conn, session_id, header, req, write)
             {
+                self.serve(conn, session_id, header, req, now);
+            }
+            return;
+        }
+        if self.sync_by_read_index {
+            if let Some((header, req)) = self.queue_behind_sync(conn, session_id, header, req) {
                 self.serve(conn, session_id, header, req, now);
             }
             return;

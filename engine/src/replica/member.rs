@@ -74,9 +74,12 @@ pub struct Member {
     stalled_ticks: usize,
     /// Ticks since start, for retrying syncs.
     ticks: u64,
-    /// Follower syncs waiting for the leader's commit point: engine sync id -> (read_index
+    /// Syncs waiting for the leader's commit point: engine sync id -> (read_index
     /// attempt, tick asked, read index once known).
     syncs: std::collections::BTreeMap<u64, (u64, u64, Option<u64>)>,
+    /// Leader: syncs were answered since the last look, so writes queued behind them may
+    /// have been prepared.
+    syncs_answered: bool,
     answered_at_last_tick: u64,
     /// How many times this member rebuilt its engine after losing leadership.
     rebuilds: u64,
@@ -185,6 +188,7 @@ impl Member {
             stalled_ticks: 0,
             ticks: 0,
             syncs: std::collections::BTreeMap::new(),
+            syncs_answered: false,
             answered_at_last_tick: 0,
             dropped: VecDeque::new(),
             applied_txns: None,
@@ -200,6 +204,7 @@ impl Member {
             reset_tree: None,
         };
         m.engine.set_forwarding(true);
+        m.engine.set_sync_by_read_index(true);
         m.fix_election_timeout();
         m.drive();
         m
@@ -361,8 +366,8 @@ impl Member {
         } else {
             self.report_touches();
             self.check_forward_stall();
-            self.retry_syncs();
         }
+        self.retry_syncs();
         self.fix_election_timeout();
         self.drive();
     }
@@ -489,7 +494,7 @@ impl Member {
             }
         }
         if self.leading_term.is_some() {
-            return false;
+            return self.route_leader_syncs();
         }
         let reachable = leader != raft::INVALID_ID && leader != self.config.id;
         while let Some(f) = self.engine.poll_forward() {
@@ -514,6 +519,47 @@ impl Member {
             asked = true;
         }
         asked
+    }
+
+    /// Leader: a sync asks raft for a read index too, which raft gives once a quorum has
+    /// acknowledged a heartbeat sent after the request (ReadOnlyOption::Safe): a leader
+    /// deposed without knowing it yet never answers. Requests its session sent after a sync
+    /// wait for it; the writes among them, prepared when it is answered, are proposed here
+    /// (other writes wait for `flush`, which proposes a whole batch as one entry).
+    /// Returns whether raft has new work.
+    fn route_leader_syncs(&mut self) -> bool {
+        let mut asked = false;
+        while let Some(id) = self.engine.poll_sync() {
+            self.syncs.insert(id, (0, self.ticks, None));
+            self.node.read_index(sync_ctx(id, 0));
+            asked = true;
+        }
+        if std::mem::take(&mut self.syncs_answered)
+            && self.engine.prepared_txns() > 0
+            && self.propose_txns()
+        {
+            asked = true;
+        }
+        asked
+    }
+
+    /// Asks to lead, as ClickHouse Keeper's `rqld` does: a follower asks its leader to hand
+    /// leadership over (raft's MsgTransferLeader; the leader sends MsgTimeoutNow once this
+    /// member's log is up to date, and this member then campaigns at once). Returns whether
+    /// the request went out or this member leads already. An Observer (a raft learner)
+    /// never leads, and a member that knows no leader has nobody to ask. The transfer may
+    /// still fail (the leader gives up after an election timeout).
+    pub fn request_leadership(&mut self) -> bool {
+        let raft = &self.node.raft;
+        if raft.state == StateRole::Leader {
+            return true;
+        }
+        if self.config.observers.contains(&self.config.id) || raft.leader_id == raft::INVALID_ID {
+            return false;
+        }
+        self.node.transfer_leader(self.config.id);
+        self.drive();
+        true
     }
 
     /// A ReadIndex request is dropped silently by a leader that has not committed in its
@@ -557,6 +603,7 @@ impl Member {
         for id in done {
             self.syncs.remove(&id);
             self.engine.complete_sync(id, self.now);
+            self.syncs_answered = true;
         }
     }
 
@@ -565,14 +612,27 @@ impl Member {
         self.syncs.clear();
     }
 
-    /// Proposes the txns the engine prepared since the last call as one entry.
+    /// Proposes the txns the engine prepared since the last call as one entry, and takes
+    /// what raft has to do (syncs to ask for included).
     pub fn propose_prepared(&mut self) {
+        self.propose_txns();
+        self.drive();
+    }
+
+    /// Proposes what the engine prepared as one entry; returns whether it proposed.
+    fn propose_txns(&mut self) -> bool {
+        if self.node.raft.lead_transferee.is_some() {
+            // Raft drops proposals while it hands leadership over: the txns stay prepared.
+            // If the transfer times out they are proposed then; if it succeeds, stepping
+            // down rebuilds the engine and closes their connections, never answered.
+            return false;
+        }
         let mut txns: Vec<Txn> = Vec::new();
         while let Some(txn) = self.engine.poll_txn() {
             txns.push(txn);
         }
         if txns.is_empty() {
-            return;
+            return false;
         }
         let Some(term) = self.leading_term else {
             panic!(
@@ -590,11 +650,17 @@ impl Member {
             );
         }
         if self.node.propose(Vec::new(), encode_batch(&txns)).is_err() {
-            // Dropped (e.g. leadership is being transferred): the engine holds txns that
-            // will never commit.
+            // Dropped: the engine holds txns that will never commit.
             self.step_down();
+            // While raft leads, `check_leadership` would lead this term again, with zxids
+            // that entries proposed before this one may still commit with: give the term
+            // up instead (the voters elect a leader in the next).
+            if self.node.raft.state == StateRole::Leader {
+                let term = self.node.raft.term;
+                self.node.raft.become_follower(term, raft::INVALID_ID);
+            }
         }
-        self.drive();
+        true
     }
 
     /// The writes of ready `number` (and every earlier one) are durable.
@@ -818,6 +884,7 @@ impl Member {
             self.dropped.push_back(Output::Close { conn });
         }
         engine.set_forwarding(true);
+        engine.set_sync_by_read_index(true);
         self.engine = engine;
     }
 
@@ -851,6 +918,11 @@ impl Member {
     /// The copy is done. None: the engine was replaced during it, and the copy is no good.
     pub fn snapshot_end(&self, begin: &SnapshotBegin) -> Option<SnapshotMark> {
         if begin.rebuilds != self.rebuilds + self.installs {
+            return None;
+        }
+        if self.engine.prepared_txns() > 0 {
+            // Prepared and not proposed (held during a leadership transfer): the copy may
+            // hold txns no log entry carries, which may never commit.
             return None;
         }
         // A leader's tree holds what it proposed; anyone else's only what it applied.
@@ -972,6 +1044,7 @@ impl Member {
         }
         let mut engine = engine_from_snapshot(&self.engine_config, &mark, state, self.now);
         engine.set_forwarding(true);
+        engine.set_sync_by_read_index(true);
         self.engine = engine;
         self.applied = mark.index;
         self.applied_zxid = mark.zxid;

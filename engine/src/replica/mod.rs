@@ -11,6 +11,8 @@
 //!   writes, new sessions and closes to the leader, answering them once applied here; a
 //!   follower whose leader changes or stops answering closes the connections still waiting;
 //! - snapshots (see `snapshot.rs`) compact the log and catch up a follower that lags behind it.
+//! - `sync` waits for a Raft ReadIndex on every member, the leader included;
+//! - a member asks to lead with `Member::request_leadership` (raft's leadership transfer);
 //!
 //! [`Engine`]: crate::Engine
 

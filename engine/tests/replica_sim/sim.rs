@@ -94,6 +94,13 @@ pub struct Sim {
     seq: u64,
     forward_at: HashMap<(u64, u64), u64>,
     chaos: bool,
+    /// Chaos also asks random members to take leadership over (`rqld`).
+    transfers: bool,
+    /// Leadership requests made, those that went out, and those after which the member
+    /// asking led in a later term (its request the likely cause).
+    pub transfers_asked: (u64, u64, u64),
+    /// The last request that went out, from a member not leading: (member, its term then).
+    transfer_to: Option<(u64, u64)>,
     /// Clients send new requests (off once the settled ensemble has taken a write).
     writing: bool,
 }
@@ -186,6 +193,9 @@ impl Sim {
             seq: 0,
             forward_at: HashMap::new(),
             chaos: true,
+            transfers: false,
+            transfers_asked: (0, 0, 0),
+            transfer_to: None,
             writing: true,
         };
         let ids: Vec<u64> = sim.nodes.keys().copied().collect();
@@ -484,6 +494,20 @@ impl Sim {
             let until = self.round + 30 + self.rng.below(300);
             self.isolated.insert(id, until);
         }
+        if self.transfers && self.rng.chance(25) {
+            let id = ids[self.rng.below(ids.len() as u64) as usize];
+            if let Some(m) = self.nodes.get_mut(&id).and_then(|n| n.member.as_mut()) {
+                self.transfers_asked.0 += 1;
+                let leading = m.role() == Role::Leading;
+                let term = m.term();
+                if m.request_leadership() {
+                    self.transfers_asked.1 += 1;
+                    if !leading {
+                        self.transfer_to = Some((id, term));
+                    }
+                }
+            }
+        }
     }
 
     fn client_step(&mut self, now: Now) {
@@ -539,6 +563,13 @@ impl Sim {
     }
 
     fn check(&mut self) {
+        if let Some((id, term)) = self.transfer_to {
+            let m = self.nodes[&id].member.as_ref();
+            if m.is_some_and(|m| m.role() == Role::Leading && m.term() > term) {
+                self.transfers_asked.2 += 1;
+                self.transfer_to = None;
+            }
+        }
         for (id, node) in self.nodes.iter_mut() {
             let Some(m) = node.member.as_ref() else {
                 continue;
@@ -632,6 +663,13 @@ impl Sim {
         }
     }
 
+    /// Chaos also asks random members, Observers included, to take leadership over
+    /// (ClickHouse Keeper's `rqld`), about every 25 rounds: writes are in flight during each
+    /// transfer.
+    pub fn request_transfers(&mut self) {
+        self.transfers = true;
+    }
+
     /// Every acknowledged private create is on every member (call after `settle`).
     pub fn check_acked_everywhere(&self) {
         for (id, node) in &self.nodes {
@@ -671,7 +709,7 @@ impl Sim {
         let members = || self.nodes.values().filter_map(|n| n.member.as_ref());
         let terms: Vec<u64> = members().map(Member::term).collect();
         format!(
-            "{} acked, {} entries, terms {terms:?}, {} rebuilds, {} installs, bases {:?}, {}",
+            "{} acked, {} entries, terms {terms:?}, {} rebuilds, {} installs, bases {:?}, rqld {:?}, {}",
             self.record.acked.len(),
             self.log.len(),
             members().map(Member::rebuilds).sum::<u64>(),
@@ -679,6 +717,7 @@ impl Sim {
             members()
                 .map(|m| m.base_snapshot().map_or(0, |b| b.index))
                 .collect::<Vec<_>>(),
+            self.transfers_asked,
             self.record.history.summary(),
         )
     }

@@ -205,6 +205,11 @@ metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvid
 fn whitelist_star_and_case() {
     let (c, w) = p("dataDir=/d\nclientPort=1\ntickTime=2000\n4lw.commands.whitelist=*").unwrap();
     assert_eq!(c.four_letter_whitelist.len(), crate::fourlw::COMMANDS.len());
+    // ClickHouse Keeper's rqld is one of them, and may be named on its own.
+    assert!(c.four_letter_whitelist.contains("rqld"));
+    assert!(w.is_empty(), "{w:?}");
+    let (c, w) = p("dataDir=/d\nclientPort=1\ntickTime=2000\n4lw.commands.whitelist=rqld").unwrap();
+    assert!(c.four_letter_whitelist.contains("rqld"));
     assert!(w.is_empty(), "{w:?}");
     let (c, w) = p("dataDir=/d\nclientPort=1\ntickTime=2000\n4lw.commands.whitelist=STAT").unwrap();
     assert!(c.four_letter_whitelist.contains("STAT"));

@@ -198,6 +198,12 @@ impl Replica {
         self.member.take_reset_tree()
     }
 
+    /// `rqld`: asks the leader to hand leadership to this member (see
+    /// [`Member::request_leadership`]). Whether the request went out or this member leads.
+    pub fn request_leadership(&mut self) -> bool {
+        self.member.request_leadership()
+    }
+
     pub fn peer_unreachable(&mut self, peer: u64) {
         self.member.peer_unreachable(peer);
     }

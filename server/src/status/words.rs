@@ -12,11 +12,43 @@
 use super::snapshot::Need;
 use std::collections::BTreeSet;
 
-/// Every four-letter word ZooKeeper 3.8 knows (besides the telnet close sequence).
+/// Every four-letter word ZooKeeper 3.8 knows (besides the telnet close sequence), then
+/// ClickHouse Keeper's [`REQUEST_LEADERSHIP`]. `4lw.commands.whitelist=*` enables them all.
 pub const COMMANDS: &[&str] = &[
-    "ruok", "srvr", "stat", "conf", "cons", "crst", "srst", "dump", "envi", "mntr", "wchs", "wchc",
-    "wchp", "isro", "dirs", "gtmk", "stmk", "hash",
+    "ruok",
+    "srvr",
+    "stat",
+    "conf",
+    "cons",
+    "crst",
+    "srst",
+    "dump",
+    "envi",
+    "mntr",
+    "wchs",
+    "wchc",
+    "wchp",
+    "isro",
+    "dirs",
+    "gtmk",
+    "stmk",
+    "hash",
+    REQUEST_LEADERSHIP,
 ];
+
+/// ClickHouse Keeper's `rqld`: this server asks to become the leader. The pipeline answers it
+/// (the ensemble member lives there) with [`leadership_request_answer`].
+pub const REQUEST_LEADERSHIP: &str = "rqld";
+
+/// ClickHouse Keeper's answers to `rqld` (RequestLeaderCommand::run, no newline): sent when
+/// the request went to the leader or this server leads already, failed otherwise.
+pub fn leadership_request_answer(sent: bool) -> &'static str {
+    if sent {
+        "Sent leadership request to leader."
+    } else {
+        "Failed to send leadership request to leader."
+    }
+}
 
 /// Telnet's interrupt-process sequence (IAC IP IAC DO, 0xfff4fffd): ZooKeeper closes the
 /// connection without an answer. [`command_from_u32`] returns this name for it.
