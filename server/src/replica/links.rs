@@ -126,33 +126,37 @@ impl Links {
     }
 }
 
+/// Reads the file through the executor's ring (a read never blocks the pipeline core's
+/// writes) as the link drains.
 async fn stream_snapshot(
     queue: &LocalSender<Vec<u8>>,
     env: &Envelope,
     index: u64,
     path: &std::path::Path,
 ) -> Result<(), String> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let total = file.metadata().map_err(|e| e.to_string())?.len();
+    let err = |e: glommio::GlommioError<()>| format!("{}: {e}", path.display());
+    let file = glommio::io::BufferedFile::open(path).await.map_err(err)?;
+    let total = file.file_size().await.map_err(err)?;
     let started = std::time::Instant::now();
-    let mut buf = vec![0u8; SNAPSHOT_CHUNK_BYTES];
     let mut offset = 0u64;
     while offset < total {
         while queue.len() >= SNAPSHOT_QUEUE_AHEAD {
             glommio::timer::sleep(Duration::from_millis(1)).await;
         }
         let want = (total - offset).min(SNAPSHOT_CHUNK_BYTES as u64) as usize;
-        file.read_exact(&mut buf[..want])
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut frame = Vec::with_capacity(want + 32);
-        wire::encode_snapshot_chunk(index, total, offset, &buf[..want], &mut frame);
+        let piece = file.read_at(offset, want).await.map_err(err)?;
+        if piece.is_empty() {
+            return Err(format!("{}: ends at {offset} of {total}", path.display()));
+        }
+        let mut frame = Vec::with_capacity(piece.len() + 32);
+        wire::encode_snapshot_chunk(index, total, offset, &piece, &mut frame);
         queue
             .send(frame)
             .await
             .map_err(|_| "link closed".to_string())?;
-        offset += want as u64;
+        offset += piece.len() as u64;
     }
+    let _ = file.close().await;
     let mut frame = Vec::new();
     wire::encode_frame(&env.body, &mut frame);
     queue
