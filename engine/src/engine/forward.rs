@@ -11,6 +11,7 @@ use crate::proto::{ConnectResponse, ErrorCode, Id, Request, RequestHeader, Respo
 use crate::txn::{apply, Applied, Txn, TxnBody};
 use crate::watch::ConnId;
 use crate::Now;
+use std::collections::VecDeque;
 
 /// What a follower asks the leader to prepare.
 #[derive(Clone, Debug, PartialEq)]
@@ -315,9 +316,17 @@ impl Engine {
                 _ => None,
             })
         });
+        // A later write of this session that this server forwarded itself. A txn of the
+        // session it did not forward (sent through another server before the session moved
+        // here, committing late) is not one: cxids start again on every connection.
+        let ours_later = |q: &VecDeque<Queued>| {
+            q.iter()
+                .any(|e| matches!(e, Queued::Write { cxid, reply: None, .. } if *cxid == txn.cxid))
+        };
+        let overtaken = txn.cxid > 0 && self.waiting.get(&session_id).is_some_and(ours_later);
         match expected {
             Some((cxid, _)) if cxid == txn.cxid => {}
-            Some((_, conn)) if txn.cxid > 0 => {
+            Some((_, conn)) if overtaken => {
                 // A later request of this session committed before the one we wait for:
                 // that one was lost on the way to the leader. Its client cannot be
                 // answered in order: close the connection, as a broken link would.
