@@ -8,20 +8,8 @@
 mod harness;
 mod replica_net;
 
-use harness::create_req;
-use replica_net::{Ensemble, VOTERS};
-use ringkeeper_engine::proto::{create_mode, op, Acl, ConnectRequest, Request};
-
-fn create(path: &str) -> Request {
-    create_req(
-        op::CREATE,
-        path,
-        b"x",
-        create_mode::PERSISTENT,
-        None,
-        Acl::open_unsafe(),
-    )
-}
+use replica_net::{create, Ensemble, VOTERS};
+use ringkeeper_engine::proto::{op, ConnectRequest};
 
 #[test]
 fn a_late_write_from_the_sessions_old_member_leaves_its_new_connection_open() {

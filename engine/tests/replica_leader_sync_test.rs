@@ -14,21 +14,9 @@
 mod harness;
 mod replica_net;
 
-use harness::create_req;
-use replica_net::{Ensemble, VOTERS};
-use ringkeeper_engine::proto::{create_mode, op, Acl, Request};
+use replica_net::{create, Ensemble, VOTERS};
+use ringkeeper_engine::proto::{op, Request};
 use ringkeeper_engine::replica::Role;
-
-fn create(path: &str) -> Request {
-    create_req(
-        op::CREATE,
-        path,
-        b"x",
-        create_mode::PERSISTENT,
-        None,
-        Acl::open_unsafe(),
-    )
-}
 
 fn get_data(path: &str) -> Request {
     Request::GetData {

@@ -196,7 +196,7 @@ impl Engine {
     }
 
     /// Follower: a request of an established session. Writes go to the leader; anything else
-    /// waits while the session has writes in flight.
+    /// waits while the session has writes in flight (see `queue_behind_sync`).
     pub(super) fn forward_or_queue(
         &mut self,
         conn: ConnId,
@@ -205,11 +205,7 @@ impl Engine {
         req: Request,
         is_write: bool,
     ) -> Option<(RequestHeader, Request)> {
-        if let Request::Sync { path } = &req {
-            self.queue_sync(conn, session_id, header.xid, path);
-            return None;
-        }
-        if is_write {
+        if is_write && !matches!(req, Request::Sync { .. }) {
             let auth = self
                 .conns
                 .get(&conn)
@@ -219,20 +215,15 @@ impl Engine {
             self.forward_write(conn, session_id, header.xid, auth, op, req);
             return None;
         }
-        match self.waiting.get_mut(&session_id) {
-            Some(q) if !q.is_empty() => {
-                q.push_back(Queued::Other { conn, header, req });
-                None
-            }
-            _ => Some((header, req)),
-        }
+        self.queue_behind_sync(conn, session_id, header, req)
     }
 
-    /// Leader of an ensemble: a sync asks for a ReadIndex, as on a follower, so that a leader
-    /// deposed without knowing it yet cannot answer it from a stale tree. Its answer still
-    /// waits for the session's writes before it (replies leave in order, each once its zxid
-    /// is committed). The session's later requests, writes included, wait behind it; they
-    /// are served, writes prepared, when it is answered.
+    /// A sync asks for a ReadIndex (on a follower, and on an ensemble's leader, so that a
+    /// leader deposed without knowing it yet cannot answer it from a stale tree), and waits
+    /// in its session's order: its answer comes after the session's writes before it. Any
+    /// other request waits while its session has requests queued (forwarded writes, a sync);
+    /// otherwise it is served now (returned). On the leader, writes behind a sync are
+    /// prepared when it is answered.
     pub(super) fn queue_behind_sync(
         &mut self,
         conn: ConnId,

@@ -5,8 +5,8 @@
 // Each test file uses a part of it.
 #![allow(dead_code)]
 
-use super::harness::test_config;
-use ringkeeper_engine::proto::{ConnectRequest, Request, RequestHeader};
+use super::harness::{create_req, test_config};
+use ringkeeper_engine::proto::{create_mode, op, Acl, ConnectRequest, Request, RequestHeader};
 use ringkeeper_engine::replica::{
     DurableState, Envelope, Member, MemberConfig, PeerMessage, SnapshotMark, SnapshotSource,
     SnapshotState,
@@ -239,4 +239,16 @@ impl Ensemble {
         }
         (replies, closed)
     }
+}
+
+/// A create of a persistent znode holding "x", open to all.
+pub fn create(path: &str) -> Request {
+    create_req(
+        op::CREATE,
+        path,
+        b"x",
+        create_mode::PERSISTENT,
+        None,
+        Acl::open_unsafe(),
+    )
 }
