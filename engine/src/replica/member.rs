@@ -331,6 +331,21 @@ impl Member {
                 .is_none_or(|b| self.applied >= b.fuzzy_until)
     }
 
+    /// Syncs waiting for their read index or for it to be applied here (ZooKeeper's
+    /// zk_pending_syncs, which its leader counts).
+    pub fn pending_syncs(&self) -> usize {
+        self.syncs.len()
+    }
+
+    /// Right after a snapshot was installed or loaded, the tree may hold txns of the
+    /// snapshot's fuzzy part that are not yet applied here: it is not the state at any one
+    /// zxid until they are.
+    pub fn tree_is_fuzzy(&self) -> bool {
+        self.base
+            .as_ref()
+            .is_some_and(|b| self.applied < b.fuzzy_until)
+    }
+
     /// The first index the log still holds (1 until a snapshot compacted it).
     pub fn first_index(&self) -> u64 {
         self.node.store().first_index()

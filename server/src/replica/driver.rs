@@ -84,7 +84,9 @@ impl Replica {
     /// Whether a new client connection may be served (read-only mode decides for itself
     /// which clients it takes).
     pub fn accepts_clients(&self) -> bool {
-        self.serving.on || self.member.engine().is_read_only()
+        // A tree fresh from a snapshot whose fuzzy part is not applied yet shows no single
+        // zxid's state: new clients wait the moment until the entries after it arrive.
+        (self.serving.on && !self.member.tree_is_fuzzy()) || self.member.engine().is_read_only()
     }
 
     /// Starts or stops serving clients as the member finds or loses its leader.
@@ -312,7 +314,11 @@ impl Replica {
             leader_id: self.member.leader_id(),
             epoch: self.member.term(),
             learners,
-            pending_syncs: 0,
+            pending_syncs: if leading {
+                self.member.pending_syncs() as u64
+            } else {
+                0
+            },
             proposal_sizes: self.proposal_sizes,
             voters: self.member.config().voters.len() as u64,
             read_only: self.member.engine().is_read_only(),
