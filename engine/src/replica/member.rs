@@ -1069,6 +1069,14 @@ impl Member {
         SnapshotTask::Install(mark)
     }
 
+    /// Leader: the snapshot sent to `peer` is still on its way (a large one takes longer than
+    /// the wait `check_snapshots_sent` allows): the wait starts again.
+    pub fn snapshot_in_transit(&mut self, peer: u64) {
+        if let Some(since) = self.snapshot_sent.get_mut(&peer) {
+            *since = self.ticks;
+        }
+    }
+
     /// Leader: a follower sent a snapshot that has not caught up for a while lost it (a
     /// broken link, a restart): raft waits for it forever unless told.
     fn check_snapshots_sent(&mut self) {

@@ -136,6 +136,9 @@ impl Replica {
     }
 
     pub fn tick(&mut self, now: Now) {
+        for peer in self.links.streaming() {
+            self.member.snapshot_in_transit(peer);
+        }
         self.member.tick(now);
         if let Some(mark) = self.snapshots.poll_written() {
             self.member.snapshot_saved(mark);

@@ -15,8 +15,8 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use glommio::net::{TcpListener, TcpStream};
 use ringkeeper_engine::replica::Envelope;
-use std::cell::Cell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
@@ -54,6 +54,8 @@ pub struct Links {
     my_id: u64,
     queues: HashMap<u64, Rc<LocalSender<Vec<u8>>>>,
     connected: Rc<HashMap<u64, Cell<bool>>>,
+    /// Peers a snapshot is being streamed to (one at a time each).
+    streaming: Rc<RefCell<BTreeSet<u64>>>,
 }
 
 impl Links {
@@ -86,6 +88,7 @@ impl Links {
                 my_id,
                 queues,
                 connected,
+                streaming: Rc::default(),
             },
             inbox_rx,
         ))
@@ -112,12 +115,23 @@ impl Links {
         let Some(queue) = self.queues.get(&env.to).cloned() else {
             return;
         };
+        // A second stream would interleave its chunks with the first one's.
+        if !self.streaming.borrow_mut().insert(env.to) {
+            return;
+        }
+        let streaming = self.streaming.clone();
         glommio::spawn_local(async move {
             if let Err(e) = stream_snapshot(&queue, &env, index, &path).await {
                 tracing::warn!(peer = env.to, index, error = %e, "snapshot not sent");
             }
+            streaming.borrow_mut().remove(&env.to);
         })
         .detach();
+    }
+
+    /// Peers a snapshot is being streamed to now.
+    pub fn streaming(&self) -> Vec<u64> {
+        self.streaming.borrow().iter().copied().collect()
     }
 
     /// Whether the link to `peer` is up (its last dial succeeded and no write failed since).
