@@ -1,7 +1,8 @@
 //! Seeded deterministic simulation of an ensemble (issue 8): voters and an Observer, each a
 //! `replica::Member` (raft-rs + Engine) with a simulated disk, on a network that drops,
-//! delays, duplicates and reorders messages, with partitions and crashes that lose unsynced
-//! writes. One seed decides everything; a failure prints the command that replays it.
+//! delays, duplicates and reorders messages, with partitions, crashes that lose unsynced
+//! writes and Observers that lose their disk; members snapshot and compact their logs every
+//! few entries. One seed decides everything; a failure prints the command that replays it.
 //!
 //! Checked after every round: committed entries agree across members; members at the same
 //! zxid (with nothing prepared on top) have the same tree; zxids strictly increase (asserted

@@ -1,6 +1,8 @@
 //! The ensemble: voters and an Observer, each a `replica::Member` (raft-rs + Engine) with a
 //! simulated disk, on a network that drops, delays, duplicates and reorders messages, with
-//! partitions and crashes that lose unsynced writes. One `Rng` decides everything.
+//! partitions, crashes that lose unsynced writes, and Observers that lose their whole disk.
+//! Members take fuzzy snapshots every few entries and compact their logs, so laggards and
+//! wiped Observers catch up from snapshots. One `Rng` decides everything.
 //!
 //! Checked after every round: committed entries agree across members; members at the same
 //! zxid (with nothing prepared on top) have the same tree; zxids strictly increase (asserted
@@ -99,6 +101,8 @@ pub struct Sim {
     /// Leadership requests made, those that went out, and those after which the member
     /// asking led in a later term (its request the likely cause).
     pub transfers_asked: (u64, u64, u64),
+    /// Observers that lost their disk.
+    wipes: u64,
     /// The last request that went out, from a member not leading: (member, its term then).
     transfer_to: Option<(u64, u64)>,
     /// Clients send new requests (off once the settled ensemble has taken a write).
@@ -195,6 +199,7 @@ impl Sim {
             chaos: true,
             transfers: false,
             transfers_asked: (0, 0, 0),
+            wipes: 0,
             transfer_to: None,
             writing: true,
         };
@@ -238,6 +243,17 @@ impl Sim {
                 c.drop_conn();
             }
         }
+    }
+
+    /// An Observer loses its disk (a new machine under the same id): it restarts with an
+    /// empty log and catches up from the leader's snapshot. Only Observers: a voter that
+    /// forgets what it acknowledged can undo a commit, in Raft as in ZooKeeper.
+    fn wipe(&mut self, id: u64) {
+        self.crash(id);
+        let node = self.nodes.get_mut(&id).expect("node");
+        node.disk = DurableState::initial(&node.config.voters, &node.config.observers);
+        node.snapshots.lock().unwrap().clear();
+        self.wipes += 1;
     }
 
     fn cut(&self, from: u64, to: u64) -> bool {
@@ -489,6 +505,15 @@ impl Sim {
                 self.crash(id);
             }
         }
+        if self.rng.chance(2) {
+            let observers = &self.nodes[&ids[0]].config.observers;
+            if !observers.is_empty() {
+                let id = observers[self.rng.below(observers.len() as u64) as usize];
+                if self.nodes[&id].member.is_some() {
+                    self.wipe(id);
+                }
+            }
+        }
         if self.rng.chance(5) && self.isolated.is_empty() {
             let id = ids[self.rng.below(ids.len() as u64) as usize];
             let until = self.round + 30 + self.rng.below(300);
@@ -709,11 +734,12 @@ impl Sim {
         let members = || self.nodes.values().filter_map(|n| n.member.as_ref());
         let terms: Vec<u64> = members().map(Member::term).collect();
         format!(
-            "{} acked, {} entries, terms {terms:?}, {} rebuilds, {} installs, bases {:?}, rqld {:?}, {}",
+            "{} acked, {} entries, terms {terms:?}, {} rebuilds, {} installs, {} wipes, bases {:?}, rqld {:?}, {}",
             self.record.acked.len(),
             self.log.len(),
             members().map(Member::rebuilds).sum::<u64>(),
             members().map(Member::installs).sum::<u64>(),
+            self.wipes,
             members()
                 .map(|m| m.base_snapshot().map_or(0, |b| b.index))
                 .collect::<Vec<_>>(),
