@@ -946,7 +946,12 @@ impl Member {
         } else {
             self.applied
         };
-        let fuzzy_term = raft::Storage::term(self.node.store(), fuzzy_until)
+        // raft's log: entries proposed and not yet handed out in a ready count too.
+        let fuzzy_term = self
+            .node
+            .raft
+            .raft_log
+            .term(fuzzy_until)
             .expect("the log holds what the tree holds");
         Some(SnapshotMark {
             index: begin.index,
