@@ -170,10 +170,10 @@ fn three_voters_and_an_observer() {
 }
 
 #[test]
-fn five_voters() {
+fn five_voters_and_two_observers() {
     run_shape(Shape {
         voters: 5,
-        observers: 0,
+        observers: 2,
         transfers: false,
     });
 }
