@@ -9,8 +9,9 @@
 //!   to `<name>.part`, which is synced when complete, then loaded and stepped. Only if the
 //!   member installs it is it renamed to its name (a stale one raft refuses must not replace
 //!   a snapshot of this member's own at that index, which its log may stand on).
-//! - The chunk writes and the final sync of a received file run on the pipeline core: the
-//!   follower is catching up and serves no client meanwhile (installing closes them).
+//! - The chunk writes and the final sync of a received file run on the pipeline core (the
+//!   follower is catching up, and installing closes its clients); writeback is started every
+//!   8 MiB, so the final sync waits only for the tail.
 
 use crate::snapshot_copy::{tree_from_snapshot, yield_to_the_write_path, SnapshotCopy};
 use ringkeeper_engine::replica::{
@@ -70,8 +71,14 @@ struct Receiving {
     index: u64,
     total: u64,
     next: u64,
+    /// Bytes whose writeback has been started.
+    flushing_to: u64,
     file: std::fs::File,
 }
+
+/// Writeback of a received file is started every this many bytes, so that the final sync,
+/// on the pipeline core, waits only for the last of it.
+const WRITEBACK_EVERY: u64 = 8 << 20;
 
 pub struct Snapshots {
     dir: PathBuf,
@@ -214,6 +221,7 @@ impl Snapshots {
                 index: c.index,
                 total: c.total,
                 next: 0,
+                flushing_to: 0,
                 file,
             });
         }
@@ -229,6 +237,10 @@ impl Snapshots {
             .write_all(&c.bytes)
             .map_err(|e| format!("writing a received snapshot: {e}"))?;
         r.next += c.bytes.len() as u64;
+        if r.next - r.flushing_to >= WRITEBACK_EVERY {
+            start_writeback(&r.file, r.flushing_to, r.next - r.flushing_to);
+            r.flushing_to = r.next;
+        }
         if r.next < r.total {
             return Ok(());
         }
@@ -296,5 +308,21 @@ impl Snapshots {
                 }
             }
         }
+    }
+}
+
+/// Starts writing back a range of the file without waiting for it (`sync_file_range` with
+/// SYNC_FILE_RANGE_WRITE). Only an optimisation: the final `sync_data` makes it durable.
+fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a plain syscall on an open descriptor this function borrows; it reads no
+    // memory of ours, and a failure only leaves the whole file to the final sync.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
     }
 }
