@@ -9,7 +9,7 @@
 
 use crate::config::ServerConfig;
 use crate::log_writer::LogWriter;
-use crate::snapshot_copy::{tree_from_snapshot, SnapshotCopy};
+use crate::snapshot_copy::{sessions_from_snapshot, tree_from_snapshot, SnapshotCopy};
 use ringkeeper_engine::proto::{decode_txn, encode_txn};
 use ringkeeper_engine::txn::Txn;
 use ringkeeper_engine::{Engine, EngineConfig, Now};
@@ -77,13 +77,8 @@ impl Persist {
             })?;
         let (mut engine, snap_zxid) = match &loaded {
             Some((zxid, snap)) => {
-                let image = snap.image();
                 let tree = tree_from_snapshot(snap)?;
-                let sessions = image
-                    .sessions
-                    .iter()
-                    .map(|s| (s.session_id.to_native(), s.timeout_ms.to_native()))
-                    .collect();
+                let sessions = sessions_from_snapshot(snap);
                 (
                     Engine::restore(engine_config, tree, sessions, *zxid, now),
                     Some(*zxid),

@@ -129,6 +129,15 @@ pub fn tree_from_snapshot(snap: &LoadedSnapshot) -> Result<DataTree, String> {
     Ok(tree)
 }
 
+/// A loaded snapshot's sessions as (id, timeout in ms).
+pub fn sessions_from_snapshot(snap: &LoadedSnapshot) -> Vec<(i64, i32)> {
+    snap.image()
+        .sessions
+        .iter()
+        .map(|s| (s.session_id.to_native(), s.timeout_ms.to_native()))
+        .collect()
+}
+
 fn snap_acl_list(acl: &[ringkeeper_engine::proto::Acl]) -> SnapAclList {
     SnapAclList {
         entries: acl

@@ -6,11 +6,11 @@ snapshots. The Ringkeeper-only checks read the servers' logs and data directorie
 from __future__ import annotations
 
 import re
-import time
 
 import ensemble as ensemble_mod
-from workload import (all_acknowledge, check_replicated, rejoin_as_follower, start_writers,
-                      stop_writers)
+from ensemble import wait_until
+from workload import (all_acknowledge, check_replicated, start_writers, stop_writers,
+                      wipe_and_rejoin)
 
 # Small, so that the test takes many snapshots; ZooKeeper's floor is 2.
 SNAP_COUNT = 100
@@ -32,34 +32,18 @@ def snapshot_files(member) -> list:
         if d.exists() else []
 
 
-def wait_for(pred, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_wiped_follower_rejoins_from_the_leaders_snapshot(make_ensemble):
     ens = make_ensemble(voters=3, observers=1, cfg={"snapCount": str(SNAP_COUNT)})
-    leader = ens.wait_formed()
-    wiped = min(s for s in ens.voters if s != leader)
-    writers_at = [s for s in ens.sids if s != wiped]
-    ens.client(leader).create("/snap")
-    writers = start_writers({f"w{s}": ens.client(s) for s in writers_at}, "/snap")
-    all_acknowledge(writers, 150, since=0.0)
-    ens.kill(wiped)
-    ens.wipe(wiped)
+
+    def leader_snapshotted(leader: int) -> None:
+        if RINGKEEPER:
+            wait_until(lambda: "snapshot written" in log_text(ens[leader]), 30,
+                       what="a leader snapshot")
+
     # Far more than snapCount writes while it is away: the leader's log before its
     # snapshot is compacted, so only the snapshot can bring the wiped follower back.
-    all_acknowledge(writers, 200)
-    if RINGKEEPER:
-        wait_for(lambda: "snapshot written" in log_text(ens[leader]), 30, "a leader snapshot")
-    rejoin_as_follower(ens, wiped, leader, writers, acks=50)
-    stop_writers(writers)
-    assert all(op.ok for w in writers for op in w.snapshot()), \
-        "a write failed while a quorum was up all along: " + str(
-            [(op.writer, op.error) for w in writers for op in w.snapshot() if not op.ok][:5])
-    view = check_replicated(ens, "/snap", writers)
+    leader, wiped, view = wipe_and_rejoin(ens, "/snap", before=150, away=200, rejoin_acks=50,
+                                          while_away=leader_snapshotted)
     assert len(view) >= 3 * 350
     if RINGKEEPER:
         assert "installed a snapshot from the leader" in log_text(ens[wiped]), \
@@ -77,8 +61,8 @@ def test_a_restarted_ensemble_recovers_from_its_snapshots(make_ensemble):
     writers = start_writers({f"w{s}": ens.client(s) for s in ens.sids}, "/restart")
     all_acknowledge(writers, 120, since=0.0)
     if RINGKEEPER:
-        wait_for(lambda: all(snapshot_files(ens[s]) for s in ens.sids), 30,
-                 "a snapshot on every member")
+        wait_until(lambda: all(snapshot_files(ens[s]) for s in ens.sids), 30,
+                   what="a snapshot on every member")
     all_acknowledge(writers, 30)
     stop_writers(writers)
     for sid in ens.sids:

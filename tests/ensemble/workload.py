@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from kazoo.client import KazooClient
 
@@ -141,6 +141,33 @@ def rejoin_as_follower(ens, sid: int, leader: int, writers: Iterable, acks: int 
     assert ens[sid].mode() == "follower", f"s{sid} came back as {ens[sid].mode()}"
     assert ens.leader() == leader, f"s{sid}'s return changed the leader from s{leader}"
     all_acknowledge(writers, acks)
+
+
+def wipe_and_rejoin(ens, parent: str, before: int, away: int, rejoin_acks: int,
+                    while_away: Optional[Callable[[int], None]] = None) -> tuple:
+    """A follower loses its disk under load: a writer on every other server creates znodes
+    under `parent` until each has `before` acknowledged; the follower is SIGKILLed and its
+    dataDir and dataLogDir emptied (myid kept); each writer gets `away` more; `while_away`
+    (given the leader) runs; the follower starts again and must rejoin as a follower
+    (`rejoin_as_follower` with `rejoin_acks`). Every write must have succeeded (a quorum was
+    up all along) and be on every server. Returns (leader, wiped sid, replicated view)."""
+    leader = ens.wait_formed()
+    wiped = min(s for s in ens.voters if s != leader)
+    ens.client(leader).create(parent)
+    writers = start_writers({f"w{s}": ens.client(s) for s in ens.sids if s != wiped}, parent)
+    all_acknowledge(writers, before, since=0.0)
+    ens.kill(wiped)
+    ens.wipe(wiped)
+    assert not list(ens[wiped].data_log_dir.iterdir()), "dataLogDir not empty after wipe"
+    assert [p.name for p in ens[wiped].data_dir.iterdir()] == ["myid"]
+    all_acknowledge(writers, away)
+    if while_away is not None:
+        while_away(leader)
+    rejoin_as_follower(ens, wiped, leader, writers, acks=rejoin_acks)
+    stop_writers(writers)
+    failed = [(op.writer, op.error) for w in writers for op in w.snapshot() if not op.ok]
+    assert not failed, f"a write failed while a quorum was up all along: {failed[:5]}"
+    return leader, wiped, check_replicated(ens, parent, writers)
 
 
 def read_children(client: KazooClient, parent: str) -> dict:

@@ -13,7 +13,9 @@
 //!   follower is catching up, and installing closes its clients); writeback is started every
 //!   8 MiB, so the final sync waits only for the tail.
 
-use crate::snapshot_copy::{tree_from_snapshot, yield_to_the_write_path, SnapshotCopy};
+use crate::snapshot_copy::{
+    sessions_from_snapshot, tree_from_snapshot, yield_to_the_write_path, SnapshotCopy,
+};
 use ringkeeper_engine::replica::{
     Member, SnapshotBegin, SnapshotMark, SnapshotSource, SnapshotState,
 };
@@ -46,12 +48,7 @@ fn load_file(path: &Path, mark: &SnapshotMark) -> Result<SnapshotState, String> 
     let snap = load_snapshot_file(&FsBackend::new(), path, mark.zxid)
         .map_err(|e| format!("snapshot {}: {e}", path.display()))?;
     let tree = tree_from_snapshot(&snap)?;
-    let sessions = snap
-        .image()
-        .sessions
-        .iter()
-        .map(|s| (s.session_id.to_native(), s.timeout_ms.to_native()))
-        .collect();
+    let sessions = sessions_from_snapshot(&snap);
     Ok(SnapshotState { tree, sessions })
 }
 
