@@ -176,7 +176,7 @@ class Server:
                                          stdin=subprocess.DEVNULL, cwd=self.dir,
                                          start_new_session=True)
             log.close()
-            if self._wait_ready():
+            if self._wait_ready() and (not TLS or self._wait_listening(self.secure_port)):
                 if TLS:
                     self.port = self.secure_port
                     zkraw.TLS_PORTS.add(self.secure_port)
@@ -203,6 +203,19 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.05)
+        return False
+
+    def _wait_listening(self, port: int) -> bool:
+        """The secure port accepts connections too: the readiness checks above go to the
+        plain port, and a server may bind the secure one a moment later, or fail to (a
+        port taken since free_port chose it)."""
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                socket.create_connection((HOST, port), timeout=1.0).close()
+                return True
+            except OSError:
+                time.sleep(0.05)
         return False
 
     def log_tail(self, n: int = 40) -> str:
